@@ -1,0 +1,173 @@
+// The shapes every stage shares: task records, download settings, and the
+// contract between the task manager and the download/merge engine.
+
+/** Status strings of the Go original's `/api/tasks` contract, kept byte for byte. */
+export const TaskStatus = {
+  waiting: '等待中',
+  downloading: '下载中',
+  paused: '已暂停',
+  completed: '已完成',
+  failed: '失败',
+} as const;
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+export const TASK_STATUSES: readonly TaskStatus[] = Object.values(TaskStatus);
+
+export type Phase = 'queued' | 'resolving' | 'downloading' | 'merging' | 'done';
+export type TaskSource = 'api' | 'ui' | 'cli';
+export type ProxyType = 'none' | 'http' | 'https' | 'socks5' | 'socks4';
+export type OutputFormat = 'mp4' | 'mkv' | 'ts';
+/** `best`, `worst`, or the largest acceptable video height in pixels. */
+export type VariantChoice = 'best' | 'worst' | number;
+
+/** HTTP headers as the Go original carries them: one name, many values. */
+export type HeaderMap = Record<string, string[]>;
+
+/** The original's system settings object (`/api/settings`), also a task's effective settings. */
+export interface DownloadSettings {
+  /** Folder the output goes to; inside the download dir or a save root. */
+  save_location: string;
+  /** Base folder for work folders of segments; empty means `$M3U8DM_DATA_DIR/work`. */
+  temp_directory: string;
+  /** Segments in flight at once for one task. @defaultValue 8 */
+  download_threads: number;
+  /** Skip expression (`1,92-100,http.code=403,time:00:00:10-00:00:20`). */
+  skip_ts_info: string;
+  proxy_type: ProxyType;
+  proxy_host: string;
+  proxy_port: number;
+  proxy_username: string;
+  /** Write-only: never returned by any API. */
+  proxy_password: string;
+  allow_insecure_https: boolean;
+  keep_ts_files: boolean;
+  use_server_file_time: boolean;
+  no_merge_ts: boolean;
+  debug_log: boolean;
+  log_skipped_ts: boolean;
+}
+
+/** Per-task options: the settings plus what `/api/v1` adds. */
+export interface TaskOptions extends DownloadSettings {
+  /** Which variant of a master playlist to take. @defaultValue 'best' */
+  variant: VariantChoice;
+  /** Output container. @defaultValue 'mp4' */
+  format: OutputFormat;
+  /** Tries per request (segment, key, playlist) before giving up. @defaultValue 5 */
+  retries: number;
+}
+
+/** A task as the store keeps it (the password inside `options` is real here, masked on output). */
+export interface TaskRecord {
+  id: number;
+  url: string;
+  /** Sanitised file name, extension included. */
+  filename: string;
+  status: TaskStatus;
+  phase: Phase;
+  /** 0–100, integer. */
+  progress: number;
+  status_bar: string;
+  err_msg: string;
+  /** Bytes on disk so far; the output's size when done. */
+  size: number;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+  started_at: string | null;
+  /** ISO time before which the task does not start (from v1 `start_time`), or null. */
+  start_time: string | null;
+  header_map: HeaderMap;
+  /** Whether the task was created with its own advanced settings. */
+  advanced: boolean;
+  options: TaskOptions;
+  source: TaskSource;
+  segments_total: number;
+  segments_done: number;
+  segments_skipped: number;
+  downloaded_bytes: number;
+  speed_bps: number;
+  /** Seconds left, or null when unknown. */
+  eta_s: number | null;
+  /** Final output file (or segment folder with `no_merge_ts`), set when known. */
+  output_path: string;
+}
+
+/** What the engine reports while it works. Every field is the current total, not a delta. */
+export interface ProgressSnapshot {
+  phase: Phase;
+  segments_total: number;
+  segments_done: number;
+  segments_skipped: number;
+  downloaded_bytes: number;
+  /** Smoothed download speed in bytes per second. */
+  speed_bps: number;
+  eta_s: number | null;
+  /** 0–1 during the merge phase. */
+  merge_fraction?: number;
+}
+
+/** A plain description of one download: no store, no HTTP route in sight. */
+export interface DownloadJob {
+  taskId: number;
+  url: string;
+  headers: HeaderMap;
+  options: TaskOptions;
+  /** Work folder for this task's segments; survives restarts so a resume skips finished ones. */
+  workDir: string;
+  /** Folder the output goes to (already checked against the allowed roots). */
+  saveDir: string;
+  /** Wanted output file name (sanitised, extension included); a suffix is added if it exists. */
+  filename: string;
+  signal: AbortSignal;
+  onProgress: (snapshot: ProgressSnapshot) => void;
+}
+
+export interface EngineResult {
+  /** The MP4/MKV/TS written, or the folder of segments with `no_merge_ts`. */
+  outputPath: string;
+  size: number;
+  segments_total: number;
+  segments_skipped: number;
+}
+
+/** Downloads and merges one job. Rejects with an AbortError when `job.signal` aborts. */
+export interface Engine {
+  run(job: DownloadJob): Promise<EngineResult>;
+}
+
+/** One segment the downloader finished, in playlist order. */
+export interface DownloadedSegment {
+  /** 0-based position in the media playlist (skipped ones keep their number). */
+  index: number;
+  /** Absolute path of the finished (decrypted, cleaned) segment file. */
+  file: string;
+  /** Seconds, from EXTINF. */
+  duration: number;
+  /** True when an EXT-X-DISCONTINUITY stands before this segment in the playlist. */
+  discontinuity: boolean;
+  bytes: number;
+}
+
+export interface SkippedSegment {
+  index: number;
+  uri: string;
+  /** Why, for people: `rule 3-5`, `http.code=403`, `time:00:00:10-00:00:20`. */
+  reason: string;
+}
+
+/** What the downloader hands to the merge stage. */
+export interface DownloadResult {
+  /** `fmp4` when the playlist has EXT-X-MAP. */
+  container: 'ts' | 'fmp4';
+  /** The EXT-X-MAP init segment, fetched once, to put before the media segments. */
+  initFile?: string;
+  segments: DownloadedSegment[];
+  skipped: SkippedSegment[];
+  /** Latest `Last-Modified` among the segments, for `use_server_file_time`. */
+  lastModified?: Date;
+  /** Sum of the kept segments' EXTINF durations, in seconds. */
+  duration: number;
+}
+
+/** A line for the per-task debug log (`debug_log`); a no-op when the option is off. */
+export type DebugLog = (message: string) => void;

@@ -1,0 +1,144 @@
+// Real HLS streams made by ffmpeg in test setup, cached under test/.fixtures
+// (git-ignored). Each kind is a folder servable as-is by the fixture server.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.fixtures');
+/** Bump when the recipes change so caches are rebuilt. */
+const RECIPE_VERSION = '3';
+
+/** 16 bytes; the AES-128 fixture's key (served as key.bin). */
+export const AES_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+
+export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity';
+
+export interface FixtureInfo {
+  kind: FixtureKind;
+  dir: string;
+  /** Path of the playlist to request, relative to the fixture folder. */
+  playlist: string;
+  /** Total media duration in seconds. */
+  duration: number;
+  segments: number;
+}
+
+const ffmpegBin = () => process.env.M3U8DM_FFMPEG ?? 'ffmpeg';
+
+/** A/V source: a test pattern with a 440 Hz tone, keyframe every second so 1 s segments cut cleanly. */
+function sourceArgs(seconds: number, size = '320x240', tone = 440): string[] {
+  return [
+    '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25`,
+    '-f', 'lavfi', '-i', `sine=frequency=${tone}:sample_rate=44100`,
+    '-t', String(seconds),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    '-g', '25', '-keyint_min', '25', '-sc_threshold', '0',
+    '-c:a', 'aac', '-b:a', '64k',
+  ];
+}
+
+async function ffmpeg(args: string[], cwd: string): Promise<void> {
+  await run(ffmpegBin(), ['-hide_banner', '-loglevel', 'error', '-y', ...args], { cwd, maxBuffer: 16 << 20 });
+}
+
+const hls = (seconds = 1) => ['-f', 'hls', '-hls_time', String(seconds), '-hls_list_size', '0', '-hls_playlist_type', 'vod'];
+
+const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'kind' | 'dir'>>> = {
+  async ts(dir) {
+    await ffmpeg([...sourceArgs(12), ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], dir);
+    return { playlist: 'index.m3u8', duration: 12, segments: 12 };
+  },
+  async aes(dir) {
+    // No IV in the key info: ffmpeg then uses the media sequence number as IV and omits IV= from the tag.
+    await writeFile(path.join(dir, 'key.bin'), AES_KEY);
+    await writeFile(path.join(dir, 'keyinfo'), 'key.bin\nkey.bin\n');
+    await ffmpeg([...sourceArgs(8), ...hls(), '-hls_key_info_file', 'keyinfo', '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], dir);
+    return { playlist: 'index.m3u8', duration: 8, segments: 8 };
+  },
+  async 'aes-iv'(dir) {
+    await writeFile(path.join(dir, 'key.bin'), AES_KEY);
+    await writeFile(path.join(dir, 'keyinfo'), 'key.bin\nkey.bin\n0f0e0d0c0b0a09080706050403020100\n');
+    await ffmpeg([...sourceArgs(6), ...hls(), '-hls_key_info_file', 'keyinfo', '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], dir);
+    return { playlist: 'index.m3u8', duration: 6, segments: 6 };
+  },
+  async fmp4(dir) {
+    await ffmpeg([...sourceArgs(8), ...hls(), '-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4', '-hls_segment_filename', 'seg%03d.m4s', 'index.m3u8'], dir);
+    return { playlist: 'index.m3u8', duration: 8, segments: 8 };
+  },
+  async byterange(dir) {
+    await ffmpeg([...sourceArgs(8), ...hls(), '-hls_flags', 'single_file', 'index.m3u8'], dir);
+    return { playlist: 'index.m3u8', duration: 8, segments: 8 };
+  },
+  async master(dir) {
+    // Two real variants of different size and bandwidth, each its own media playlist.
+    for (const [name, size] of [['low', '160x120'], ['high', '320x240']] as const) {
+      await mkdir(path.join(dir, name), { recursive: true });
+      await ffmpeg([...sourceArgs(6, size), ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], path.join(dir, name));
+    }
+    await writeFile(
+      path.join(dir, 'master.m3u8'),
+      [
+        '#EXTM3U',
+        '#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120,CODECS="avc1.42c00c,mp4a.40.2"',
+        'low/index.m3u8',
+        '#EXT-X-STREAM-INF:BANDWIDTH=600000,RESOLUTION=320x240,CODECS="avc1.42c00d,mp4a.40.2"',
+        'high/index.m3u8',
+        '',
+      ].join('\n'),
+    );
+    return { playlist: 'master.m3u8', duration: 6, segments: 6 };
+  },
+  async discontinuity(dir) {
+    // Two independently encoded parts whose timestamps both start at zero, joined by a discontinuity.
+    for (const [name, tone] of [['a', 440], ['b', 880]] as const) {
+      await mkdir(path.join(dir, name), { recursive: true });
+      await ffmpeg([...sourceArgs(4, '320x240', tone), ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], path.join(dir, name));
+    }
+    const partA = await readFile(path.join(dir, 'a', 'index.m3u8'), 'utf8');
+    const partB = await readFile(path.join(dir, 'b', 'index.m3u8'), 'utf8');
+    const body = (text: string, prefix: string) =>
+      text.split('\n').filter((l) => l.startsWith('#EXTINF') || (l && !l.startsWith('#'))).map((l) => (l.startsWith('#') ? l : `${prefix}/${l}`));
+    await writeFile(
+      path.join(dir, 'index.m3u8'),
+      ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD',
+        ...body(partA, 'a'), '#EXT-X-DISCONTINUITY', ...body(partB, 'b'), '#EXT-X-ENDLIST', ''].join('\n'),
+    );
+    return { playlist: 'index.m3u8', duration: 8, segments: 8 };
+  },
+};
+
+export const FIXTURE_KINDS = Object.keys(recipes) as FixtureKind[];
+
+/** Builds (once, cached across runs) and returns the fixture of that kind. */
+export async function ensureFixture(kind: FixtureKind): Promise<FixtureInfo> {
+  const dir = path.join(FIXTURES_DIR, kind);
+  const stamp = path.join(dir, '.ready');
+  if (existsSync(stamp)) {
+    const info = JSON.parse(await readFile(stamp, 'utf8')) as FixtureInfo & { version: string };
+    if (info.version === RECIPE_VERSION) return { ...info, dir };
+  }
+  // Build in a scratch folder and rename, so parallel workers never see half a fixture.
+  const scratch = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  await mkdir(scratch, { recursive: true });
+  const made = await recipes[kind](scratch);
+  const info: FixtureInfo = { kind, dir, ...made };
+  await writeFile(path.join(scratch, '.ready'), JSON.stringify({ ...info, version: RECIPE_VERSION }));
+  await rm(dir, { recursive: true, force: true });
+  try {
+    await rename(scratch, dir);
+  } catch {
+    await rm(scratch, { recursive: true, force: true }); // another worker won the race
+  }
+  return { ...info, dir };
+}
+
+export async function ensureAllFixtures(): Promise<FixtureInfo[]> {
+  const out: FixtureInfo[] = [];
+  for (const kind of FIXTURE_KINDS) out.push(await ensureFixture(kind));
+  return out;
+}
