@@ -1,0 +1,67 @@
+// The Express app: auth, request log, the compat API, and (when given) the rest.
+// Creating it does not listen; `src/server.ts` does.
+import express, { type Express, type Router } from 'express';
+import type { ServiceConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { TaskManager } from '../task-manager.js';
+import { isAuthorized, redactUrl } from './auth.js';
+import { compatRouter, MSG, sendText } from './compat-routes.js';
+
+export interface AppDeps {
+  manager: TaskManager;
+  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins'>;
+  logger: Logger;
+  /** Extra routers mounted after the compat API (the v1 API, the web page). */
+  mounts?: { path: string; router: Router }[];
+}
+
+export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info({ method: req.method, url: redactUrl(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  });
+
+  if (config.corsOrigins.length) {
+    app.use((req, res, next) => {
+      const origin = req.headers.origin;
+      if (origin && config.corsOrigins.includes(origin)) {
+        res.setHeader('Access-Control-Allow-Origin', origin);
+        res.setHeader('Vary', 'Origin');
+        res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE');
+        if (req.method === 'OPTIONS') return void res.status(204).end();
+      }
+      next();
+    });
+  }
+
+  app.use(['/api', '/ws'], (req, res, next) => {
+    if (isAuthorized(req, config.token)) return next();
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    if (req.originalUrl.startsWith('/api/v1')) {
+      return void res.status(401).json({ code: 40101, message: 'missing or wrong token: send Authorization: Bearer <token> (or ?token=)', data: null });
+    }
+    return sendText(res, 401, MSG.unauthorized, 'missing or wrong token: send Authorization: Bearer <token>');
+  });
+
+  for (const mount of mounts.filter((m) => m.path.startsWith('/api/'))) app.use(mount.path, mount.router);
+  app.use('/api', compatRouter(manager, config.bodyLimit));
+  for (const mount of mounts.filter((m) => !m.path.startsWith('/api/'))) app.use(mount.path, mount.router);
+
+  app.use((req, res) => {
+    sendText(res, 404, 'not found', `${req.method} ${req.path}`);
+  });
+  app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    logger.error({ err, url: redactUrl(req.originalUrl) }, 'unhandled error');
+    if (!res.headersSent) sendText(res, 500, 'internal error', err.message);
+  });
+  return app;
+}

@@ -1,0 +1,124 @@
+// The Go original's API, kept exactly (DESIGN.md, seed 004): `/api/tasks` and
+// `/api/settings`, plain JSON, text/plain errors with the original's Chinese messages.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { PathError } from '../paths.js';
+import { maskSettings } from '../settings.js';
+import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
+import { toCompatTask } from './present.js';
+import { compatCreateSchema, compatUpdateSchema, definedOnly, normalizeHeaders, settingsUpdateSchema } from './schemas.js';
+import { describeError } from './validation.js';
+
+export const MSG = {
+  badRequest: '解析请求失败',
+  saveFailed: '保存任务失败',
+  idRequired: '任务ID不能为空',
+  notFound: '任务不存在',
+  updateFailed: '更新任务失败',
+  deleteFailed: '删除任务失败',
+  methodNotAllowed: '方法不支持',
+  badSettings: '解析设置失败',
+  unauthorized: '未授权',
+  tooLarge: '请求体过大',
+} as const;
+
+/** Go's http.Error: text/plain, message and a newline. */
+export function sendText(res: Response, status: number, message: string, detail?: string): void {
+  res.status(status).type('text/plain; charset=utf-8').send(`${detail ? `${message}: ${detail}` : message}\n`);
+}
+
+/** The id from `?id=`; undefined when missing, NaN when it cannot name a task. */
+function idFrom(req: Request): number | undefined {
+  const raw = req.query.id;
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) return Number.NaN;
+  return Number(raw);
+}
+
+export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
+  const router = express.Router();
+  // The original decodes any body as JSON whatever its Content-Type (curl -d sends form type).
+  const json = express.json({ type: () => true, limit: bodyLimit, strict: true });
+
+  router.all('/tasks', json, async (req, res) => {
+    switch (req.method) {
+      case 'POST': {
+        const parsed = compatCreateSchema.safeParse(req.body ?? {}, { reportInput: true });
+        if (!parsed.success) return sendText(res, 400, MSG.badRequest, describeError(parsed.error));
+        const { url, filename, use_http_headers, http_headers, advanced, ...settings } = parsed.data;
+        try {
+          const task = await manager.create({
+            url,
+            filename,
+            headers: use_http_headers ? normalizeHeaders(http_headers) : {},
+            advanced: advanced ?? false,
+            options: definedOnly(settings),
+            source: 'api',
+          });
+          return res.json({ status: 'success', id: String(task.id) });
+        } catch (err) {
+          if (err instanceof PathError) return sendText(res, 400, MSG.badRequest, err.message);
+          return sendText(res, 500, MSG.saveFailed, (err as Error).message);
+        }
+      }
+      case 'GET': {
+        const { tasks } = await manager.list();
+        return res.json(tasks.map(toCompatTask));
+      }
+      case 'PUT': {
+        const id = idFrom(req);
+        if (id === undefined) return sendText(res, 400, MSG.idRequired);
+        const parsed = compatUpdateSchema.safeParse(req.body ?? {}, { reportInput: true });
+        if (!parsed.success) return sendText(res, 400, MSG.badRequest, describeError(parsed.error));
+        if (Number.isNaN(id)) return sendText(res, 404, MSG.notFound);
+        try {
+          if (parsed.data.status === '已暂停') await manager.pause(id);
+          else await manager.resume(id);
+          return res.json({ status: 'success' });
+        } catch (err) {
+          if (err instanceof TaskNotFoundError) return sendText(res, 404, MSG.notFound);
+          if (err instanceof TransitionError) return sendText(res, 409, MSG.updateFailed, err.message);
+          return sendText(res, 500, MSG.updateFailed, (err as Error).message);
+        }
+      }
+      case 'DELETE': {
+        const id = idFrom(req);
+        if (id === undefined) return sendText(res, 400, MSG.idRequired);
+        if (Number.isNaN(id)) return sendText(res, 404, MSG.notFound);
+        try {
+          await manager.remove(id);
+          return res.json({ status: 'success' });
+        } catch (err) {
+          if (err instanceof TaskNotFoundError) return sendText(res, 404, MSG.notFound);
+          return sendText(res, 500, MSG.deleteFailed, (err as Error).message);
+        }
+      }
+      default:
+        return sendText(res, 405, MSG.methodNotAllowed);
+    }
+  });
+
+  router.all('/settings', json, async (req, res) => {
+    if (req.method === 'GET') return res.json(maskSettings(await manager.getSettings()));
+    if (req.method !== 'POST') return sendText(res, 405, MSG.methodNotAllowed);
+    const parsed = settingsUpdateSchema.safeParse(req.body ?? {}, { reportInput: true });
+    if (!parsed.success) return sendText(res, 400, MSG.badSettings, describeError(parsed.error));
+    try {
+      await manager.saveSettings(definedOnly(parsed.data));
+      return res.json({ status: 'success' });
+    } catch (err) {
+      if (err instanceof PathError) return sendText(res, 400, MSG.badSettings, err.message);
+      throw err;
+    }
+  });
+
+  // Body parser errors: bad JSON, too large, wrong encoding.
+  router.use((err: Error & { type?: string; status?: number; limit?: number }, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const bad = req.path === '/settings' ? MSG.badSettings : MSG.badRequest;
+    if (err.type === 'entity.too.large') return sendText(res, 413, MSG.tooLarge, `request body is larger than ${err.limit} bytes`);
+    if (err.type === 'entity.parse.failed') return sendText(res, 400, bad, `body is not valid JSON (${err.message})`);
+    if (err.status && err.status < 500) return sendText(res, err.status, bad, err.message);
+    return sendText(res, 500, req.method === 'DELETE' ? MSG.deleteFailed : MSG.saveFailed, err.message);
+  });
+  return router;
+}

@@ -1,0 +1,165 @@
+// The OpenAPI 3.1 document of `/api/v1`, generated from the zod schemas that
+// validate the requests, so the two cannot drift.
+import { z } from 'zod';
+import { TASK_STATUSES } from '../types.js';
+import { ErrorCode } from './error-codes.js';
+import { settingsFields } from './schemas.js';
+import { taskIdsSchema, v1CreateSchema, v1ListQuerySchema } from './v1-schemas.js';
+
+type JsonSchema = Record<string, unknown>;
+
+function schemaOf(schema: z.ZodType): JsonSchema {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+/** Response shapes, described with zod too so the document has one vocabulary. */
+const v1TaskSchema = z.object({
+  id: z.number().int(),
+  url: z.string(),
+  filename: z.string(),
+  size: z.number().describe('Bytes on disk so far; the output size when done.'),
+  progress: z.number().int().min(0).max(100),
+  status: z.number().int().min(0).max(4).describe('0 pending, 1 running, 2 completed, 3 failed, 4 paused'),
+  status_text: z.enum(['pending', 'running', 'completed', 'failed', 'paused']),
+  status_label: z.enum(TASK_STATUSES as [string, ...string[]]).describe('The compat API status string.'),
+  status_bar: z.string(),
+  err_msg: z.string(),
+  phase: z.enum(['queued', 'resolving', 'downloading', 'merging', 'done']),
+  segments_total: z.number().int(),
+  segments_done: z.number().int(),
+  segments_skipped: z.number().int(),
+  downloaded_bytes: z.number(),
+  speed_bps: z.number(),
+  eta_s: z.number().nullable(),
+  output_path: z.string(),
+  source: z.enum(['api', 'ui', 'cli']),
+  start_time: z.string().nullable(),
+  started_at: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  completed_at: z.string().nullable(),
+  header_map: z.record(z.string(), z.array(z.string())),
+  advanced_settings: z.object(settingsFields).describe('Effective settings; proxy_password is always empty.'),
+});
+
+const envelope = (data: JsonSchema): JsonSchema => ({
+  type: 'object',
+  required: ['code', 'message', 'data'],
+  properties: { code: { type: 'integer', const: 0 }, message: { type: 'string', const: 'success' }, data },
+});
+const errorEnvelope: JsonSchema = {
+  type: 'object',
+  properties: {
+    code: { type: 'integer', enum: Object.values(ErrorCode).filter((c) => c !== 0) },
+    message: { type: 'string', description: 'What was wrong, naming the field.' },
+    data: { type: 'null' },
+  },
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
+const okResponse = (data: JsonSchema, description = 'success') => ({ description, content: json(envelope(data)) });
+const errors = (...codes: [number, string][]) =>
+  Object.fromEntries(codes.map(([status, description]) => [String(status), { description, content: json(ref('Error')) }]));
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
+const taskData = ref('Task');
+
+export function buildOpenApi(version: string): JsonSchema {
+  const listQuery = Object.entries(v1ListQuerySchema.shape).map(([name, schema]) => ({ name, in: 'query', required: false, schema: schemaOf(schema as z.ZodType) }));
+  const transition = (summary: string) => ({
+    post: { summary, parameters: [idParam], responses: { 200: okResponse(taskData), ...errors([404, '40401 not found'], [409, '40901 not allowed in this state']) } },
+  });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'm3u8dm management API', version, description: 'HLS download tasks. Every response is {code, message, data}; code 0 is success.' },
+    servers: [{ url: '/api/v1' }],
+    components: {
+      schemas: {
+        Task: schemaOf(v1TaskSchema),
+        CreateTasks: schemaOf(v1CreateSchema),
+        TaskIds: schemaOf(taskIdsSchema),
+        Error: errorEnvelope,
+      },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Required when the service runs with M3U8DM_TOKEN.' } },
+    },
+    security: [{ bearer: [] }, {}],
+    paths: {
+      '/tasks': {
+        post: {
+          summary: 'Create one task (url) or many (urls)',
+          requestBody: { required: true, content: json(ref('CreateTasks')) },
+          responses: {
+            200: okResponse({ type: 'object', properties: { task_ids: { type: 'array', items: { type: 'integer' } }, created_count: { type: 'integer' } } }),
+            ...errors([400, '40001 invalid parameters, 40002 url/urls missing, 40003 URL not supported']),
+          },
+        },
+        get: {
+          summary: 'List tasks with filters and paging',
+          parameters: listQuery,
+          responses: {
+            200: okResponse({ type: 'object', properties: { tasks: { type: 'array', items: taskData }, total: { type: 'integer' }, page: { type: 'integer' }, page_size: { type: 'integer' } } }),
+            ...errors([400, '40001 invalid parameters']),
+          },
+        },
+      },
+      '/tasks/{id}': {
+        get: { summary: 'One task', parameters: [idParam], responses: { 200: okResponse(taskData), ...errors([404, '40401 not found']) } },
+        delete: {
+          summary: 'Delete a task (stopping it first; the finished output file stays)',
+          parameters: [idParam],
+          responses: { 200: okResponse({ type: 'object', properties: { deleted_count: { type: 'integer' } } }), ...errors([404, '40401 not found']) },
+        },
+      },
+      '/tasks/batch': {
+        delete: {
+          summary: 'Delete many tasks; ids that do not exist are reported in not_found and do not fail the call',
+          requestBody: { required: true, content: json(ref('TaskIds')) },
+          responses: {
+            200: okResponse({ type: 'object', properties: { deleted_count: { type: 'integer' }, not_found: { type: 'array', items: { type: 'integer' } } } }),
+            ...errors([400, '40001 invalid parameters']),
+          },
+        },
+      },
+      '/tasks/{id}/stop': transition('Stop (pause) a pending or running task'),
+      '/tasks/{id}/resume': transition('Resume a paused or failed task, keeping downloaded segments'),
+      '/tasks/{id}/retry': transition('Retry a failed task, keeping downloaded segments'),
+      '/tasks/retry-all': {
+        post: { summary: 'Retry every failed task', responses: { 200: okResponse({ type: 'object', properties: { retried_count: { type: 'integer' } } }) } },
+      },
+      '/tasks/stats': {
+        get: {
+          summary: 'Counts by status and the total download speed',
+          responses: {
+            200: okResponse({
+              type: 'object',
+              properties: Object.fromEntries(['total', 'pending', 'running', 'completed', 'failed', 'paused', 'speed_bps'].map((k) => [k, { type: 'number' }])),
+            }),
+          },
+        },
+      },
+      '/events': {
+        get: {
+          summary: 'Server-Sent Events: task.created, task.updated (throttled per task), task.deleted; data is {type, task}',
+          responses: { 200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/health': {
+        get: {
+          summary: 'Version, ffmpeg in use, uptime',
+          responses: {
+            200: okResponse({
+              type: 'object',
+              properties: {
+                version: { type: 'string' },
+                ffmpeg: { type: 'object', properties: { path: { type: ['string', 'null'] }, version: { type: ['string', 'null'] } } },
+                uptime_s: { type: 'integer' },
+              },
+            }),
+          },
+        },
+      },
+      '/openapi.json': { get: { summary: 'This document (not wrapped in the envelope)', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

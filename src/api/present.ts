@@ -1,0 +1,94 @@
+// Task records as each API shows them. The proxy password never leaves here.
+import { maskSettings } from '../settings.js';
+import { TaskStatus, type TaskOptions, type TaskRecord } from '../types.js';
+
+export interface CompatTask {
+  id: string;
+  url: string;
+  filename: string;
+  size: number;
+  progress: number;
+  status: TaskStatus;
+  status_bar: string;
+  err_msg: string;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+  header_map: Record<string, string[]>;
+  advanced_settings: TaskOptions;
+}
+
+export function toCompatTask(t: TaskRecord): CompatTask {
+  return {
+    id: String(t.id),
+    url: t.url,
+    filename: t.filename,
+    size: t.size,
+    progress: t.progress,
+    status: t.status,
+    status_bar: t.status_bar,
+    err_msg: t.err_msg,
+    created_at: t.created_at,
+    updated_at: t.updated_at,
+    completed_at: t.completed_at,
+    header_map: t.header_map,
+    advanced_settings: maskSettings(t.options),
+  };
+}
+
+/** Numeric statuses of the Local API seeds, plus 4 for paused. */
+export const STATUS_CODE: Record<TaskStatus, number> = {
+  [TaskStatus.waiting]: 0,
+  [TaskStatus.downloading]: 1,
+  [TaskStatus.completed]: 2,
+  [TaskStatus.failed]: 3,
+  [TaskStatus.paused]: 4,
+};
+export const STATUS_TEXT: Record<TaskStatus, string> = {
+  [TaskStatus.waiting]: 'pending',
+  [TaskStatus.downloading]: 'running',
+  [TaskStatus.completed]: 'completed',
+  [TaskStatus.failed]: 'failed',
+  [TaskStatus.paused]: 'paused',
+};
+export const STATUS_BY_CODE = Object.fromEntries(Object.entries(STATUS_CODE).map(([s, c]) => [c, s])) as Record<number, TaskStatus>;
+
+export interface V1Task extends Omit<CompatTask, 'id' | 'status'> {
+  id: number;
+  status: number;
+  status_text: string;
+  /** The compat API's status string. */
+  status_label: TaskStatus;
+  phase: TaskRecord['phase'];
+  segments_total: number;
+  segments_done: number;
+  segments_skipped: number;
+  downloaded_bytes: number;
+  speed_bps: number;
+  eta_s: number | null;
+  output_path: string;
+  source: TaskRecord['source'];
+  start_time: string | null;
+  started_at: string | null;
+}
+
+export function toV1Task(t: TaskRecord): V1Task {
+  return {
+    ...toCompatTask(t),
+    id: t.id,
+    status: STATUS_CODE[t.status],
+    status_text: STATUS_TEXT[t.status],
+    status_label: t.status,
+    phase: t.phase,
+    segments_total: t.segments_total,
+    segments_done: t.segments_done,
+    segments_skipped: t.segments_skipped,
+    downloaded_bytes: t.downloaded_bytes,
+    speed_bps: t.speed_bps,
+    eta_s: t.eta_s,
+    output_path: t.output_path,
+    source: t.source,
+    start_time: t.start_time,
+    started_at: t.started_at,
+  };
+}

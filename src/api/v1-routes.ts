@@ -1,0 +1,168 @@
+// `/api/v1`: the task-management API of the Local API seeds applied to downloads.
+// Routes parse and validate, call the task manager, and shape the envelope.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { PathError, filenameFromUrl } from '../paths.js';
+import { DEFAULT_SETTINGS } from '../settings.js';
+import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
+import { TaskStatus, type TaskOptions } from '../types.js';
+import { ApiError, ErrorCode } from './error-codes.js';
+import { fail, ok, parseOr40001 } from './envelope.js';
+import { STATUS_BY_CODE, toV1Task } from './present.js';
+import { normalizeHeaders } from './schemas.js';
+import { idParamSchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema } from './v1-schemas.js';
+import { describeError } from './validation.js';
+
+export interface V1Deps {
+  manager: TaskManager;
+  bodyLimit: number;
+  /** ffmpeg as found at start, for /health. */
+  ffmpeg: () => Promise<{ path: string | null; version: string | null; error?: string }>;
+  version: string;
+  startedAt: number;
+}
+
+const SETTINGS_KEYS = new Set(Object.keys(DEFAULT_SETTINGS));
+
+function taskId(raw: string | string[] | undefined): number {
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (!value || !idParamSchema.safeParse(value).success) throw new ApiError(ErrorCode.notFound, `task ${value ?? ''} not found: ids are positive integers`);
+  return Number(value);
+}
+
+/** `name_1.mp4` from `name.mp4` (or `name_1` from `name`). */
+function numbered(filename: string, n: number): string {
+  const m = /^(.*?)(\.(mp4|mkv|ts))?$/i.exec(filename)!;
+  return `${m[1]}_${n}${m[2] ?? ''}`;
+}
+
+export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1Deps): Router {
+  const router = express.Router();
+  router.use(express.json({ limit: bodyLimit, type: () => true }));
+
+  router.post('/tasks', async (req, res) => {
+    const body: unknown = req.body;
+    if (body && typeof body === 'object' && !Array.isArray(body) && !('url' in body) && !('urls' in body)) {
+      throw new ApiError(ErrorCode.missingUrl, 'url or urls is required: give one playlist URL as `url` or several as `urls`');
+    }
+    const parsed = v1CreateSchema.safeParse(body ?? {}, { reportInput: true });
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      const badScheme = first?.code === 'custom' && (first.path[0] === 'url' || first.path[0] === 'urls');
+      throw new ApiError(badScheme ? ErrorCode.unsupportedUrl : ErrorCode.invalidParams, describeError(parsed.error));
+    }
+    const input = parsed.data;
+    const urls = [...(input.url ? [input.url] : []), ...(input.urls ?? [])];
+    const options = (input.options ?? {}) as Partial<TaskOptions>;
+    const advanced = Object.keys(options).some((k) => SETTINGS_KEYS.has(k));
+    const ids: number[] = [];
+    for (const [i, url] of urls.entries()) {
+      const filename = input.filename ? (urls.length > 1 ? numbered(input.filename, i + 1) : input.filename) : filenameFromUrl(url);
+      const task = await manager.create({
+        url,
+        filename,
+        headers: normalizeHeaders(input.headers),
+        advanced,
+        options,
+        source: input.source ?? 'api',
+        startTime: input.start_time ?? null,
+      });
+      ids.push(task.id);
+    }
+    ok(res, { task_ids: ids, created_count: ids.length });
+  });
+
+  router.get('/tasks', async (req, res) => {
+    const query = parseOr40001(v1ListQuerySchema, req.query);
+    const status = query.status?.split(',').map((c) => STATUS_BY_CODE[Number(c)]!);
+    const { tasks, total } = await manager.list(
+      { status, q: query.q || undefined, source: query.source },
+      { offset: (query.page - 1) * query.page_size, limit: query.page_size, order: query.order },
+    );
+    ok(res, { tasks: tasks.map(toV1Task), total, page: query.page, page_size: query.page_size });
+  });
+
+  router.get('/tasks/stats', async (_req, res) => {
+    const { counts, speed_bps } = await manager.stats();
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    ok(res, {
+      total,
+      pending: counts[TaskStatus.waiting],
+      running: counts[TaskStatus.downloading],
+      completed: counts[TaskStatus.completed],
+      failed: counts[TaskStatus.failed],
+      paused: counts[TaskStatus.paused],
+      speed_bps,
+    });
+  });
+
+  router.post('/tasks/retry-all', async (_req, res) => {
+    ok(res, { retried_count: await manager.retryAll() });
+  });
+
+  /**
+   * Batch delete: every id that exists is deleted (running ones stopped first); ids
+   * that do not exist are listed in `not_found` and do not fail the call.
+   */
+  router.delete('/tasks/batch', async (req, res) => {
+    const { task_ids } = parseOr40001(taskIdsSchema, req.body ?? {});
+    const notFound: number[] = [];
+    let deleted = 0;
+    for (const id of new Set(task_ids.map(Number))) {
+      try {
+        await manager.remove(id);
+        deleted++;
+      } catch (err) {
+        if (!(err instanceof TaskNotFoundError)) throw err;
+        notFound.push(id);
+      }
+    }
+    ok(res, { deleted_count: deleted, not_found: notFound });
+  });
+
+  router.get('/tasks/:id', async (req, res) => {
+    ok(res, toV1Task(await manager.get(taskId(req.params.id))));
+  });
+
+  router.delete('/tasks/:id', async (req, res) => {
+    await manager.remove(taskId(req.params.id));
+    ok(res, { deleted_count: 1 });
+  });
+
+  router.post('/tasks/:id/stop', async (req, res) => {
+    ok(res, toV1Task(await manager.pause(taskId(req.params.id))));
+  });
+  router.post('/tasks/:id/resume', async (req, res) => {
+    ok(res, toV1Task(await manager.resume(taskId(req.params.id))));
+  });
+  router.post('/tasks/:id/retry', async (req, res) => {
+    ok(res, toV1Task(await manager.retry(taskId(req.params.id))));
+  });
+
+  router.get('/health', async (_req, res) => {
+    const { path, version: ffmpegVersion } = await ffmpeg();
+    ok(res, { version, ffmpeg: { path, version: ffmpegVersion }, uptime_s: Math.round((Date.now() - startedAt) / 1000) });
+  });
+
+  router.use((_req: Request) => {
+    throw new ApiError(ErrorCode.notFound, `no such route: ${_req.method} ${_req.baseUrl}${_req.path}`);
+  });
+
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    fail(res, toApiError(err));
+  });
+  return router;
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof TaskNotFoundError) return new ApiError(ErrorCode.notFound, `task ${err.id} not found`);
+  if (err instanceof TransitionError) return new ApiError(ErrorCode.conflict, err.message);
+  if (err instanceof PathError || err instanceof RangeError) return new ApiError(ErrorCode.invalidParams, err.message);
+  const e = err as { type?: string; limit?: number; message?: string; status?: number };
+  if (e.type === 'entity.too.large') return new ApiError(ErrorCode.tooLarge, `request body is larger than ${e.limit} bytes`);
+  if (e.type === 'entity.parse.failed') return new ApiError(ErrorCode.invalidParams, `request body is not valid JSON (${e.message})`);
+  if (e.status && e.status >= 400 && e.status < 500) return new ApiError(ErrorCode.invalidParams, e.message ?? 'bad request');
+  return new ApiError(ErrorCode.internal, `internal error: ${e.message ?? String(err)}`);
+}
+

@@ -1,0 +1,51 @@
+// `/api/v1` request schemas. They validate requests and generate the OpenAPI document.
+import { z } from 'zod';
+import { headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
+
+const boundedInt = (min: number, max: number) => intIn(min, max);
+/** A query-string integer (query values are text). */
+const queryInt = (min: number, max: number) =>
+  z.coerce.number({ error: `must be an integer from ${min} to ${max}` })
+    .int({ error: `must be an integer from ${min} to ${max}` })
+    .min(min, { error: `must be an integer from ${min} to ${max}` })
+    .max(max, { error: `must be an integer from ${min} to ${max}` });
+
+export const taskOptionsSchema = z.strictObject({
+  ...settingsFields,
+  variant: z.union([z.enum(['best', 'worst']), boundedInt(1, 10_000)], { error: 'must be "best", "worst" or a maximum height in pixels (1–10000)' })
+    .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
+  format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
+  retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+}).partial();
+
+export const sourceSchema = z.enum(['api', 'ui', 'cli']);
+
+export const v1CreateSchema = z.strictObject({
+  url: httpUrl.optional().describe('One HLS playlist URL (or a page linking one).'),
+  urls: z.array(httpUrl).min(1, { error: 'must hold at least one URL' }).max(1000, { error: 'must hold at most 1000 URLs' }).optional()
+    .describe('Several URLs: one task each.'),
+  filename: z.string().min(1, { error: 'must not be empty' }).max(1000, { error: 'must be at most 1000 characters' }).optional()
+    .describe('Output name; with several URLs, `_1`, `_2`… are added. Derived from the URL when absent.'),
+  headers: headerMapSchema.optional().describe('HTTP headers sent on playlist, key and segment requests.'),
+  options: taskOptionsSchema.optional(),
+  start_time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be "HH:MM" (00:00–23:59)' }).optional()
+    .describe('Local time (service time zone) of the next start.'),
+  source: sourceSchema.optional().describe('Who created it; `api` unless said.'),
+});
+export type V1CreateBody = z.infer<typeof v1CreateSchema>;
+
+export const v1ListQuerySchema = z.object({
+  status: z.string().regex(/^[0-4](,[0-4])*$/, { error: 'must be 0–4 (pending, running, completed, failed, paused), comma-separated' }).optional(),
+  q: z.string().max(500, { error: 'must be at most 500 characters' }).optional().describe('Substring of the URL or the file name.'),
+  source: sourceSchema.optional(),
+  page: queryInt(1, 1_000_000).default(1),
+  page_size: queryInt(1, 100).default(20),
+  order: z.enum(['asc', 'desc']).default('desc').describe('By id: newest first (desc, default) or oldest first.'),
+});
+
+export const taskIdsSchema = z.strictObject({
+  task_ids: z.array(z.union([z.number().int().positive(), z.string().regex(/^\d{1,15}$/)]), { error: 'must be an array of task ids' })
+    .min(1, { error: 'must hold at least one id' }).max(1000, { error: 'must hold at most 1000 ids' }),
+});
+
+export const idParamSchema = z.string().regex(/^\d{1,15}$/);

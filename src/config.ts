@@ -1,0 +1,60 @@
+// Service configuration from the environment (DESIGN.md's table); CLI flags override.
+import path from 'node:path';
+
+export interface ServiceConfig {
+  /** @defaultValue '127.0.0.1' */
+  host: string;
+  /** @defaultValue 8080 */
+  port: number;
+  /** Database, work folders of segments, logs. @defaultValue './data' */
+  dataDir: string;
+  /** Default save location. @defaultValue './downloads' */
+  downloadDir: string;
+  /** Extra folders a task may save into (`M3U8DM_SAVE_ROOTS`, a path list). */
+  saveRoots: string[];
+  /** Tasks downloading at once. @defaultValue 3 */
+  maxActive: number;
+  /** Bearer token required on /api and /ws when set. */
+  token?: string;
+  /** Largest JSON body accepted, in bytes. @defaultValue 1 MiB */
+  bodyLimit: number;
+  /** Origins allowed to call the API from a browser page elsewhere (`M3U8DM_CORS_ORIGINS`); none by default. */
+  corsOrigins: string[];
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly code = 'ERR_CONFIG';
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got \`${raw}\``);
+  }
+  return value;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  const list = (raw: string | undefined, sep: string) => (raw ?? '').split(sep).map((s) => s.trim()).filter(Boolean);
+  const config: ServiceConfig = {
+    host: env.HOST || '127.0.0.1',
+    port: intFrom(env, 'PORT', 8080, 0, 65535),
+    dataDir: env.M3U8DM_DATA_DIR || './data',
+    downloadDir: env.M3U8DM_DOWNLOAD_DIR || './downloads',
+    saveRoots: list(env.M3U8DM_SAVE_ROOTS, path.delimiter),
+    maxActive: intFrom(env, 'M3U8DM_MAX_ACTIVE', 3, 1, 64),
+    token: env.M3U8DM_TOKEN || undefined,
+    bodyLimit: intFrom(env, 'M3U8DM_BODY_LIMIT', 1 << 20, 1024, 64 << 20),
+    corsOrigins: list(env.M3U8DM_CORS_ORIGINS, ','),
+    logLevel: env.M3U8DM_LOG_LEVEL || 'info',
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+  };
+  config.dataDir = path.resolve(config.dataDir);
+  config.downloadDir = path.resolve(config.downloadDir);
+  config.saveRoots = config.saveRoots.map((p) => path.resolve(p));
+  return config;
+}

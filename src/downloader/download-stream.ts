@@ -1,0 +1,241 @@
+// downloadStream: one HLS stream from URL to finished segment files in the work
+// folder, ready for the merge stage. Resolves the playlist (or reuses the one a
+// previous run saved), applies the skip rules, then fetches what is missing with
+// `download_threads` segments in flight.
+import { setMaxListeners } from 'node:events';
+import pLimit from 'p-limit';
+import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
+import { AbortError, DownloadError, SegmentError, SegmentHttpError } from './errors.js';
+import { describe, HttpClient, RequestFailure } from './http-client.js';
+import type { MediaPlaylist, Segment } from './media-playlist.js';
+import { ProgressMeter } from './progress-meter.js';
+import { resolvePlaylist } from './resolve-playlist.js';
+import { SegmentFetcher, type FetchTarget } from './segment-fetcher.js';
+import { httpSkipReason, parseSkipExpression, skipReason, type SkipRules } from './skip-rules.js';
+import { initFileName, segmentFileName, WorkDir, type FinishedFile } from './work-dir.js';
+
+export interface DownloadRequest {
+  url: string;
+  /** Sent on playlist, key and segment requests alike. */
+  headers: HeaderMap;
+  options: TaskOptions;
+  /** Work folder of this task; a later run on the same folder resumes. */
+  workDir: string;
+  /** Aborting stops every request within a second; downloadStream then rejects with an AbortError. */
+  signal: AbortSignal;
+  /** Called at most every 250 ms, plus once at each phase change and at the end. */
+  onProgress: (snapshot: ProgressSnapshot) => void;
+  /** Receives a line per request (method, url, status, bytes, try) and per decision. */
+  debug?: DebugLog;
+}
+
+const THREADS_MIN = 1;
+const THREADS_MAX = 128;
+const DEFAULT_THREADS = 8;
+const DEFAULT_TRIES = 5;
+
+/**
+ * Downloads every segment of the stream at `req.url` that the skip rules keep.
+ * Rejects with PlaylistError, SegmentHttpError, SegmentError, KeyError, ProxyError,
+ * UnsupportedStreamError or SkipExpressionError (all DownloadErrors, message fit for
+ * err_msg), or with an AbortError when `req.signal` aborts.
+ */
+export async function downloadStream(req: DownloadRequest): Promise<DownloadResult> {
+  if (req.signal.aborted) throw new AbortError();
+  const { options, debug } = req;
+  const threads = clampThreads(options.download_threads);
+  const tries = Number.isFinite(options.retries) && options.retries >= 1 ? Math.floor(options.retries) : DEFAULT_TRIES;
+  const variant = options.variant ?? 'best';
+  const rules = parseSkipExpression(options.skip_ts_info ?? '');
+
+  const meter = new ProgressMeter(req.onProgress);
+  // Our own stop, for when one segment fails for good and the others should not carry on.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([req.signal, stop.signal]);
+  // Every request in flight listens on it (plus backoff sleeps); more than Node's default 10 is expected.
+  setMaxListeners(threads * 4 + 16, signal);
+  const client = new HttpClient(req.headers, { ...options, retries: tries, maxSockets: threads }, signal, debug);
+  const work = new WorkDir(req.workDir);
+
+  try {
+    meter.phase('resolving');
+    await work.create();
+    let playlist = await work.loadPlaylist(req.url, variant);
+    if (playlist) {
+      debug?.(`resuming with the playlist saved in ${work.dir} (${playlist.url})`);
+    } else {
+      playlist = await resolvePlaylist(client, req.url, variant, debug);
+      await work.savePlaylist(req.url, variant, playlist);
+    }
+    if (req.signal.aborted) throw new AbortError();
+
+    const run = new Run(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, debug);
+    const result = await run.execute(threads, signal, (error) => stop.abort(error));
+    if (req.signal.aborted) throw new AbortError();
+    meter.finish();
+    return result;
+  } catch (error) {
+    if (req.signal.aborted) throw error instanceof AbortError ? error : new AbortError('download aborted', { cause: error });
+    throw error;
+  } finally {
+    meter.stop();
+    client.destroy();
+  }
+}
+
+function clampThreads(value: number): number {
+  if (!Number.isFinite(value)) return DEFAULT_THREADS;
+  return Math.min(THREADS_MAX, Math.max(THREADS_MIN, Math.floor(value)));
+}
+
+/** One pass over a media playlist: what is on disk, what the rules skip, what to fetch. */
+class Run {
+  readonly #playlist: MediaPlaylist;
+  readonly #rules: SkipRules;
+  readonly #work: WorkDir;
+  readonly #fetcher: SegmentFetcher;
+  readonly #meter: ProgressMeter;
+  readonly #debug: DebugLog | undefined;
+  readonly #done = new Map<number, FinishedFile>();
+  readonly #skipped: SkippedSegment[] = [];
+
+  constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, debug?: DebugLog) {
+    this.#playlist = playlist;
+    this.#rules = rules;
+    this.#work = work;
+    this.#fetcher = fetcher;
+    this.#meter = meter;
+    this.#debug = debug;
+  }
+
+  async execute(threads: number, signal: AbortSignal, abortOthers: (error: unknown) => void): Promise<DownloadResult> {
+    const { segments, container } = this.#playlist;
+    const onDisk = await this.#work.finished();
+    const pending: Segment[] = [];
+    let bytesOnDisk = 0;
+    for (const segment of segments) {
+      const reason = skipReason(this.#rules, segment);
+      if (reason) {
+        this.#skipped.push({ index: segment.index, uri: segment.uri, reason });
+        continue;
+      }
+      const finished = onDisk.get(segmentFileName(segment.index, container));
+      if (finished) {
+        this.#done.set(segment.index, finished);
+        bytesOnDisk += finished.bytes;
+      } else {
+        pending.push(segment);
+      }
+    }
+    this.#debug?.(
+      `${segments.length} segments: ${this.#done.size} already in the work folder, ${this.#skipped.length} skipped by rules, ` +
+        `${pending.length} to fetch with ${threads} threads`,
+    );
+    this.#meter.begin(segments.length, this.#skipped.length, this.#done.size, bytesOnDisk);
+
+    const initFile = await this.#fetchInit(onDisk);
+
+    const limit = pLimit(threads);
+    let failure: unknown;
+    await Promise.all(
+      pending.map((segment) =>
+        limit(async () => {
+          if (failure !== undefined || signal.aborted) return;
+          try {
+            await this.#fetchSegment(segment);
+          } catch (error) {
+            if (failure === undefined) {
+              failure = error;
+              abortOthers(error);
+            }
+          }
+        }),
+      ),
+    );
+    if (failure !== undefined) throw failure;
+    return this.#result(initFile);
+  }
+
+  async #fetchInit(onDisk: Map<string, FinishedFile>): Promise<string | undefined> {
+    const init = this.#playlist.init;
+    if (!init) return undefined;
+    const name = initFileName();
+    if (!onDisk.has(name)) {
+      const target: FetchTarget = { name, uri: init.uri, label: 'the init segment', sequence: this.#playlist.segments[0]?.sequence ?? 0 };
+      if (init.byterange) target.byterange = init.byterange;
+      if (init.key) target.key = init.key;
+      try {
+        await this.#fetcher.fetch(target);
+      } catch (error) {
+        throw inContext(error, target, -1);
+      }
+    }
+    return this.#work.path(name);
+  }
+
+  async #fetchSegment(segment: Segment): Promise<void> {
+    const target: FetchTarget = {
+      name: segmentFileName(segment.index, this.#playlist.container),
+      uri: segment.uri,
+      label: `segment ${segment.index + 1}`,
+      sequence: segment.sequence,
+    };
+    if (segment.byterange) target.byterange = segment.byterange;
+    if (segment.key) target.key = segment.key;
+    try {
+      const file = await this.#fetcher.fetch(target);
+      this.#done.set(segment.index, file);
+      this.#meter.segmentDone(file.bytes);
+    } catch (error) {
+      const reason = error instanceof RequestFailure && error.status !== undefined ? httpSkipReason(this.#rules, error.status) : undefined;
+      if (!reason) throw inContext(error, target, segment.index);
+      this.#debug?.(`${target.label} (${segment.uri}) ${error instanceof Error ? error.message : ''}: skipped by ${reason}`);
+      this.#skipped.push({ index: segment.index, uri: segment.uri, reason });
+      this.#meter.segmentSkipped();
+    }
+  }
+
+  #result(initFile: string | undefined): DownloadResult {
+    const { segments: all, container } = this.#playlist;
+    const segments: DownloadedSegment[] = [];
+    let lastModified: Date | undefined;
+    let duration = 0;
+    for (const segment of all) {
+      const file = this.#done.get(segment.index);
+      if (!file) continue;
+      segments.push({
+        index: segment.index,
+        file: this.#work.path(segmentFileName(segment.index, container)),
+        duration: segment.duration,
+        discontinuity: segment.discontinuity,
+        bytes: file.bytes,
+      });
+      duration += segment.duration;
+      if (file.lastModified && (!lastModified || file.lastModified > lastModified)) lastModified = file.lastModified;
+    }
+    const result: DownloadResult = {
+      container,
+      segments,
+      skipped: [...this.#skipped].sort((a, b) => a.index - b.index),
+      duration,
+    };
+    if (initFile) result.initFile = initFile;
+    if (lastModified) result.lastModified = lastModified;
+    return result;
+  }
+}
+
+/** Puts a failure in the words of the segment it happened to. */
+function inContext(error: unknown, target: FetchTarget, index: number): unknown {
+  if (error instanceof AbortError || error instanceof DownloadError) return error;
+  const where = `${target.label} (${target.uri})`;
+  if (error instanceof RequestFailure) {
+    if (error.status !== undefined) return new SegmentHttpError(`${where} ${error.message}`, target.uri, error.status, index, { cause: error });
+    return new SegmentError(`${where} failed: ${error.message}`, target.uri, index, { cause: error });
+  }
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && (error as { syscall?: unknown }).syscall) {
+    return new SegmentError(`${where} could not be saved: ${describe(error)}`, target.uri, index, { cause: error });
+  }
+  return new SegmentError(`${where} failed: ${describe(error)}`, target.uri, index, { cause: error });
+}

@@ -1,0 +1,329 @@
+// The HTTP side of one download: a got instance with the task's headers, TLS
+// setting and agents, plus the retry policy (exponential backoff with jitter on
+// timeouts, resets, 5xx and 429). Bodies are always handed on as streams.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import got, { RequestError, type Got, type PlainResponse, type Request } from 'got';
+import type { DebugLog, HeaderMap } from '../types.js';
+import { AbortError, DownloadError, ProxyError } from './errors.js';
+import type { ByteRange } from './media-playlist.js';
+import { createAgents, type ConnectionAgents, type ProxySettings } from './proxy-agents.js';
+
+export interface HttpClientSettings extends ProxySettings {
+  /** Tries per request, the first one included. */
+  retries: number;
+  /** Concurrent requests expected; sizes the keep-alive pools. */
+  maxSockets: number;
+}
+
+export interface ResponseHead {
+  status: number;
+  /** Final URL after redirects. */
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface GetOptions {
+  range?: ByteRange;
+  /** Let got undo gzip/br; off for media so byte counts match Content-Length. @defaultValue false */
+  decompress?: boolean;
+}
+
+/** Reads the whole body (to a file, a buffer…) and resolves with what it made. */
+export type BodyConsumer<T> = (body: Readable, head: ResponseHead) => Promise<T>;
+
+/**
+ * A request that failed for good: a status no retry fixes, or the last of its tries.
+ * Callers turn it into the PlaylistError / KeyError / SegmentHttpError of their context.
+ */
+export class RequestFailure extends Error {
+  override name = 'RequestFailure';
+  readonly url: string;
+  /** HTTP status when the failure was one. */
+  readonly status?: number;
+  readonly tries: number;
+
+  constructor(detail: string, url: string, tries: number, options: { status?: number; cause?: unknown } = {}) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    this.url = url;
+    this.tries = tries;
+    if (options.status !== undefined) this.status = options.status;
+  }
+}
+
+/** What one failed try means for the next. */
+interface Verdict {
+  detail: string;
+  retry: boolean;
+  status?: number;
+  /** Server-asked pause (Retry-After), in ms. */
+  retryAfterMs?: number;
+  proxy?: boolean;
+}
+
+class StatusError extends Error {
+  constructor(readonly status: number, readonly headers: IncomingHttpHeaders) {
+    super(`answered HTTP ${status}`);
+  }
+}
+
+/** Request timeouts in ms: generous, since a stalled transfer is retried anyway. */
+const TIMEOUTS = { lookup: 10_000, connect: 15_000, secureConnect: 15_000, socket: 30_000, response: 30_000 };
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 8_000;
+const RETRY_AFTER_CAP_MS = 30_000;
+
+const RETRYABLE_CODES = new Set([
+  'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
+  'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE',
+]);
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|DEPTH_ZERO/;
+
+const DEFAULT_USER_AGENT = 'Mozilla/5.0 (compatible; m3u8dm)';
+
+/** HeaderMap to got headers: one line per value, except Cookie, which joins with `; `. */
+export function toRequestHeaders(map: HeaderMap): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(map)) {
+    const key = name.trim().toLowerCase();
+    const list = (Array.isArray(values) ? values : [values]).map(String);
+    if (!key || list.length === 0) continue;
+    if (key === 'cookie') headers[key] = list.join('; ');
+    else headers[key] = list.length === 1 ? (list[0] as string) : list;
+  }
+  headers['user-agent'] ??= DEFAULT_USER_AGENT;
+  return headers;
+}
+
+export class HttpClient {
+  readonly #got: Got;
+  readonly #agents: ConnectionAgents;
+  readonly #tries: number;
+  readonly #signal: AbortSignal;
+  readonly #debug: DebugLog | undefined;
+
+  constructor(headers: HeaderMap, settings: HttpClientSettings, signal: AbortSignal, debug?: DebugLog) {
+    this.#agents = createAgents(settings, settings.maxSockets);
+    this.#tries = Math.max(1, Math.floor(settings.retries));
+    this.#signal = signal;
+    this.#debug = debug;
+    this.#got = got.extend({
+      headers: toRequestHeaders(headers),
+      agent: { http: this.#agents.http, https: this.#agents.https },
+      https: { rejectUnauthorized: !settings.allow_insecure_https },
+      timeout: TIMEOUTS,
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: true,
+      maxRedirects: 10,
+    });
+  }
+
+  /**
+   * GETs `url` and hands the body to `consume`, retrying the whole exchange when it
+   * fails in a way another try can fix. Rejects with RequestFailure, ProxyError,
+   * AbortError, or whatever `consume` threw that is not a transfer problem.
+   */
+  async get<T>(url: string, options: GetOptions, consume: BodyConsumer<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      if (this.#signal.aborted) throw new AbortError();
+      const started = performance.now();
+      let stream: Request | undefined;
+      let status = 0;
+      try {
+        stream = this.#open(url, options);
+        const response = await responseOf(stream);
+        status = response.statusCode;
+        if (status < 200 || status > 299) throw new StatusError(status, response.headers);
+        if (options.range) checkRange(response, options.range);
+        const result = await consume(stream, { status, url: response.url, headers: response.headers });
+        checkLength(stream, response, options);
+        this.#log(url, options, `${status}, ${stream.downloadProgress.transferred} B`, tries, started);
+        return result;
+      } catch (error) {
+        stream?.destroy();
+        if (this.#signal.aborted) {
+          this.#log(url, options, 'aborted', tries, started);
+          throw new AbortError('download aborted', { cause: error });
+        }
+        const verdict = this.#judge(error);
+        if (!verdict) {
+          this.#log(url, options, `${status || 'failed'}: ${describe(error)}`, tries, started);
+          throw error;
+        }
+        const last = !verdict.retry || tries >= this.#tries;
+        const delay = last ? 0 : backoff(tries, verdict.retryAfterMs);
+        this.#log(url, options, `${verdict.detail}${last ? '' : `, retrying in ${Math.round(delay)} ms`}`, tries, started);
+        if (last) {
+          const detail = verdict.retry && tries > 1 ? `${verdict.detail} (after ${tries} tries)` : verdict.detail;
+          if (verdict.proxy) throw new ProxyError(detail, { cause: error });
+          throw new RequestFailure(detail, url, tries, {
+            ...(verdict.status !== undefined ? { status: verdict.status } : {}),
+            cause: error,
+          });
+        }
+        try {
+          await sleep(delay, undefined, { signal: this.#signal });
+        } catch {
+          throw new AbortError();
+        }
+      }
+    }
+  }
+
+  /** Drops every pooled connection; call once the download is over. */
+  destroy(): void {
+    this.#agents.destroy();
+  }
+
+  #open(url: string, options: GetOptions): Request {
+    const headers = options.range
+      ? { range: `bytes=${options.range.offset}-${options.range.offset + options.range.length - 1}` }
+      : {};
+    const stream = this.#got.stream(url, { headers, decompress: options.decompress ?? false, signal: this.#signal });
+    // Errors after the response head reach whoever consumes the body; this keeps an early one from going unhandled.
+    stream.on('error', () => {});
+    return stream;
+  }
+
+  #log(url: string, options: GetOptions, outcome: string, tries: number, started: number): void {
+    if (!this.#debug) return;
+    const range = options.range ? ` [bytes ${options.range.offset}+${options.range.length}]` : '';
+    this.#debug(`GET ${url}${range} -> ${outcome} (try ${tries}/${this.#tries}, ${Math.round(performance.now() - started)} ms)`);
+  }
+
+  /** Undefined when the error is not about the transfer (a full disk, a bad key) and must not be retried. */
+  #judge(error: unknown): Verdict | undefined {
+    if (error instanceof StatusError) {
+      const { status } = error;
+      const retry = status >= 500 || status === 429 || status === 408;
+      const verdict: Verdict = { detail: `answered HTTP ${status}`, retry, status };
+      const after = retryAfterMs(error.headers['retry-after']);
+      if (after !== undefined) verdict.retryAfterMs = after;
+      return verdict;
+    }
+    if (error instanceof RequestFailure) return { detail: error.message, retry: false, ...(error.status ? { status: error.status } : {}) };
+    if (error instanceof DownloadError) return undefined;
+
+    const proxy = this.#agents.proxyLabel;
+    const text = chainText(error);
+    if (proxy) {
+      const refused = /Bad response: (\d+)/.exec(text);
+      if (refused?.[1] === '407') {
+        return { detail: `the ${proxy} refused the credentials (407 Proxy Authentication Required); check proxy_username and proxy_password`, retry: false, proxy: true };
+      }
+      if (refused) return { detail: `the ${proxy} refused the tunnel (answered ${refused[1]})`, retry: true, proxy: true };
+      if (/Socks5 Authentication failed|no accepted authentication type/i.test(text)) {
+        return { detail: `the ${proxy} refused the credentials; check proxy_username and proxy_password`, retry: false, proxy: true };
+      }
+      if (/Socks[45]? ?proxy rejected connection/i.test(text)) {
+        return { detail: `the ${proxy} could not reach the server (${firstLine(text)})`, retry: true, proxy: true };
+      }
+      if (codeOf(error) === 'ECONNREFUSED') return { detail: `could not connect to the ${proxy} (ECONNREFUSED)`, retry: true, proxy: true };
+    }
+
+    const code = codeOf(error);
+    if (code && TLS_CODES.test(code)) {
+      return { detail: `the TLS certificate was not accepted (${code}); set allow_insecure_https to download anyway`, retry: false };
+    }
+    if (error instanceof RequestError || (code && RETRYABLE_CODES.has(code))) {
+      return { detail: describe(error), retry: code !== 'ENOTFOUND' && code !== 'ERR_INVALID_URL' };
+    }
+    return undefined;
+  }
+}
+
+function responseOf(stream: Request): Promise<PlainResponse> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    stream.once('error', onError);
+    stream.once('response', (response: PlainResponse) => {
+      stream.off('error', onError);
+      resolve(response);
+    });
+  });
+}
+
+/** A byte-range request must come back as 206 with the range asked for. */
+function checkRange(response: PlainResponse, range: ByteRange): void {
+  const end = range.offset + range.length - 1;
+  if (response.statusCode !== 206) {
+    throw new RequestFailure(`answered HTTP ${response.statusCode} to a byte-range request, expected 206 Partial Content`, response.url, 1, {
+      status: response.statusCode,
+    });
+  }
+  const match = /bytes\s+(\d+)-(\d+)/.exec(String(response.headers['content-range'] ?? ''));
+  if (match && (Number(match[1]) !== range.offset || Number(match[2]) !== end)) {
+    throw new RequestFailure(`answered bytes ${match[1]}-${match[2]} for the range ${range.offset}-${end}`, response.url, 1);
+  }
+}
+
+class ShortBodyError extends Error {
+  readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/** Node notices most cut-off bodies itself; this catches the rest before a short file is trusted. */
+function checkLength(stream: Request, response: PlainResponse, options: GetOptions): void {
+  const declared = response.headers['content-length'];
+  if (options.decompress || declared === undefined) return;
+  const received = stream.downloadProgress.transferred;
+  if (received !== Number(declared)) throw new ShortBodyError(`the body ended after ${received} of ${declared} bytes`);
+}
+
+/** Exponential backoff with jitter: half the step fixed, half random, so parallel retries spread out. */
+function backoff(tries: number, retryAfter?: number): number {
+  const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (tries - 1));
+  const jittered = step / 2 + Math.random() * (step / 2);
+  return retryAfter === undefined ? jittered : Math.max(jittered, Math.min(retryAfter, RETRY_AFTER_CAP_MS));
+}
+
+function retryAfterMs(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function codeOf(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'ERR_GOT_REQUEST_ERROR') return code;
+  }
+  return (error as { code?: string } | undefined)?.code;
+}
+
+function chainText(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(' | ');
+}
+
+function firstLine(text: string): string {
+  return text.split(' | ')[0] ?? text;
+}
+
+const PLAIN_CODES: Record<string, string> = {
+  ECONNRESET: 'the connection was reset',
+  ECONNREFUSED: 'the connection was refused',
+  ETIMEDOUT: 'timed out',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name lookup failed',
+  ERR_STREAM_PREMATURE_CLOSE: 'the connection closed before the body ended',
+};
+
+/** A short human phrase for a transfer error: `the connection was reset (ECONNRESET)`. */
+export function describe(error: unknown): string {
+  const code = codeOf(error);
+  if (error instanceof ShortBodyError) return error.message;
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    const event = (error as { event?: string }).event;
+    return `timed out${event ? ` waiting for ${event}` : ''} (ETIMEDOUT)`;
+  }
+  if (code && PLAIN_CODES[code]) return `${PLAIN_CODES[code]} (${code})`;
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}

@@ -1,0 +1,143 @@
+// From the URL a user gave to one media playlist: follows a web page's .m3u8
+// link once, picks a master playlist's variant, and refuses anything that is
+// not a playlist with a message saying what came instead.
+import type { Readable } from 'node:stream';
+import type { DebugLog, VariantChoice } from '../types.js';
+import { PlaylistError } from './errors.js';
+import { findPlaylistLink } from './html-link.js';
+import { RequestFailure, type HttpClient } from './http-client.js';
+import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
+import { pickVariant } from './variant.js';
+
+/** Playlists beyond this are refused while streaming: no real one comes close, a runaway body would eat memory. */
+export const PLAYLIST_MAX_BYTES = 16 * 1024 * 1024;
+/** Page → master → media, with a spare for a master that points at another master. */
+const MAX_HOPS = 4;
+/** Enough of the body to tell text from binary. */
+const SNIFF_BYTES = 1024;
+
+interface FetchedText {
+  text: string;
+  /** Final URL after redirects. */
+  url: string;
+  contentType: string;
+}
+
+export async function resolvePlaylist(
+  client: HttpClient,
+  url: string,
+  variant: VariantChoice,
+  debug?: DebugLog,
+): Promise<MediaPlaylist> {
+  let current = url;
+  for (let hop = 0; hop < MAX_HOPS; hop++) {
+    const fetched = await fetchText(client, current);
+    const text = fetched.text.replace(/^\uFEFF/, '');
+
+    if (!looksLikePlaylist(text)) {
+      if (hop > 0 || !looksLikeHtml(text, fetched.contentType)) throw notAPlaylist(fetched, text);
+      const link = findPlaylistLink(text, fetched.url);
+      if (!link) throw new PlaylistError(`${fetched.url} is a web page that links no .m3u8 playlist`, fetched.url);
+      debug?.(`${fetched.url} is a web page; following its playlist link ${link}`);
+      current = link;
+      continue;
+    }
+
+    const parsed = parsePlaylist(text, fetched.url);
+    if (parsed.kind === 'media') {
+      const { playlist } = parsed;
+      debug?.(`media playlist ${playlist.url}: ${playlist.segments.length} segments, ${playlist.container}${playlist.endList ? '' : ', live (no EXT-X-ENDLIST): taking the segments listed now'}`);
+      return playlist;
+    }
+    const chosen = pickVariant(parsed.variants, variant);
+    debug?.(`master playlist ${fetched.url}: ${parsed.variants.map(describeVariant).join('; ')}; variant=${String(variant)} picks ${describeVariant(chosen)}`);
+    current = chosen.uri;
+  }
+  throw new PlaylistError(`${url} leads through more than ${MAX_HOPS} pages and playlists without reaching a media playlist`, url);
+}
+
+function describeVariant(v: Variant): string {
+  return `${v.uri} (${v.height ? `${v.height}p, ` : ''}${v.bandwidth ?? '?'} bps)`;
+}
+
+async function fetchText(client: HttpClient, url: string): Promise<FetchedText> {
+  try {
+    return await client.get(url, { decompress: true }, async (body, head) => {
+      const contentType = String(head.headers['content-type'] ?? '');
+      const declared = Number(head.headers['content-length']);
+      if (Number.isFinite(declared) && declared > PLAYLIST_MAX_BYTES) throw tooBig(head.url);
+      const bytes = await readCapped(body, head.url, contentType);
+      return { text: bytes.toString('utf8'), url: head.url, contentType };
+    });
+  } catch (error) {
+    if (error instanceof RequestFailure) {
+      const message = error.status ? `the playlist ${url} ${error.message}` : `could not fetch the playlist ${url}: ${error.message}`;
+      throw new PlaylistError(message, url, { cause: error, ...(error.status ? { status: error.status } : {}) });
+    }
+    throw error;
+  }
+}
+
+/** Reads the body up to PLAYLIST_MAX_BYTES, giving up early on binary data. */
+async function readCapped(body: Readable, url: string, contentType: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let sniffed = false;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > PLAYLIST_MAX_BYTES) throw tooBig(url);
+    chunks.push(chunk);
+    if (!sniffed && size >= SNIFF_BYTES) {
+      sniffed = true;
+      if (isBinary(Buffer.concat(chunks))) throw binary(url, contentType);
+    }
+  }
+  const all = Buffer.concat(chunks, size);
+  if (!sniffed && isBinary(all)) throw binary(url, contentType);
+  return all;
+}
+
+function isBinary(head: Buffer): boolean {
+  const sample = head.subarray(0, SNIFF_BYTES);
+  let control = 0;
+  for (const byte of sample) {
+    if (byte === 0) return true;
+    if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) control++;
+  }
+  return control > sample.length / 20;
+}
+
+const tooBig = (url: string) =>
+  new PlaylistError(`the playlist ${url} is larger than ${PLAYLIST_MAX_BYTES / (1024 * 1024)} MB; that is not an HLS playlist`, url);
+
+const binary = (url: string, contentType: string) =>
+  new PlaylistError(`${url} answered binary data${contentType ? ` (${contentType})` : ''}, not an HLS playlist`, url);
+
+function looksLikePlaylist(text: string): boolean {
+  return text.trimStart().startsWith('#EXTM3U') || /^#EXT(?:INF|-X-STREAM-INF):/m.test(text);
+}
+
+function looksLikeHtml(text: string, contentType: string): boolean {
+  return /html/i.test(contentType) || /^\s*<(?:!doctype|html|head|body)\b/i.test(text) || /<html[\s>]/i.test(text);
+}
+
+function notAPlaylist(fetched: FetchedText, text: string): PlaylistError {
+  const { url, contentType } = fetched;
+  const trimmed = text.trim();
+  let what: string;
+  if (trimmed === '') what = 'an empty body';
+  else if (looksLikeHtml(trimmed, contentType)) what = 'a web page (a page is followed only once, from the URL given)';
+  else if (/json/i.test(contentType) || isJson(trimmed)) what = 'JSON';
+  else what = `text starting "${trimmed.slice(0, 40).replace(/\s+/g, ' ')}${trimmed.length > 40 ? '…' : ''}"`;
+  return new PlaylistError(`${url} answered ${what}, not an HLS playlist (no #EXTM3U)`, url);
+}
+
+function isJson(text: string): boolean {
+  if (!/^[[{]/.test(text)) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

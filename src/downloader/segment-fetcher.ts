@@ -1,0 +1,146 @@
+// Fetches one segment (or the init section) into the work folder: the body
+// streams through decryption and cleaning into `<name>.part`, which is renamed
+// once whole. Nothing is held in memory beyond a chunk (and a segment's head
+// while the cleaner looks for the media start).
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { DebugLog } from '../types.js';
+import { checkKey, createDecryptor, ivFor, KeyCache } from './aes.js';
+import { KeyError } from './errors.js';
+import { RequestFailure, type HttpClient } from './http-client.js';
+import type { ByteRange, SegmentKey } from './media-playlist.js';
+import type { ProgressMeter } from './progress-meter.js';
+import { SegmentCleaner } from './segment-cleaner.js';
+import type { FinishedFile, WorkDir } from './work-dir.js';
+
+/** What to fetch and where it goes. */
+export interface FetchTarget {
+  /** File name in the work folder. */
+  name: string;
+  uri: string;
+  /** `segment 7` or `the init segment`, for messages. */
+  label: string;
+  byterange?: ByteRange;
+  key?: SegmentKey;
+  /** Media sequence number: the IV when the key tag has none. */
+  sequence: number;
+}
+
+/** Keys are small; anything past this is certainly not one. */
+const KEY_READ_LIMIT = 4096;
+
+export class SegmentFetcher {
+  readonly #client: HttpClient;
+  readonly #work: WorkDir;
+  readonly #meter: ProgressMeter;
+  readonly #container: 'ts' | 'fmp4';
+  readonly #debug: DebugLog | undefined;
+  readonly #keys: KeyCache;
+
+  constructor(client: HttpClient, work: WorkDir, meter: ProgressMeter, container: 'ts' | 'fmp4', debug?: DebugLog) {
+    this.#client = client;
+    this.#work = work;
+    this.#meter = meter;
+    this.#container = container;
+    this.#debug = debug;
+    this.#keys = new KeyCache((uri) => this.#fetchKey(uri));
+  }
+
+  /**
+   * Downloads `target` to its final name and returns its size on disk. Rejects with
+   * the client's RequestFailure (the caller knows whether a skip rule covers it),
+   * KeyError, ProxyError, AbortError, or a file system error.
+   */
+  async fetch(target: FetchTarget): Promise<FinishedFile> {
+    const key = target.key ? await this.#keys.get(target.key.uri) : undefined;
+    const part = this.#work.path(`${target.name}.part`);
+    // Bytes this target has added to the meter; taken back when a try fails, so retries do not count twice.
+    let counted = 0;
+    const uncount = () => {
+      this.#meter.bytes(-counted);
+      counted = 0;
+    };
+
+    try {
+      const file = await this.#client.get(target.uri, target.byterange ? { range: target.byterange } : {}, async (body, head) => {
+        uncount();
+        const counter = new Transform({
+          transform: (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) => {
+            counted += chunk.length;
+            this.#meter.bytes(chunk.length);
+            callback(null, chunk);
+          },
+        });
+        const cleaner = new SegmentCleaner(this.#container);
+        const out = createWriteStream(part);
+        try {
+          if (key && target.key) {
+            await pipeline(body, counter, createDecryptor(key, ivFor(target.key, target.sequence)), cleaner, out);
+          } else {
+            await pipeline(body, counter, cleaner, out);
+          }
+        } catch (error) {
+          if (isDecryptError(error) && target.key) {
+            throw new KeyError(
+              `${target.label} (${target.uri}) did not decrypt with the key ${target.key.uri}: wrong key or IV`,
+              target.key.uri,
+              { cause: error },
+            );
+          }
+          throw error;
+        }
+        if (cleaner.stripped > 0) this.#debug?.(`${target.label}: removed ${cleaner.stripped} bytes of disguise before the media start`);
+        if (!cleaner.recognised) this.#debug?.(`${target.label}: no ${this.#container === 'ts' ? 'MPEG-TS sync' : 'MP4 box'} found; kept as received`);
+        const finished: FinishedFile = { bytes: out.bytesWritten };
+        const lastModified = head.headers['last-modified'] ? new Date(head.headers['last-modified']) : undefined;
+        if (lastModified && !Number.isNaN(lastModified.getTime())) finished.lastModified = lastModified;
+        return finished;
+      });
+      await this.#work.commit(target.name, file);
+      return file;
+    } catch (error) {
+      uncount();
+      await rm(part, { force: true });
+      throw error;
+    }
+  }
+
+  async #fetchKey(uri: string): Promise<Buffer> {
+    if (uri.startsWith('data:')) return checkKey(decodeDataUri(uri), uri);
+    try {
+      const body = await this.#client.get(uri, {}, async (stream) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > KEY_READ_LIMIT) throw new KeyError(`the AES-128 key ${uri} is over ${KEY_READ_LIMIT} bytes, expected 16`, uri);
+          chunks.push(chunk);
+        }
+        return Buffer.concat(chunks, size);
+      });
+      return checkKey(body, uri);
+    } catch (error) {
+      if (error instanceof RequestFailure) {
+        const message = error.status
+          ? `the AES-128 key ${uri} ${error.message}`
+          : `could not fetch the AES-128 key ${uri}: ${error.message}`;
+        throw new KeyError(message, uri, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+function isDecryptError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return (typeof code === 'string' && code.startsWith('ERR_OSSL')) || /bad decrypt|final block length/i.test(String(error));
+}
+
+function decodeDataUri(uri: string): Buffer {
+  const comma = uri.indexOf(',');
+  const meta = uri.slice(5, comma);
+  const data = uri.slice(comma + 1);
+  return meta.endsWith(';base64') ? Buffer.from(data, 'base64') : Buffer.from(decodeURIComponent(data), 'latin1');
+}

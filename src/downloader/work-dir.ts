@@ -1,0 +1,146 @@
+// What a download keeps in its work folder so a later run resumes it: the
+// resolved playlist, finished segment files (written as .part, renamed when
+// complete, so a final name is always a whole file) and a small manifest of them.
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { VariantChoice } from '../types.js';
+import { parsePlaylist, type MediaPlaylist } from './media-playlist.js';
+
+const PLAYLIST_TEXT = 'playlist.m3u8';
+const PLAYLIST_INFO = 'playlist.json';
+const MANIFEST = 'segments.jsonl';
+const INIT = 'init.mp4';
+const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:\.part|\.tmp)?$/;
+
+interface PlaylistInfo {
+  version: 1;
+  /** The URL the task was created with. */
+  source: string;
+  variant: string;
+  /** The media playlist's final URL, the base of its relative URIs. */
+  url: string;
+}
+
+/** A finished file: its size and the server's Last-Modified, when it sent one. */
+export interface FinishedFile {
+  bytes: number;
+  lastModified?: Date;
+}
+
+interface ManifestLine {
+  f: string;
+  b: number;
+  lm?: string;
+}
+
+export function segmentFileName(index: number, container: 'ts' | 'fmp4'): string {
+  return `seg${String(index).padStart(5, '0')}.${container === 'ts' ? 'ts' : 'm4s'}`;
+}
+
+export const initFileName = (): string => INIT;
+
+export class WorkDir {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
+
+  path(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  async create(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  /**
+   * The playlist a previous run resolved for the same source and variant, so a resume
+   * downloads the very segments the finished files belong to. When the folder holds
+   * another source's work, that work is cleared and undefined returned.
+   */
+  async loadPlaylist(source: string, variant: VariantChoice): Promise<MediaPlaylist | undefined> {
+    let info: PlaylistInfo;
+    let text: string;
+    try {
+      info = JSON.parse(await readFile(this.path(PLAYLIST_INFO), 'utf8')) as PlaylistInfo;
+      text = await readFile(this.path(PLAYLIST_TEXT), 'utf8');
+    } catch {
+      await this.clear();
+      return undefined;
+    }
+    if (info.version !== 1 || info.source !== source || info.variant !== String(variant)) {
+      await this.clear();
+      return undefined;
+    }
+    try {
+      const parsed = parsePlaylist(text, info.url);
+      if (parsed.kind === 'media') return parsed.playlist;
+    } catch {
+      // unreadable: start over below
+    }
+    await this.clear();
+    return undefined;
+  }
+
+  async savePlaylist(source: string, variant: VariantChoice, playlist: MediaPlaylist): Promise<void> {
+    const info: PlaylistInfo = { version: 1, source, variant: String(variant), url: playlist.url };
+    await writeAtomically(this.path(PLAYLIST_TEXT), playlist.text);
+    await writeAtomically(this.path(PLAYLIST_INFO), `${JSON.stringify(info)}\n`);
+  }
+
+  /** Finished files by name. A file whose size disagrees with the manifest is removed, not trusted. */
+  async finished(): Promise<Map<string, FinishedFile>> {
+    const records = new Map<string, ManifestLine>();
+    try {
+      for (const line of (await readFile(this.path(MANIFEST), 'utf8')).split('\n')) {
+        try {
+          const record = JSON.parse(line) as ManifestLine;
+          if (typeof record.f === 'string' && typeof record.b === 'number') records.set(record.f, record);
+        } catch {
+          // a line torn by a crash; its file is checked by size alone
+        }
+      }
+    } catch {
+      // no manifest yet
+    }
+    const found = new Map<string, FinishedFile>();
+    for (const name of await readdir(this.dir)) {
+      if (!/^(?:seg\d+\.(?:ts|m4s)|init\.mp4)$/.test(name)) continue;
+      const { size } = await stat(this.path(name));
+      const record = records.get(name);
+      if (record && record.b !== size) {
+        await unlink(this.path(name)).catch(() => {});
+        continue;
+      }
+      const file: FinishedFile = { bytes: size };
+      const lastModified = record?.lm ? new Date(record.lm) : undefined;
+      if (lastModified && !Number.isNaN(lastModified.getTime())) file.lastModified = lastModified;
+      found.set(name, file);
+    }
+    return found;
+  }
+
+  /** Makes a `.part` file final and notes it in the manifest. */
+  async commit(name: string, file: FinishedFile): Promise<void> {
+    await rename(this.path(`${name}.part`), this.path(name));
+    const line: ManifestLine = { f: name, b: file.bytes, ...(file.lastModified ? { lm: file.lastModified.toISOString() } : {}) };
+    await appendFile(this.path(MANIFEST), `${JSON.stringify(line)}\n`);
+  }
+
+  /** Removes this module's files (segments, playlist, manifest), nothing else. */
+  async clear(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    await Promise.all(names.filter((n) => OUR_FILES.test(n)).map((n) => rm(this.path(n), { force: true })));
+  }
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.tmp`, text);
+  await rename(`${file}.tmp`, file);
+}

@@ -1,0 +1,100 @@
+// The real engine: download the stream (src/downloader), merge it (src/merge),
+// write the skipped-segments list and the debug log. The task manager sees only
+// the Engine interface.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { downloadStream, formatSkippedLog } from './downloader/index.js';
+import type { Logger } from './log.js';
+import { mergeSegments } from './merge/index.js';
+import type { DebugLog, DownloadJob, Engine, EngineResult, ProgressSnapshot } from './types.js';
+
+export interface HlsEngineOptions {
+  /** Per-task debug logs go to `<dataDir>/logs/task-<id>.log`. */
+  dataDir: string;
+  logger?: Logger;
+}
+
+function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void> } {
+  let stream: WriteStream | undefined;
+  const log: DebugLog = (message) => {
+    stream ??= createWriteStream(file, { flags: 'a' });
+    stream.write(`${new Date().toISOString()} ${message}\n`);
+  };
+  const close = () => new Promise<void>((resolve) => (stream ? stream.end(resolve) : resolve()));
+  return { log, close };
+}
+
+export class HlsEngine implements Engine {
+  readonly #opts: HlsEngineOptions;
+
+  constructor(options: HlsEngineOptions) {
+    this.#opts = options;
+  }
+
+  async run(job: DownloadJob): Promise<EngineResult> {
+    const { options } = job;
+    let debug: ReturnType<typeof openDebugLog> | undefined;
+    if (options.debug_log) {
+      const logDir = path.join(this.#opts.dataDir, 'logs');
+      await mkdir(logDir, { recursive: true });
+      debug = openDebugLog(path.join(logDir, `task-${job.taskId}.log`));
+      debug.log(`task ${job.taskId}: ${job.url}`);
+    }
+    try {
+      await mkdir(job.workDir, { recursive: true });
+      await mkdir(job.saveDir, { recursive: true });
+      let last: ProgressSnapshot | undefined;
+      const download = await downloadStream({
+        url: job.url,
+        headers: job.headers,
+        options,
+        workDir: job.workDir,
+        signal: job.signal,
+        onProgress: (s) => {
+          last = s;
+          job.onProgress(s);
+        },
+        debug: debug?.log,
+      });
+      const segmentsTotal = download.segments.length + download.skipped.length;
+      const bytes = download.segments.reduce((sum, s) => sum + s.bytes, 0);
+      const merging = (fraction: number): ProgressSnapshot => ({
+        phase: 'merging',
+        segments_total: segmentsTotal,
+        segments_done: download.segments.length,
+        segments_skipped: download.skipped.length,
+        downloaded_bytes: last?.downloaded_bytes ?? bytes,
+        speed_bps: 0,
+        eta_s: null,
+        merge_fraction: fraction,
+      });
+      job.onProgress(merging(0));
+      const merged = await mergeSegments({
+        download,
+        workDir: job.workDir,
+        saveDir: job.saveDir,
+        filename: job.filename,
+        format: options.format,
+        noMerge: options.no_merge_ts,
+        keepSegments: options.keep_ts_files,
+        serverTime: options.use_server_file_time ? download.lastModified : undefined,
+        signal: job.signal,
+        onProgress: (fraction) => job.onProgress(merging(fraction)),
+        debug: debug?.log,
+      });
+      if (options.log_skipped_ts) {
+        await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped));
+      }
+      // Segments worth keeping were moved beside the output by the merge stage.
+      await rm(job.workDir, { recursive: true, force: true });
+      return { outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length };
+    } catch (err) {
+      debug?.log(`failed: ${(err as Error).message}`);
+      this.#opts.logger?.debug({ task: job.taskId, err }, 'engine run ended with an error');
+      throw err;
+    } finally {
+      await debug?.close();
+    }
+  }
+}

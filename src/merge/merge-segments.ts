@@ -1,0 +1,273 @@
+// The merge stage: turns a DownloadResult (ordered segment files in a work
+// folder) into one MP4/MKV/TS in the save folder, or moves the segments there
+// untouched with `noMerge`.
+//
+// How the bytes reach ffmpeg (measured, see bench/merge.ts):
+// - one run without discontinuities (the usual case): the segment files are
+//   streamed back to back into ffmpeg's stdin and remuxed once with stream
+//   copy. TS and init+fMP4 fragments are made to be joined like that; it is as
+//   fast as `cat` + one remux and the command line never grows with the count.
+//   The concat demuxer over every segment was 4–5× slower (it opens and probes
+//   each file) and rebases every segment, which leaves tiny audio gaps.
+// - with EXT-X-DISCONTINUITY: timestamps restart at each one, and ffmpeg only
+//   repairs backward jumps, so a forward jump would leave a gap. Each run
+//   between discontinuities becomes one file (joined bytes; a one-segment run
+//   is used in place) and the concat demuxer puts the runs end to end.
+// - TS in, TS out, one run: plain byte concatenation, no ffmpeg at all.
+//
+// The output is written to a hidden `.part` name in the save folder and
+// renamed only when complete, to a name that overwrites nothing. A failure
+// leaves the segments in the work folder as they were; the work folder itself
+// belongs to the caller, who removes it after a success.
+import { mkdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
+import { abortError, throwIfAborted } from './abort-error.js';
+import { concatFilesTo, writeFilesInto, type SourceFile } from './concat-files.js';
+import { locateFfmpeg } from './ffmpeg-locate.js';
+import { MergeError } from './merge-error.js';
+import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
+import { partPath, stemOf, uniqueDirectory, uniqueOutputPath } from './output-path.js';
+import { probeStreams } from './probe-streams.js';
+import { runFfmpeg } from './run-ffmpeg.js';
+
+export interface MergeInput {
+  /** What the downloader produced: segment files in playlist order, the fMP4 init file, discontinuities, durations. */
+  download: DownloadResult;
+  /**
+   * The task's work folder, where the segments are. The merge never removes it (the caller does, after a
+   * success); it only uses a scratch folder `.merge` inside it for discontinuity runs and removes that.
+   */
+  workDir: string;
+  /** Folder the output goes to (already checked against the allowed roots); created when missing. */
+  saveDir: string;
+  /** Sanitised output name with extension; `_1`, `_2`… is added when it is taken. */
+  filename: string;
+  /** Output container. @defaultValue 'mp4' (the caller's default; this field is required) */
+  format: OutputFormat;
+  /** Move the segments into a folder named after the output instead of merging. */
+  noMerge: boolean;
+  /** After a successful merge, move the segments into a folder named after the output, beside it. */
+  keepSegments: boolean;
+  /** Set as the output's modification time (`use_server_file_time`). */
+  serverTime?: Date;
+  /** Aborting kills ffmpeg, removes the partial output and rejects with an AbortError. */
+  signal: AbortSignal;
+  /** A growing fraction in 0–1; 1 when the output is in place. */
+  onProgress: (fraction: number) => void;
+  /** Gets the full ffmpeg command line and what the merge decided. */
+  debug?: DebugLog;
+  /** ffmpeg to run. @defaultValue the result of `locateFfmpeg()` */
+  ffmpegPath?: string;
+}
+
+export interface MergeResult {
+  /** The output file, or with `noMerge` the folder of segments. */
+  outputPath: string;
+  /** Size of the output file, or with `noMerge` the sum of the segment files. */
+  size: number;
+  /** Where the segments went with `keepSegments` or `noMerge`. */
+  segmentsDir?: string;
+}
+
+/** Merges (or with `noMerge` moves) the downloaded segments; rejects with a MergeError or an AbortError. */
+export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
+  const { download, signal } = input;
+  throwIfAborted(signal);
+  if (download.segments.length === 0) throw new MergeError('Nothing to merge: the download has no segments');
+  await mkdir(input.saveDir, { recursive: true });
+  if (input.noMerge) return moveWithoutMerging(input);
+
+  const report = monotonic(input.onProgress);
+  const part = partPath(input.saveDir, input.filename, input.workDir);
+  const scratch = path.join(input.workDir, '.merge');
+  try {
+    await writeMergedFile(input, part, scratch, report);
+    if (input.serverTime) await utimes(part, new Date(), input.serverTime);
+    throwIfAborted(signal);
+    const result = await publish(input, part);
+    report(1);
+    return result;
+  } catch (error) {
+    await rm(part, { force: true });
+    throw asMergeFailure(error, signal);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function writeMergedFile(input: MergeInput, part: string, scratch: string, report: (fraction: number) => void): Promise<void> {
+  const { download, signal, debug } = input;
+  const runs = splitAtDiscontinuities(download.segments);
+  const leading: SourceFile[] = download.initFile ? [{ path: download.initFile, bytes: (await stat(download.initFile)).size }] : [];
+
+  if (download.container === 'ts' && input.format === 'ts' && runs.length === 1) {
+    debug?.(`merge: ${download.segments.length} TS segments joined as they are into ${part}`);
+    const total = download.segments.reduce((sum, segment) => sum + segment.bytes, 0);
+    let written = 0;
+    await concatFilesTo(sourcesOf(download.segments), part, signal, (bytes) => {
+      written += bytes;
+      if (total > 0) report(Math.min(written / total, 0.999));
+    });
+    return;
+  }
+
+  const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+  const outputArgs = [
+    '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
+    ...(await audioBitstreamFilters(input, ffmpegPath)),
+    // Audio and video of HLS segments can sit seconds apart in the stream; let the muxer wait for both.
+    '-max_muxing_queue_size', '4096',
+    ...containerArgs(input.format),
+    '-y', part,
+  ];
+  const durationSeconds = download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0);
+
+  if (runs.length === 1) {
+    debug?.(`merge: ${download.segments.length} segments streamed into ffmpeg as one ${download.container} input`);
+    await runFfmpeg({
+      ffmpegPath,
+      args: ['-f', download.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...outputArgs],
+      durationSeconds,
+      signal,
+      onProgress: report,
+      feedStdin: (stdin, stop) => writeFilesInto([...leading, ...sourcesOf(download.segments)], stdin, stop),
+      debug,
+    });
+    return;
+  }
+
+  debug?.(`merge: ${download.segments.length} segments in ${runs.length} runs between discontinuities, joined by the concat demuxer`);
+  await mkdir(scratch, { recursive: true });
+  const toJoin = runs.filter((run) => run.length > 1 || leading.length > 0);
+  const joinBytes = toJoin.flat().reduce((sum, segment) => sum + segment.bytes, 0);
+  const joinShare = toJoin.length > 0 ? 0.5 : 0;
+  let joined = 0;
+  const runFiles: string[] = [];
+  for (const [i, run] of runs.entries()) {
+    const first = run[0];
+    if (!first) continue;
+    if (run.length === 1 && leading.length === 0) {
+      runFiles.push(first.file);
+      continue;
+    }
+    const runFile = path.join(scratch, `run-${String(i).padStart(5, '0')}${download.container === 'fmp4' ? '.mp4' : '.ts'}`);
+    await concatFilesTo([...leading, ...sourcesOf(run)], runFile, signal, (bytes) => {
+      joined += bytes;
+      if (joinBytes > 0) report(Math.min(joined / joinBytes, 1) * joinShare);
+    });
+    runFiles.push(runFile);
+  }
+  const listFile = path.join(scratch, 'runs.ffconcat');
+  await writeFile(listFile, ['ffconcat version 1.0', ...runFiles.map((file) => `file ${concatQuote(path.resolve(file))}`), ''].join('\n'));
+  await runFfmpeg({
+    ffmpegPath,
+    args: ['-f', 'concat', '-safe', '0', '-i', listFile, ...outputArgs],
+    durationSeconds,
+    signal,
+    onProgress: (fraction) => report(joinShare + fraction * (1 - joinShare)),
+    debug,
+  });
+}
+
+/**
+ * ADTS AAC (what TS carries) must become raw AAC for MP4 and MKV. Recent ffmpeg inserts the filter by itself,
+ * old builds need it asked for, and every build refuses it on a stream that is not AAC, so it goes only on
+ * the audio streams that are AAC.
+ */
+async function audioBitstreamFilters(input: MergeInput, ffmpegPath: string): Promise<string[]> {
+  const first = input.download.segments[0];
+  if (input.download.container !== 'ts' || input.format === 'ts' || !first) return [];
+  const streams = await probeStreams(ffmpegPath, first.file, input.signal);
+  input.debug?.(`merge: first segment streams: ${streams.map((s) => `${s.type}/${s.codec}`).join(', ') || 'none readable'}`);
+  const audio = streams.filter((stream) => stream.type === 'audio');
+  return audio.flatMap((stream, i) => (stream.codec === 'aac' ? [`-bsf:a:${i}`, 'aac_adtstoasc'] : []));
+}
+
+function containerArgs(format: OutputFormat): string[] {
+  switch (format) {
+    case 'mp4':
+      // Index at the front so players can start before the whole file is read; costs one fast rewrite.
+      return ['-movflags', '+faststart', '-f', 'mp4'];
+    case 'mkv':
+      return ['-f', 'matroska'];
+    case 'ts':
+      return ['-f', 'mpegts'];
+  }
+}
+
+/** Reserves the final name, moves kept segments beside it, then renames the part over the reservation. */
+async function publish(input: MergeInput, part: string): Promise<MergeResult> {
+  const outputPath = await uniqueOutputPath(input.saveDir, input.filename);
+  let segmentsDir: string | undefined;
+  let kept: MovedSegments | undefined;
+  try {
+    if (input.keepSegments) {
+      segmentsDir = await uniqueDirectory(input.saveDir, stemOf(path.basename(outputPath)));
+      kept = await moveSegmentsInto(segmentsDir, input.download);
+    }
+    await rename(part, outputPath);
+  } catch (error) {
+    // Put everything back so a retry finds the segments where it left them.
+    await kept?.undo().catch(() => {});
+    if (segmentsDir) await rmdir(segmentsDir).catch(() => {});
+    await rm(outputPath, { force: true });
+    throw error;
+  }
+  const { size } = await stat(outputPath);
+  input.debug?.(`merge: wrote ${outputPath} (${size} bytes)${segmentsDir ? `, segments kept in ${segmentsDir}` : ''}`);
+  return { outputPath, size, ...(segmentsDir ? { segmentsDir } : {}) };
+}
+
+async function moveWithoutMerging(input: MergeInput): Promise<MergeResult> {
+  const dir = await uniqueDirectory(input.saveDir, stemOf(input.filename));
+  let moved: MovedSegments;
+  try {
+    moved = await moveSegmentsInto(dir, input.download, input.signal);
+  } catch (error) {
+    await rmdir(dir).catch(() => {});
+    throw asMergeFailure(error, input.signal);
+  }
+  if (input.serverTime) await utimes(dir, new Date(), input.serverTime);
+  input.debug?.(`merge: no_merge_ts, moved ${moved.files.length} files (${moved.bytes} bytes) to ${dir}`);
+  input.onProgress(1);
+  return { outputPath: dir, size: moved.bytes, segmentsDir: dir };
+}
+
+/** Runs of segments between discontinuities; each run has continuous timestamps. */
+export function splitAtDiscontinuities(segments: readonly DownloadedSegment[]): DownloadedSegment[][] {
+  const runs: DownloadedSegment[][] = [];
+  for (const segment of segments) {
+    const current = runs.at(-1);
+    if (!current || segment.discontinuity) runs.push([segment]);
+    else current.push(segment);
+  }
+  return runs;
+}
+
+function sourcesOf(segments: readonly DownloadedSegment[]): SourceFile[] {
+  return segments.map((segment) => ({ path: segment.file, bytes: segment.bytes }));
+}
+
+/** A path as one quoted token of an ffconcat file (inside single quotes only `'` is special). */
+function concatQuote(file: string): string {
+  return `'${file.replaceAll("'", `'\\''`)}'`;
+}
+
+function monotonic(onProgress: (fraction: number) => void): (fraction: number) => void {
+  let last = 0;
+  return (fraction) => {
+    if (fraction > last) {
+      last = fraction;
+      onProgress(fraction);
+    }
+  };
+}
+
+function asMergeFailure(error: unknown, signal: AbortSignal): Error {
+  if (signal.aborted) return abortError(signal);
+  if (error instanceof MergeError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new MergeError(`Merge failed: ${reason}`, { cause: error });
+}

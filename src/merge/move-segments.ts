@@ -1,0 +1,67 @@
+// Moves a download's segment files (and its fMP4 init file) into a folder, for
+// `no_merge_ts` and `keep_ts_files`. All or nothing: when one move fails, the
+// ones already made are moved back, so the work folder is as it was and a
+// retry finds every segment.
+import { copyFile, constants, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { DownloadResult } from '../types.js';
+import { abortError } from './abort-error.js';
+
+export interface MovedSegments {
+  /** Files now in the folder, in playback order (init first). */
+  files: string[];
+  /** Sum of their sizes in bytes. */
+  bytes: number;
+  /** Moves every file back where it came from. */
+  undo(): Promise<void>;
+}
+
+/**
+ * Moves the files into `dir` (which must exist), named by playlist position so a plain sort is
+ * playback order: `init.mp4`, `0000.ts`, `0001.ts`… The original extension is kept.
+ */
+export async function moveSegmentsInto(dir: string, download: DownloadResult, signal?: AbortSignal): Promise<MovedSegments> {
+  const moves = plannedMoves(dir, download);
+  const done: Array<{ from: string; to: string }> = [];
+  const undo = async () => {
+    for (let move = done.pop(); move; move = done.pop()) await moveFile(move.to, move.from);
+  };
+  let bytes = 0;
+  try {
+    for (const move of moves) {
+      if (signal?.aborted) throw abortError(signal);
+      await moveFile(move.from, move.to);
+      done.push(move);
+      bytes += (await stat(move.to)).size;
+    }
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+  return { files: done.map((move) => move.to), bytes, undo };
+}
+
+function plannedMoves(dir: string, download: DownloadResult): Array<{ from: string; to: string }> {
+  const moves: Array<{ from: string; to: string }> = [];
+  if (download.initFile) moves.push({ from: download.initFile, to: path.join(dir, `init${path.extname(download.initFile) || '.mp4'}`) });
+  const lastIndex = download.segments.reduce((max, segment) => Math.max(max, segment.index), 0);
+  const width = Math.max(4, String(lastIndex).length);
+  const fallbackExt = download.container === 'fmp4' ? '.m4s' : '.ts';
+  for (const segment of download.segments) {
+    const name = `${String(segment.index).padStart(width, '0')}${path.extname(segment.file) || fallbackExt}`;
+    moves.push({ from: segment.file, to: path.join(dir, name) });
+  }
+  return moves;
+}
+
+/** rename, or copy + unlink when the folders are on different file systems. */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copyFile(from, to, constants.COPYFILE_EXCL);
+    await unlink(from);
+  }
+}

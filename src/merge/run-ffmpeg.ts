@@ -1,0 +1,162 @@
+// Runs one ffmpeg process: progress from `-progress pipe:1` turned into a
+// fraction, an AbortSignal that kills it, optional input fed through stdin,
+// and the end of its stderr kept for the error a user gets to read.
+import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
+
+import type { DebugLog } from '../types.js';
+import { abortError } from './abort-error.js';
+import { MergeError } from './merge-error.js';
+
+export interface FfmpegRun {
+  ffmpegPath: string;
+  /** Input and output arguments; the wrapper puts its own global options in front. */
+  args: readonly string[];
+  /** Seconds of media the run writes, to turn `out_time` into a fraction. */
+  durationSeconds?: number;
+  signal?: AbortSignal;
+  /** Called with a growing fraction in 0–1; 1 once ffmpeg reports the end. */
+  onProgress?: (fraction: number) => void;
+  /**
+   * Writes the input into ffmpeg's stdin (for `-i pipe:0`); stdin is closed when it resolves.
+   * Its signal aborts when ffmpeg exits or the run is aborted, so it never writes into a dead pipe for long.
+   */
+  feedStdin?: (stdin: Writable, signal: AbortSignal) => Promise<void>;
+  debug?: DebugLog;
+}
+
+export interface FfmpegRunResult {
+  /** The last ~4 KB ffmpeg wrote to stderr (warnings, even when it succeeded). */
+  stderrTail: string;
+}
+
+const STDERR_TAIL_CHARS = 4096;
+const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning', '-progress', 'pipe:1'];
+
+/** Resolves when ffmpeg exits 0; rejects with a MergeError (stderr tail inside) or the signal's AbortError. */
+export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
+  const { signal, feedStdin } = options;
+  if (signal?.aborted) throw abortError(signal);
+  const args = [...GLOBAL_ARGS, ...options.args];
+  options.debug?.(`ffmpeg: ${shellQuote([options.ffmpegPath, ...args])}`);
+
+  const child = spawn(options.ffmpegPath, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+  // ffmpeg closing its input early (it failed, or it was killed) surfaces here as EPIPE; its exit code tells why.
+  child.stdin.on('error', () => {});
+  const exited = new Promise<{ code: number | null; killedBy: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+    child.once('error', (spawnError) => resolve({ code: null, killedBy: null, spawnError }));
+    child.once('close', (code, killedBy) => resolve({ code, killedBy }));
+  });
+
+  let stderrTail = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+  });
+  const progress = new ProgressParser(options.durationSeconds, options.onProgress);
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => progress.push(chunk));
+
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  signal?.addEventListener('abort', kill, { once: true });
+  if (signal?.aborted) kill(); // aborted between the check above and now: the listener will not fire
+
+  let feedError: unknown;
+  let fed: Promise<void> = Promise.resolve();
+  const stopFeeding = new AbortController();
+  const stdin = child.stdin;
+  if (!feedStdin) {
+    stdin.end();
+  } else {
+    fed = feedStdin(stdin, stopFeeding.signal).then(
+      () => {
+        stdin.end();
+      },
+      (error: unknown) => {
+        feedError = error;
+        kill();
+      },
+    );
+  }
+
+  const exit = await exited;
+  stopFeeding.abort();
+  await fed;
+  signal?.removeEventListener('abort', kill);
+
+  if (signal?.aborted) throw abortError(signal);
+  if (exit.spawnError) {
+    throw new MergeError(`Could not start ffmpeg (${options.ffmpegPath}): ${exit.spawnError.message}`, { cause: exit.spawnError });
+  }
+  if (feedError !== undefined && !isClosedPipe(feedError)) {
+    const reason = feedError instanceof Error ? feedError.message : String(feedError);
+    throw new MergeError(`Could not feed the segments to ffmpeg: ${reason}`, { cause: feedError, stderrTail });
+  }
+  if (exit.code !== 0) {
+    const how = exit.code === null ? `was killed by ${exit.killedBy ?? 'a signal'}` : `exited with code ${exit.code}`;
+    throw new MergeError(`ffmpeg ${how}`, { stderrTail });
+  }
+  progress.finish();
+  return { stderrTail };
+}
+
+/** Reads the `key=value` blocks of `-progress`; each block ends with `progress=continue|end`. */
+class ProgressParser {
+  #pending = '';
+  #outTimeUs: number | undefined;
+  #reported = 0;
+  readonly #totalUs: number;
+  readonly #onProgress: ((fraction: number) => void) | undefined;
+
+  constructor(durationSeconds: number | undefined, onProgress: ((fraction: number) => void) | undefined) {
+    this.#totalUs = (durationSeconds ?? 0) * 1e6;
+    this.#onProgress = onProgress;
+  }
+
+  push(chunk: string): void {
+    const lines = (this.#pending + chunk).split('\n');
+    this.#pending = lines.pop() ?? '';
+    for (const line of lines) this.#line(line.trim());
+  }
+
+  finish(): void {
+    this.#report(1);
+  }
+
+  #line(line: string): void {
+    const eq = line.indexOf('=');
+    if (eq < 0) return;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    // `out_time_ms` is in microseconds too (a historic misnomer); older builds have only it.
+    if (key === 'out_time_us' || (key === 'out_time_ms' && this.#outTimeUs === undefined)) {
+      const us = Number(value);
+      if (Number.isFinite(us)) this.#outTimeUs = us;
+    } else if (key === 'progress') {
+      if (value === 'end') this.#report(1);
+      else if (this.#outTimeUs !== undefined && this.#totalUs > 0) this.#report(Math.min(this.#outTimeUs / this.#totalUs, 0.999));
+      this.#outTimeUs = undefined;
+    }
+  }
+
+  #report(fraction: number): void {
+    if (fraction <= this.#reported) return;
+    this.#reported = fraction;
+    this.#onProgress?.(fraction);
+  }
+}
+
+function isClosedPipe(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/** The command line as one could paste it into a POSIX shell, for the debug log. */
+export function shellQuote(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(' ');
+}

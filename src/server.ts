@@ -1,0 +1,90 @@
+// Starts the whole service: store, task manager, engine, HTTP (and live channels),
+// and stops it gracefully.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './api/app.js';
+import type { ServiceConfig } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { NedbTaskStore } from './store/nedb-task-store.js';
+import { TaskManager } from './task-manager.js';
+import type { Clock } from './clock.js';
+import type { Engine } from './types.js';
+import { HlsEngine } from './engine.js';
+import { attachProgressSocket } from './api/ws-progress.js';
+import type { EventsOptions } from './api/events.js';
+import { serviceMounts } from './api/mounts.js';
+import { locateFfmpeg } from './merge/index.js';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  manager: TaskManager;
+  server: http.Server;
+  logger: Logger;
+  /** Graceful stop: no new requests, running tasks back to waiting, store flushed. */
+  close(): Promise<void>;
+}
+
+export interface ServiceDeps {
+  engine?: Engine;
+  clock?: Clock;
+  logger?: Logger;
+  events?: EventsOptions;
+}
+
+/** ffmpeg for /health: found once, an error shown rather than thrown. */
+export async function ffmpegForHealth(): Promise<{ path: string | null; version: string | null; error?: string }> {
+  try {
+    const found = await locateFfmpeg();
+    return { path: found.path, version: found.version };
+  } catch (err) {
+    return { path: null, version: null, error: (err as Error).message };
+  }
+}
+
+export async function startService(config: ServiceConfig, deps: ServiceDeps = {}): Promise<RunningService> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const store = new NedbTaskStore({ dataDir: config.dataDir });
+  await store.open();
+  const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger });
+  const manager = new TaskManager({
+    store,
+    engine,
+    dataDir: config.dataDir,
+    downloadDir: config.downloadDir,
+    saveRoots: config.saveRoots,
+    maxActive: config.maxActive,
+    clock: deps.clock,
+  });
+  manager.on('error', (err) => logger.error({ err }, 'task manager error'));
+  const ffmpeg = await ffmpegForHealth();
+  if (ffmpeg.path) logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version }, 'ffmpeg found');
+  else logger.warn({ error: ffmpeg.error }, 'no ffmpeg found: downloads will fail at the merge step');
+  const app = createApp({ manager, config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: deps.events }) });
+  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const sockets = attachProgressSocket(server, manager, { token: config.token });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  await manager.start();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const serverClosed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      sockets.close();
+      await manager.shutdown();
+      server.closeAllConnections();
+      await serverClosed;
+    })();
+    return closing;
+  };
+  return { url, port, manager, server, logger, close };
+}

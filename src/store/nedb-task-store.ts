@@ -1,0 +1,166 @@
+// The embedded default store: nedb keeps the whole database in memory and appends
+// every change to a file, so an acknowledged write survives kill -9. The file is
+// compacted on open and on a timer. One process per data directory.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import Datastore from 'nedb-promises';
+import { TASK_STATUSES, type DownloadSettings, type TaskRecord, type TaskStatus } from '../types.js';
+import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
+
+interface TaskDoc extends TaskRecord {
+  _id: string;
+}
+interface MetaDoc {
+  _id: string;
+  value: unknown;
+}
+
+/** The parts of the underlying seald-nedb datastore that nedb-promises does not wrap. */
+interface Compactable {
+  compactDatafileAsync(): Promise<void>;
+  setAutocompactionInterval(ms: number): void;
+  stopAutocompaction(): void;
+}
+
+export interface NedbStoreOptions {
+  /** Folder holding `tasks.db` and `meta.db`. */
+  dataDir: string;
+  /** How often the files are compacted while running. @defaultValue 10 minutes */
+  compactEveryMs?: number;
+}
+
+/** nedb-promises keeps the real datastore in `__original`; its methods must be called on it, not through the proxy. */
+function raw(db: Datastore<unknown>): Compactable {
+  return (db as unknown as { __original: Compactable }).__original;
+}
+
+const SEQ_ID = 'task_seq';
+const SETTINGS_ID = 'settings';
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function toRecord(doc: TaskDoc): TaskRecord {
+  const { _id, ...record } = doc;
+  return record;
+}
+
+export class NedbTaskStore implements TaskStore {
+  readonly #options: NedbStoreOptions;
+  #tasks?: Datastore<TaskDoc>;
+  #meta?: Datastore<MetaDoc>;
+  #lastId = 0;
+  /** Creations are serialised so ids follow the order of acknowledgement. */
+  #createChain: Promise<unknown> = Promise.resolve();
+
+  constructor(options: NedbStoreOptions) {
+    this.#options = options;
+  }
+
+  get filename(): string {
+    return path.join(this.#options.dataDir, 'tasks.db');
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.#options.dataDir, { recursive: true });
+    this.#tasks = Datastore.create({ filename: this.filename, timestampData: false });
+    this.#meta = Datastore.create({ filename: path.join(this.#options.dataDir, 'meta.db'), timestampData: false });
+    // load() also compacts: nedb rewrites the file crash-safely (temp file, fsync, rename).
+    await this.#tasks.load();
+    await this.#meta.load();
+    await this.#tasks.ensureIndex({ fieldName: 'id', unique: true });
+    await this.#tasks.ensureIndex({ fieldName: 'status' });
+    const seq = await this.#meta.findOne({ _id: SEQ_ID });
+    const newest = await this.#tasks.find({}).sort({ id: -1 }).limit(1);
+    this.#lastId = Math.max(Number(seq?.value ?? 0), newest[0]?.id ?? 0);
+    const every = this.#options.compactEveryMs ?? 10 * 60_000;
+    for (const db of [this.#tasks, this.#meta]) raw(db).setAutocompactionInterval(every);
+  }
+
+  async close(): Promise<void> {
+    for (const db of [this.#tasks, this.#meta]) {
+      if (!db) continue;
+      raw(db).stopAutocompaction();
+      await raw(db).compactDatafileAsync();
+    }
+  }
+
+  get #db(): Datastore<TaskDoc> {
+    if (!this.#tasks) throw new Error('task store is not open');
+    return this.#tasks;
+  }
+
+  get #metaDb(): Datastore<MetaDoc> {
+    if (!this.#meta) throw new Error('task store is not open');
+    return this.#meta;
+  }
+
+  async create(task: NewTask): Promise<TaskRecord> {
+    const next = this.#createChain.then(async () => {
+      const id = this.#lastId + 1;
+      // The sequence is written first: if we die between the two appends, the id is
+      // burnt rather than reused.
+      await this.#metaDb.update({ _id: SEQ_ID }, { _id: SEQ_ID, value: id }, { upsert: true });
+      this.#lastId = id;
+      const now = new Date().toISOString();
+      const doc = await this.#db.insert({ ...task, id, created_at: now, updated_at: now, _id: String(id) } as TaskDoc);
+      return toRecord(doc);
+    });
+    this.#createChain = next.catch(() => undefined);
+    return next;
+  }
+
+  async get(id: number): Promise<TaskRecord | null> {
+    const doc = await this.#db.findOne({ _id: String(id) });
+    return doc ? toRecord(doc) : null;
+  }
+
+  #query(filter: TaskFilter): Record<string, unknown> {
+    const query: Record<string, unknown> = {};
+    if (filter.status !== undefined) {
+      query.status = Array.isArray(filter.status) ? { $in: filter.status } : filter.status;
+    }
+    if (filter.source) query.source = filter.source;
+    if (filter.ids) query._id = { $in: filter.ids.map(String) };
+    if (filter.q) {
+      const re = new RegExp(escapeRegExp(filter.q), 'i');
+      query.$or = [{ url: { $regex: re } }, { filename: { $regex: re } }];
+    }
+    return query;
+  }
+
+  async list(filter: TaskFilter = {}, page?: TaskPage): Promise<TaskList> {
+    const query = this.#query(filter);
+    const total = await this.#db.count(query);
+    let cursor = this.#db.find(query).sort({ id: page?.order === 'desc' ? -1 : 1 });
+    if (page) cursor = cursor.skip(page.offset).limit(page.limit);
+    const docs = await cursor;
+    return { tasks: docs.map(toRecord), total };
+  }
+
+  async patch(id: number, patch: TaskPatch): Promise<TaskRecord | null> {
+    const $set = { updated_at: new Date().toISOString(), ...patch };
+    const doc = (await this.#db.update({ _id: String(id) }, { $set }, { returnUpdatedDocs: true })) as TaskDoc | null;
+    return doc ? toRecord(doc) : null;
+  }
+
+  async delete(id: number): Promise<boolean> {
+    return (await this.#db.remove({ _id: String(id) }, {})) > 0;
+  }
+
+  async countByStatus(): Promise<Record<TaskStatus, number>> {
+    const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    await Promise.all(TASK_STATUSES.map(async (s) => { counts[s] = await this.#db.count({ status: s }); }));
+    return counts;
+  }
+
+  async getSettings(): Promise<DownloadSettings | null> {
+    const doc = await this.#metaDb.findOne({ _id: SETTINGS_ID });
+    return (doc?.value as DownloadSettings | undefined) ?? null;
+  }
+
+  async saveSettings(settings: DownloadSettings): Promise<void> {
+    await this.#metaDb.update({ _id: SETTINGS_ID }, { _id: SETTINGS_ID, value: settings }, { upsert: true });
+  }
+}

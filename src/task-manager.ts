@@ -1,0 +1,466 @@
+// The task manager: the state machine of a download task, the queue that runs at
+// most `maxActive` of them in creation order, scheduled starts, and recovery after a
+// crash. It owns no HTTP and no database details: routes call it, it calls the
+// engine and the store, and it emits an event for every change.
+import { EventEmitter } from 'node:events';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { nextOccurrence, systemClock, type Clock } from './clock.js';
+import { resolveSaveDir, sanitizeFilename } from './paths.js';
+import { progressPercent, statusBar, formatBytes } from './progress-text.js';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
+import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
+import {
+  TaskStatus,
+  type DownloadSettings,
+  type Engine,
+  type HeaderMap,
+  type ProgressSnapshot,
+  type TaskOptions,
+  type TaskRecord,
+  type TaskSource,
+} from './types.js';
+
+export class TaskNotFoundError extends Error {
+  override name = 'TaskNotFoundError';
+  readonly code = 'ERR_TASK_NOT_FOUND';
+  constructor(readonly id: number) {
+    super(`task ${id} does not exist`);
+  }
+}
+
+export class TransitionError extends Error {
+  override name = 'TransitionError';
+  readonly code = 'ERR_TRANSITION';
+  constructor(readonly id: number, readonly from: TaskStatus, readonly action: string) {
+    super(`cannot ${action} task ${id}: it is ${from}`);
+  }
+}
+
+export interface CreateTaskInput {
+  url: string;
+  /** As the client gave it; the manager sanitises it. */
+  filename: string;
+  headers: HeaderMap;
+  /** Whether the task carries its own settings (`advanced: true`) or takes the saved ones. */
+  advanced: boolean;
+  /** Overrides on top of the saved settings; ignored (but for the v1 extras) when not `advanced`. */
+  options: Partial<TaskOptions>;
+  source: TaskSource;
+  /** Do not start before this time. */
+  startAt?: Date | null;
+  /** Do not start before the next local "HH:MM" (by the manager's clock); wins over `startAt`. */
+  startTime?: string | null;
+}
+
+export type TaskEvent =
+  | { type: 'created'; task: TaskRecord }
+  | { type: 'updated'; task: TaskRecord }
+  | { type: 'deleted'; task: TaskRecord };
+
+export interface TaskManagerOptions {
+  store: TaskStore;
+  engine: Engine;
+  dataDir: string;
+  downloadDir: string;
+  saveRoots: string[];
+  /** Tasks downloading at once. */
+  maxActive: number;
+  clock?: Clock;
+  /** Least time between two progress writes of one task to the store. @defaultValue 500 */
+  progressWriteMs?: number;
+}
+
+type StopReason = 'pause' | 'delete' | 'shutdown';
+
+interface RunningTask {
+  controller: AbortController;
+  stopReason?: StopReason;
+  done: Promise<void>;
+  /** The record with the latest progress applied (the store lags it by up to progressWriteMs). */
+  live: TaskRecord;
+  lastWrite: number;
+  pendingWrite?: () => void;
+}
+
+const SETTINGS_FIELDS = Object.keys(DEFAULT_SETTINGS) as (keyof DownloadSettings)[];
+
+export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown] }> {
+  readonly #store: TaskStore;
+  readonly #engine: Engine;
+  readonly #opts: TaskManagerOptions;
+  readonly #clock: Clock;
+  readonly #running = new Map<number, RunningTask>();
+  /** Serialises state changes so two calls never decide on the same stale status. */
+  #lock: Promise<unknown> = Promise.resolve();
+  /** Per-task chain of store writes, so a late progress write never overtakes the final one. */
+  readonly #writes = new Map<number, Promise<unknown>>();
+  #cancelTimer?: () => void;
+  #closed = false;
+  #scheduleQueued = false;
+
+  constructor(options: TaskManagerOptions) {
+    super();
+    // Every SSE and WebSocket client listens; they are many by design.
+    this.setMaxListeners(0);
+    this.#opts = options;
+    this.#store = options.store;
+    this.#engine = options.engine;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  get maxActive(): number {
+    return this.#opts.maxActive;
+  }
+
+  /** Recovers tasks a crash left running and starts the queue. */
+  async start(): Promise<void> {
+    const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
+    for (const task of tasks) {
+      await this.#store.patch(task.id, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null, status_bar: 'queued (resumed after restart)' });
+    }
+    this.schedule();
+  }
+
+  async #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#lock.then(fn);
+    this.#lock = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Queues a store write behind the task's earlier ones. */
+  #enqueueWrite(id: number, patch: Partial<TaskRecord>): Promise<TaskRecord | null> {
+    const prev = this.#writes.get(id) ?? Promise.resolve();
+    const next = prev.then(() => this.#store.patch(id, patch));
+    const tail = next.catch(() => undefined);
+    this.#writes.set(id, tail);
+    void tail.then(() => { if (this.#writes.get(id) === tail) this.#writes.delete(id); });
+    return next;
+  }
+
+  async #write(id: number, patch: Partial<TaskRecord>): Promise<TaskRecord | null> {
+    const task = await this.#enqueueWrite(id, patch);
+    if (task) this.emit('task', { type: 'updated', task });
+    return task;
+  }
+
+  // ---- settings ------------------------------------------------------------
+
+  async getSettings(): Promise<DownloadSettings> {
+    return { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()) };
+  }
+
+  /** Validates folders and saves; returns the saved settings (password included: mask before output). */
+  async saveSettings(update: Partial<DownloadSettings>): Promise<DownloadSettings> {
+    const next = mergeSettings(await this.getSettings(), update);
+    this.#checkFolders(next);
+    await this.#store.saveSettings(next);
+    return next;
+  }
+
+  #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string } {
+    const { downloadDir, saveRoots, dataDir } = this.#opts;
+    const saveDir = resolveSaveDir(options.save_location, downloadDir, saveRoots);
+    const workBase = options.temp_directory
+      ? resolveSaveDir(options.temp_directory, dataDir, [downloadDir, ...saveRoots], 'temp_directory')
+      : path.join(dataDir, 'work');
+    return { saveDir, workBase };
+  }
+
+  workDirOf(task: TaskRecord): string {
+    return path.join(this.#checkFolders(task.options).workBase, String(task.id));
+  }
+
+  // ---- queries -------------------------------------------------------------
+
+  async get(id: number): Promise<TaskRecord> {
+    const live = this.#running.get(id)?.live;
+    if (live) return live;
+    const task = await this.#store.get(id);
+    if (!task) throw new TaskNotFoundError(id);
+    return task;
+  }
+
+  async list(filter?: TaskFilter, page?: TaskPage): Promise<TaskList> {
+    const result = await this.#store.list(filter, page);
+    result.tasks = result.tasks.map((t) => this.#running.get(t.id)?.live ?? t);
+    return result;
+  }
+
+  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number }> {
+    const counts = await this.#store.countByStatus();
+    let speed = 0;
+    for (const r of this.#running.values()) speed += r.live.speed_bps;
+    return { counts, speed_bps: speed };
+  }
+
+  // ---- commands ------------------------------------------------------------
+
+  async create(input: CreateTaskInput): Promise<TaskRecord> {
+    const saved = await this.getSettings();
+    const picked: Partial<TaskOptions> = {};
+    for (const [key, value] of Object.entries(input.options) as [keyof TaskOptions, unknown][]) {
+      if (value === undefined) continue;
+      // Without `advanced` only the v1 extras apply; the seed's settings come from the system.
+      if (!input.advanced && SETTINGS_FIELDS.includes(key as keyof DownloadSettings)) continue;
+      (picked as Record<string, unknown>)[key] = value;
+    }
+    const options: TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked), ...picked };
+    if (!picked.proxy_password) options.proxy_password = saved.proxy_password;
+    this.#checkFolders(options);
+    const wanted = input.startTime ? nextOccurrence(input.startTime, this.#clock.now()) : input.startAt;
+    const startAt = wanted && wanted.getTime() > this.#clock.now() ? wanted : null;
+    const task = await this.#store.create({
+      url: input.url,
+      filename: sanitizeFilename(input.filename, options.format),
+      status: TaskStatus.waiting,
+      phase: 'queued',
+      progress: 0,
+      status_bar: startAt ? `scheduled for ${startAt.toISOString()}` : 'queued',
+      err_msg: '',
+      size: 0,
+      completed_at: null,
+      started_at: null,
+      start_time: startAt ? startAt.toISOString() : null,
+      header_map: input.headers,
+      advanced: input.advanced,
+      options,
+      source: input.source,
+      segments_total: 0,
+      segments_done: 0,
+      segments_skipped: 0,
+      downloaded_bytes: 0,
+      speed_bps: 0,
+      eta_s: null,
+      output_path: '',
+    });
+    this.emit('task', { type: 'created', task });
+    this.schedule();
+    return task;
+  }
+
+  /** 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停. */
+  async pause(id: number): Promise<TaskRecord> {
+    const running = await this.#locked(async () => {
+      const task = await this.get(id);
+      if (task.status === TaskStatus.paused) return undefined;
+      if (task.status === TaskStatus.waiting) {
+        await this.#write(id, { status: TaskStatus.paused, phase: 'queued', status_bar: 'paused' });
+        return undefined;
+      }
+      if (task.status !== TaskStatus.downloading) throw new TransitionError(id, task.status, 'pause');
+      // Wrapped: a returned promise would make the lock wait for the run, which needs the lock to end.
+      return { done: this.#stop(id, 'pause') };
+    });
+    await running?.done;
+    return this.get(id);
+  }
+
+  /** 等待中: from 已暂停 (resume) or 失败 (retry), keeping downloaded segments; no-op when waiting or running. */
+  async resume(id: number, action = 'resume'): Promise<TaskRecord> {
+    const task = await this.#locked(async () => {
+      const current = await this.get(id);
+      if (current.status === TaskStatus.waiting || current.status === TaskStatus.downloading) return current;
+      if (current.status === TaskStatus.completed) throw new TransitionError(id, current.status, action);
+      return (await this.#write(id, { status: TaskStatus.waiting, phase: 'queued', err_msg: '', status_bar: 'queued' })) ?? current;
+    });
+    this.schedule();
+    return task;
+  }
+
+  /** Retry: only a failed task. */
+  async retry(id: number): Promise<TaskRecord> {
+    const task = await this.get(id);
+    if (task.status !== TaskStatus.failed) throw new TransitionError(id, task.status, 'retry');
+    return this.resume(id, 'retry');
+  }
+
+  async retryAll(): Promise<number> {
+    const { tasks } = await this.#store.list({ status: TaskStatus.failed });
+    let count = 0;
+    for (const task of tasks) {
+      try {
+        await this.resume(task.id, 'retry');
+        count++;
+      } catch (err) {
+        if (!(err instanceof TransitionError || err instanceof TaskNotFoundError)) throw err;
+      }
+    }
+    return count;
+  }
+
+  /** Stops the task if it runs, removes its work folder and its record. The output file stays. */
+  async remove(id: number): Promise<TaskRecord> {
+    const stopping = await this.#locked(async () => {
+      await this.get(id);
+      return { done: this.#stop(id, 'delete') };
+    });
+    await stopping.done;
+    return this.#locked(async () => {
+      const task = await this.#store.get(id);
+      if (!task) throw new TaskNotFoundError(id);
+      await this.#writes.get(id);
+      if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
+      await rm(this.workDirOf(task), { recursive: true, force: true }).catch(() => undefined);
+      this.emit('task', { type: 'deleted', task });
+      return task;
+    });
+  }
+
+  #stop(id: number, reason: StopReason): Promise<void> | undefined {
+    const running = this.#running.get(id);
+    if (!running) return undefined;
+    running.stopReason = reason;
+    running.controller.abort(new Error(`task ${reason}`));
+    return running.done;
+  }
+
+  /** Stops accepting work, puts running tasks back to 等待中 (segments stay on disk), closes the store. */
+  async shutdown(): Promise<void> {
+    // Under the lock: a scheduling pass already under way finishes first, and none starts after.
+    const stops = await this.#locked(async () => {
+      this.#closed = true;
+      this.#cancelTimer?.();
+      return { all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown'))) };
+    });
+    await stops.all;
+    await Promise.all([...this.#writes.values()]);
+    await this.#store.close();
+  }
+
+  // ---- the queue -----------------------------------------------------------
+
+  /** Starts waiting tasks while there is room. Cheap to call often: calls coalesce. */
+  schedule(): void {
+    if (this.#closed || this.#scheduleQueued) return;
+    this.#scheduleQueued = true;
+    void this.#locked(async () => {
+      this.#scheduleQueued = false;
+      if (this.#closed) return;
+      this.#cancelTimer?.();
+      this.#cancelTimer = undefined;
+      const room = this.#opts.maxActive - this.#running.size;
+      const { tasks } = await this.#store.list({ status: TaskStatus.waiting });
+      const now = this.#clock.now();
+      let nextStart = Infinity;
+      let started = 0;
+      for (const task of tasks) {
+        const at = task.start_time ? Date.parse(task.start_time) : 0;
+        if (at > now) {
+          nextStart = Math.min(nextStart, at);
+          continue;
+        }
+        if (started >= room || this.#running.has(task.id)) continue;
+        started++;
+        await this.#begin(task);
+      }
+      if (nextStart !== Infinity) this.#cancelTimer = this.#clock.setTimer(() => this.schedule(), nextStart - now);
+    }).catch((err: unknown) => {
+      // The queue must not die with one failed pass; the next call tries again.
+      if (this.listenerCount('error')) this.emit('error', err);
+      else console.error('m3u8dm: scheduling failed:', err);
+    });
+  }
+
+  async #begin(task: TaskRecord): Promise<void> {
+    const controller = new AbortController();
+    const startedAt = new Date(this.#clock.now()).toISOString();
+    const live = (await this.#write(task.id, {
+      status: TaskStatus.downloading,
+      phase: 'resolving',
+      err_msg: '',
+      started_at: startedAt,
+      status_bar: 'resolving playlist',
+    })) ?? task;
+    let resolveDone!: () => void;
+    const entry: RunningTask = { controller, live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
+    this.#running.set(task.id, entry);
+    void this.#run(entry).finally(resolveDone);
+  }
+
+  #onProgress(id: number, entry: RunningTask, snapshot: ProgressSnapshot): void {
+    if (entry.stopReason) return;
+    const patch: Partial<TaskRecord> = {
+      phase: snapshot.phase,
+      segments_total: snapshot.segments_total,
+      segments_done: snapshot.segments_done,
+      segments_skipped: snapshot.segments_skipped,
+      downloaded_bytes: snapshot.downloaded_bytes,
+      size: snapshot.downloaded_bytes,
+      speed_bps: Math.round(snapshot.speed_bps),
+      eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
+      progress: progressPercent(snapshot),
+      status_bar: statusBar(snapshot),
+    };
+    entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
+    this.emit('task', { type: 'updated', task: entry.live });
+    // Store writes are rate-limited; the newest numbers win and a trailing write catches up.
+    const writeNow = () => {
+      entry.pendingWrite = undefined;
+      entry.lastWrite = Date.now();
+      const { id: _id, created_at: _c, updated_at: _u, ...rest } = entry.live;
+      void this.#enqueueWrite(id, rest).catch(() => undefined);
+    };
+    const interval = this.#opts.progressWriteMs ?? 500;
+    const wait = entry.lastWrite + interval - Date.now();
+    if (wait <= 0) writeNow();
+    else if (!entry.pendingWrite) {
+      entry.pendingWrite = writeNow;
+      setTimeout(() => entry.pendingWrite?.(), wait).unref();
+    }
+  }
+
+  async #run(entry: RunningTask): Promise<void> {
+    const task = entry.live;
+    const id = task.id;
+    let outcome: Partial<TaskRecord>;
+    try {
+      const { saveDir } = this.#checkFolders(task.options);
+      const result = await this.#engine.run({
+        taskId: id,
+        url: task.url,
+        headers: task.header_map,
+        options: task.options,
+        workDir: this.workDirOf(task),
+        saveDir,
+        filename: task.filename,
+        signal: entry.controller.signal,
+        onProgress: (s) => this.#onProgress(id, entry, s),
+      });
+      if (entry.stopReason) throw new Error('stopped');
+      outcome = {
+        status: TaskStatus.completed,
+        phase: 'done',
+        progress: 100,
+        size: result.size,
+        output_path: result.outputPath,
+        segments_total: result.segments_total,
+        segments_skipped: result.segments_skipped,
+        segments_done: result.segments_total - result.segments_skipped,
+        speed_bps: 0,
+        eta_s: 0,
+        completed_at: new Date(this.#clock.now()).toISOString(),
+        status_bar: `done · ${result.segments_total - result.segments_skipped} segments · ${formatBytes(result.size)}`,
+      };
+    } catch (err) {
+      const reason = entry.stopReason;
+      const stopped = { speed_bps: 0, eta_s: null };
+      if (reason === 'pause') outcome = { ...stopped, status: TaskStatus.paused, status_bar: 'paused' };
+      else if (reason === 'shutdown') outcome = { ...stopped, status: TaskStatus.waiting, phase: 'queued', status_bar: 'queued (service stopped)' };
+      else if (reason === 'delete') outcome = {};
+      else {
+        const message = err instanceof Error ? err.message : String(err);
+        outcome = { ...stopped, status: TaskStatus.failed, err_msg: message, status_bar: `failed: ${message}` };
+      }
+    }
+    entry.pendingWrite = undefined;
+    await this.#locked(async () => {
+      this.#running.delete(id);
+      if (Object.keys(outcome).length) {
+        const { id: _id, created_at: _c, updated_at: _u, ...rest } = entry.live;
+        await this.#write(id, { ...rest, ...outcome });
+      }
+    });
+    this.schedule();
+  }
+}

@@ -1,0 +1,49 @@
+// An app (not listening) over a real nedb store and a scripted engine, for route tests.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Express } from 'express';
+import { createApp, type AppDeps } from '../../src/api/app.js';
+import { configFromEnv, type ServiceConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { NedbTaskStore } from '../../src/store/nedb-task-store.js';
+import { TaskManager } from '../../src/task-manager.js';
+import type { Clock } from '../../src/clock.js';
+import { serviceMounts } from '../../src/api/mounts.js';
+import { ffmpegForHealth } from '../../src/server.js';
+import { ScriptedEngine, type ScriptedEngineOptions } from './scripted-engine.js';
+
+export interface AppHarness {
+  app: Express;
+  manager: TaskManager;
+  engine: ScriptedEngine;
+  config: ServiceConfig;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function startAppHarness(opts: {
+  engine?: ScriptedEngineOptions;
+  config?: Partial<ServiceConfig>;
+  clock?: Clock;
+  /** Mount the service's other routes (v1, events) as the server does. @defaultValue true */
+  allRoutes?: boolean;
+} = {}): Promise<AppHarness> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-app-'));
+  const config = configFromEnv({}, { dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), maxActive: 2, ...opts.config });
+  await mkdir(config.downloadDir, { recursive: true });
+  const store = new NedbTaskStore({ dataDir: config.dataDir });
+  await store.open();
+  const engine = new ScriptedEngine(opts.engine ?? { segments: 3, segmentMs: 10 });
+  const manager = new TaskManager({ store, engine, dataDir: config.dataDir, downloadDir: config.downloadDir, saveRoots: config.saveRoots, maxActive: config.maxActive, clock: opts.clock, progressWriteMs: 50 });
+  await manager.start();
+  const mounts: AppDeps['mounts'] = opts.allRoutes === false ? [] : serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: { throttleMs: 100, heartbeatMs: 300 } });
+  const app = createApp({ manager, config, logger: createLogger('silent'), mounts });
+  return {
+    app, manager, engine, config, dir,
+    async close() {
+      await manager.shutdown().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

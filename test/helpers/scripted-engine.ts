@@ -1,0 +1,84 @@
+// An Engine that plays a script instead of downloading: N segments of M ms each,
+// honouring the abort signal, writing a real (tiny) output file. It lets queue and
+// state-machine tests control timing; real downloads are tested with the real engine.
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { DownloadJob, Engine, EngineResult } from '../../src/types.js';
+
+export interface ScriptedEngineOptions {
+  segments?: number;
+  segmentMs?: number;
+  /** Return an error message to fail that job after its first segment. */
+  failWith?: (job: DownloadJob) => string | undefined;
+}
+
+export class ScriptedEngine implements Engine {
+  running = 0;
+  maxRunning = 0;
+  /** Task ids in the order their runs started. */
+  readonly started: number[] = [];
+  readonly jobs: DownloadJob[] = [];
+  constructor(readonly options: ScriptedEngineOptions = {}) {}
+
+  async run(job: DownloadJob): Promise<EngineResult> {
+    const total = this.options.segments ?? 5;
+    const ms = this.options.segmentMs ?? 20;
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    this.started.push(job.taskId);
+    this.jobs.push(job);
+    try {
+      for (let i = 1; i <= total; i++) {
+        await new Promise<void>((resolve, reject) => {
+          if (job.signal.aborted) return reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+          const t = setTimeout(resolve, ms);
+          job.signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+          }, { once: true });
+        });
+        job.onProgress({ phase: 'downloading', segments_total: total, segments_done: i, segments_skipped: 0, downloaded_bytes: i * 1000, speed_bps: 1000, eta_s: total - i });
+        const failure = this.options.failWith?.(job);
+        if (failure) throw new Error(failure);
+      }
+      await mkdir(job.saveDir, { recursive: true });
+      const outputPath = path.join(job.saveDir, job.filename);
+      await writeFile(outputPath, Buffer.alloc(total * 1000));
+      return { outputPath, size: total * 1000, segments_total: total, segments_skipped: 0 };
+    } finally {
+      this.running--;
+    }
+  }
+}
+
+/** A clock the test moves by hand. */
+export class ManualClock {
+  #now: number;
+  #timers: { at: number; fn: () => void }[] = [];
+  constructor(start = Date.parse('2026-11-20T10:00:00Z')) {
+    this.#now = start;
+  }
+  now = (): number => this.#now;
+  setTimer = (fn: () => void, ms: number): (() => void) => {
+    const timer = { at: this.#now + ms, fn };
+    this.#timers.push(timer);
+    return () => { this.#timers = this.#timers.filter((t) => t !== timer); };
+  };
+  advance(ms: number): void {
+    this.#now += ms;
+    const due = this.#timers.filter((t) => t.at <= this.#now);
+    this.#timers = this.#timers.filter((t) => t.at > this.#now);
+    for (const t of due) t.fn();
+  }
+}
+
+/** Polls until `check` returns a truthy value (bounded). */
+export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/settings.js';
+import { NedbTaskStore } from '../src/store/nedb-task-store.js';
+import type { NewTask } from '../src/store/task-store.js';
+import { TaskStatus } from '../src/types.js';
+
+function newTask(over: Partial<NewTask> = {}): NewTask {
+  return {
+    url: 'http://127.0.0.1/x.m3u8', filename: 'x.mp4', status: TaskStatus.waiting, phase: 'queued', progress: 0, status_bar: '', err_msg: '',
+    size: 0, completed_at: null, started_at: null, start_time: null, header_map: {}, advanced: false,
+    options: { ...DEFAULT_SETTINGS, ...DEFAULT_TASK_EXTRAS }, source: 'api', segments_total: 0, segments_done: 0, segments_skipped: 0,
+    downloaded_bytes: 0, speed_bps: 0, eta_s: null, output_path: '', ...over,
+  };
+}
+
+describe('NedbTaskStore', () => {
+  let dir: string;
+  let store: NedbTaskStore;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-store-'));
+    store = new NedbTaskStore({ dataDir: dir });
+    await store.open();
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives positive ids in creation order and never reuses one, even after a reopen', async () => {
+    const a = await store.create(newTask());
+    const b = await store.create(newTask());
+    expect([a.id, b.id]).toEqual([1, 2]);
+    await store.delete(b.id);
+    await store.close();
+    store = new NedbTaskStore({ dataDir: dir });
+    await store.open();
+    const c = await store.create(newTask());
+    expect(c.id).toBe(3);
+    expect((await store.list()).tasks.map((t) => t.id)).toEqual([1, 3]);
+  });
+
+  it('keeps ids unique under concurrent creates', async () => {
+    const made = await Promise.all(Array.from({ length: 50 }, () => store.create(newTask())));
+    expect(new Set(made.map((t) => t.id)).size).toBe(50);
+    expect(Math.max(...made.map((t) => t.id))).toBe(50);
+  });
+
+  it('filters by status, source and text, pages in id order, counts by status', async () => {
+    await store.create(newTask({ url: 'http://a/cats.m3u8', filename: 'one.mp4' }));
+    await store.create(newTask({ status: TaskStatus.failed, source: 'cli', filename: 'Cats-two.mp4' }));
+    await store.create(newTask({ status: TaskStatus.failed, filename: 'three.mp4' }));
+    await store.create(newTask({ status: TaskStatus.completed, filename: 'four.mp4' }));
+
+    expect((await store.list({ status: TaskStatus.failed })).tasks.map((t) => t.id)).toEqual([2, 3]);
+    expect((await store.list({ q: 'CATS' })).tasks.map((t) => t.id)).toEqual([1, 2]);
+    expect((await store.list({ q: 'cats', status: TaskStatus.failed, source: 'cli' })).tasks.map((t) => t.id)).toEqual([2]);
+    expect((await store.list({ q: '.*' })).total).toBe(0); // the query is text, not a pattern
+    const page = await store.list({}, { offset: 1, limit: 2 });
+    expect(page.total).toBe(4);
+    expect(page.tasks.map((t) => t.id)).toEqual([2, 3]);
+    const counts = await store.countByStatus();
+    expect(counts[TaskStatus.failed]).toBe(2);
+    expect(counts[TaskStatus.completed]).toBe(1);
+    expect(counts[TaskStatus.downloading]).toBe(0);
+  });
+
+  it('patches fields, bumps updated_at, and returns null for a missing task', async () => {
+    const t = await store.create(newTask());
+    await new Promise((r) => setTimeout(r, 5));
+    const p = await store.patch(t.id, { progress: 40, status: TaskStatus.downloading });
+    expect(p).toMatchObject({ id: t.id, progress: 40, status: TaskStatus.downloading, created_at: t.created_at });
+    expect(p!.updated_at > t.updated_at).toBe(true);
+    expect(await store.patch(999, { progress: 1 })).toBeNull();
+    expect(await store.delete(999)).toBe(false);
+  });
+
+  it('stores settings and tasks in files under the data dir that survive a reopen', async () => {
+    await store.saveSettings({ ...DEFAULT_SETTINGS, download_threads: 17 });
+    const t = await store.create(newTask({ filename: 'kept.mp4' }));
+    await store.close();
+    expect(await readFile(path.join(dir, 'tasks.db'), 'utf8')).toContain('kept.mp4');
+    store = new NedbTaskStore({ dataDir: dir });
+    await store.open();
+    expect((await store.getSettings())?.download_threads).toBe(17);
+    expect((await store.get(t.id))?.filename).toBe('kept.mp4');
+  });
+});

@@ -1,0 +1,158 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NedbTaskStore } from '../src/store/nedb-task-store.js';
+import { TaskManager, TransitionError, TaskNotFoundError, type CreateTaskInput } from '../src/task-manager.js';
+import { TaskStatus, type TaskRecord } from '../src/types.js';
+import { ManualClock, ScriptedEngine, waitFor, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
+import type { Clock } from '../src/clock.js';
+
+const input = (n: number, over: Partial<CreateTaskInput> = {}): CreateTaskInput => ({
+  url: `http://127.0.0.1:9/v${n}.m3u8`, filename: `video ${n}`, headers: {}, advanced: false, options: {}, source: 'api', ...over,
+});
+
+describe('TaskManager', () => {
+  let dir: string;
+  let store: NedbTaskStore;
+  let manager: TaskManager;
+  let engine: ScriptedEngine;
+
+  async function boot(engineOptions: ScriptedEngineOptions, maxActive = 2, clock?: Clock) {
+    store = new NedbTaskStore({ dataDir: path.join(dir, 'data') });
+    await store.open();
+    engine = new ScriptedEngine(engineOptions);
+    manager = new TaskManager({ store, engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, clock, progressWriteMs: 50 });
+    await manager.start();
+  }
+  const statusOf = async (id: number) => (await manager.get(id)).status;
+  const until = (id: number, status: TaskStatus) => waitFor(async () => (await statusOf(id)) === status, { what: `task ${id} ${status}` });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-manager-'));
+  });
+  afterEach(async () => {
+    await manager.shutdown().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs at most maxActive tasks at once, starting them in creation order, until all complete', async () => {
+    await boot({ segments: 4, segmentMs: 25 }, 2);
+    const tasks: TaskRecord[] = [];
+    for (let i = 1; i <= 5; i++) tasks.push(await manager.create(input(i)));
+    let seenDownloading = 0;
+    await waitFor(async () => {
+      const { tasks: all } = await manager.list();
+      seenDownloading = Math.max(seenDownloading, all.filter((t) => t.status === TaskStatus.downloading).length);
+      return all.every((t) => t.status === TaskStatus.completed);
+    }, { intervalMs: 5, what: 'all completed' });
+    expect(engine.maxRunning).toBe(2);
+    expect(seenDownloading).toBeLessThanOrEqual(2);
+    expect(engine.started).toEqual(tasks.map((t) => t.id));
+    const done = await manager.get(tasks[0]!.id);
+    expect(done).toMatchObject({ progress: 100, phase: 'done', size: 4000, filename: 'video 1.mp4' });
+    expect(done.completed_at).not.toBeNull();
+    expect((await stat(done.output_path)).size).toBe(4000);
+  });
+
+  it('pauses, resumes and deletes as the table says, at every state', async () => {
+    await boot({ segments: 200, segmentMs: 20 }, 1);
+    const running = await manager.create(input(1));
+    const waiting = await manager.create(input(2));
+    await until(running.id, TaskStatus.downloading);
+    expect(await statusOf(waiting.id)).toBe(TaskStatus.waiting);
+
+    // waiting → paused; paused again is a no-op
+    expect((await manager.pause(waiting.id)).status).toBe(TaskStatus.paused);
+    expect((await manager.pause(waiting.id)).status).toBe(TaskStatus.paused);
+    // downloading → paused, and the engine really stopped
+    const paused = await manager.pause(running.id);
+    expect(paused.status).toBe(TaskStatus.paused);
+    expect(engine.running).toBe(0);
+    // resume on waiting/downloading is a no-op; paused → waiting → it runs again
+    const resumed = await manager.resume(running.id);
+    expect(resumed.status).toBe(TaskStatus.waiting);
+    await until(running.id, TaskStatus.downloading);
+    expect((await manager.resume(running.id)).status).toBe(TaskStatus.downloading);
+    // delete a running task: stopped first, then gone
+    await manager.remove(running.id);
+    expect(engine.running).toBe(0);
+    await expect(manager.get(running.id)).rejects.toBeInstanceOf(TaskNotFoundError);
+    // delete a paused one
+    await manager.remove(waiting.id);
+    expect((await manager.list()).total).toBe(0);
+    await expect(manager.pause(999)).rejects.toBeInstanceOf(TaskNotFoundError);
+  });
+
+  it('refuses changes to a completed task, retries a failed one keeping its settings', async () => {
+    let failFirst = true;
+    await boot({ segments: 3, segmentMs: 5, failWith: () => (failFirst ? 'segment 2 answered HTTP 404' : undefined) }, 1);
+    const t = await manager.create(input(1));
+    await until(t.id, TaskStatus.failed);
+    const failed = await manager.get(t.id);
+    expect(failed.err_msg).toBe('segment 2 answered HTTP 404');
+    await expect(manager.pause(t.id)).rejects.toBeInstanceOf(TransitionError);
+    failFirst = false;
+    expect((await manager.retry(t.id)).status).toBe(TaskStatus.waiting);
+    await until(t.id, TaskStatus.completed);
+    expect((await manager.get(t.id)).err_msg).toBe('');
+    await expect(manager.pause(t.id)).rejects.toBeInstanceOf(TransitionError);
+    await expect(manager.resume(t.id)).rejects.toBeInstanceOf(TransitionError);
+    await expect(manager.retry(t.id)).rejects.toBeInstanceOf(TransitionError);
+  });
+
+  it('retries every failed task at once', async () => {
+    let fail = true;
+    await boot({ segments: 2, segmentMs: 5, failWith: () => (fail ? 'boom' : undefined) }, 3);
+    const ids = [(await manager.create(input(1))).id, (await manager.create(input(2))).id];
+    for (const id of ids) await until(id, TaskStatus.failed);
+    fail = false;
+    expect(await manager.retryAll()).toBe(2);
+    for (const id of ids) await until(id, TaskStatus.completed);
+    expect(await manager.retryAll()).toBe(0);
+  });
+
+  it('does not start a scheduled task before its time', async () => {
+    const clock = new ManualClock();
+    await boot({ segments: 2, segmentMs: 5 }, 2, clock);
+    const at = new Date(clock.now() + 60_000);
+    const t = await manager.create(input(1, { startAt: at }));
+    expect(t.start_time).toBe(at.toISOString());
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await statusOf(t.id)).toBe(TaskStatus.waiting);
+    expect(engine.started).toEqual([]);
+    clock.advance(59_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(engine.started).toEqual([]);
+    clock.advance(1_000);
+    await until(t.id, TaskStatus.completed);
+  });
+
+  it('puts running tasks back to waiting on shutdown and after a crash, and resumes them on start', async () => {
+    await boot({ segments: 100, segmentMs: 20 }, 2);
+    const t = await manager.create(input(1));
+    await until(t.id, TaskStatus.downloading);
+    await manager.shutdown();
+    store = new NedbTaskStore({ dataDir: path.join(dir, 'data') });
+    await store.open();
+    expect((await store.get(t.id))?.status).toBe(TaskStatus.waiting);
+    // A crash leaves 下载中 in the file: simulate it, then start a manager on it.
+    await store.patch(t.id, { status: TaskStatus.downloading });
+    await store.close();
+    await boot({ segments: 2, segmentMs: 5 }, 2);
+    await until(t.id, TaskStatus.completed);
+  });
+
+  it('keeps settings out of a task unless advanced, and the work folder path stable per task', async () => {
+    await boot({ segments: 1, segmentMs: 5 }, 1);
+    await manager.saveSettings({ download_threads: 3, proxy_type: 'http', proxy_host: '127.0.0.1', proxy_port: 3128, proxy_password: 'secret' });
+    const plain = await manager.create(input(1, { options: { download_threads: 64, format: 'mkv' } }));
+    expect(plain.options.download_threads).toBe(3);
+    expect(plain.options.format).toBe('mkv');
+    expect(plain.filename).toBe('video 1.mkv');
+    expect(plain.options.proxy_password).toBe('secret');
+    const adv = await manager.create(input(2, { advanced: true, options: { download_threads: 64 } }));
+    expect(adv.options).toMatchObject({ download_threads: 64, proxy_host: '127.0.0.1', proxy_password: 'secret' });
+    expect(manager.workDirOf(adv)).toBe(path.join(dir, 'data', 'work', String(adv.id)));
+  });
+});
