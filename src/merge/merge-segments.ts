@@ -31,6 +31,7 @@ import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
 import { partPath, stemOf, uniqueDirectory, uniqueOutputPath } from './output-path.js';
 import { probeStreams } from './probe-streams.js';
 import { runFfmpeg } from './run-ffmpeg.js';
+import { adtsAudio, readTsStreamTypes } from './ts-stream-types.js';
 
 export interface MergeInput {
   /** What the downloader produced: segment files in playlist order, the fMP4 init file, discontinuities, durations. */
@@ -97,88 +98,121 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
   }
 }
 
-async function writeMergedFile(input: MergeInput, part: string, scratch: string, report: (fraction: number) => void): Promise<void> {
-  const { download, signal, debug } = input;
-  const runs = splitAtDiscontinuities(download.segments);
-  const leading: SourceFile[] = download.initFile ? [{ path: download.initFile, bytes: (await stat(download.initFile)).size }] : [];
+/** What every ffmpeg route of one merge shares. */
+interface Remux {
+  ffmpegPath: string;
+  /** Mapping, stream copy, filters, container and the `.part` path. */
+  outputArgs: string[];
+  /** Seconds of media, for progress. */
+  durationSeconds: number;
+  /** The fMP4 init segment, to put in front of the fragments. */
+  leading: SourceFile[];
+}
 
-  if (download.container === 'ts' && input.format === 'ts' && runs.length === 1) {
-    debug?.(`merge: ${download.segments.length} TS segments joined as they are into ${part}`);
-    const total = download.segments.reduce((sum, segment) => sum + segment.bytes, 0);
-    let written = 0;
-    await concatFilesTo(sourcesOf(download.segments), part, signal, (bytes) => {
-      written += bytes;
-      if (total > 0) report(Math.min(written / total, 0.999));
-    });
-    return;
-  }
+async function writeMergedFile(input: MergeInput, part: string, scratch: string, report: (fraction: number) => void): Promise<void> {
+  const { download } = input;
+  const runs = splitAtDiscontinuities(download.segments);
+  if (download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
 
   const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
-  const outputArgs = [
-    '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
-    ...(await audioBitstreamFilters(input, ffmpegPath)),
-    // Audio and video of HLS segments can sit seconds apart in the stream; let the muxer wait for both.
-    '-max_muxing_queue_size', '4096',
-    ...containerArgs(input.format),
-    '-y', part,
-  ];
-  const durationSeconds = download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0);
+  const remux: Remux = {
+    ffmpegPath,
+    outputArgs: [
+      '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
+      ...(await audioBitstreamFilters(input, ffmpegPath)),
+      // Audio and video of HLS segments can sit seconds apart in the stream; let the muxer wait for both.
+      '-max_muxing_queue_size', '4096',
+      ...containerArgs(input.format),
+      '-y', part,
+    ],
+    durationSeconds: download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0),
+    leading: download.initFile ? [{ path: download.initFile, bytes: (await stat(download.initFile)).size }] : [],
+  };
+  if (runs.length === 1) return remuxOneRun(input, remux, report);
+  return remuxRuns(input, runs, scratch, remux, report);
+}
 
-  if (runs.length === 1) {
-    debug?.(`merge: ${download.segments.length} segments streamed into ffmpeg as one ${download.container} input`);
-    await runFfmpeg({
-      ffmpegPath,
-      args: ['-f', download.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...outputArgs],
-      durationSeconds,
-      signal,
-      onProgress: report,
-      feedStdin: (stdin, stop) => writeFilesInto([...leading, ...sourcesOf(download.segments)], stdin, stop),
-      debug,
-    });
-    return;
-  }
+/** TS in, TS out, no discontinuity: the joined bytes are the output. */
+async function joinAsIs(input: MergeInput, part: string, report: (fraction: number) => void): Promise<void> {
+  const { segments } = input.download;
+  input.debug?.(`merge: ${segments.length} TS segments joined as they are into ${part}`);
+  const total = segments.reduce((sum, segment) => sum + segment.bytes, 0);
+  let written = 0;
+  await concatFilesTo(sourcesOf(segments), part, input.signal, (bytes) => {
+    written += bytes;
+    if (total > 0) report(Math.min(written / total, 0.999));
+  });
+}
 
-  debug?.(`merge: ${download.segments.length} segments in ${runs.length} runs between discontinuities, joined by the concat demuxer`);
+/** Continuous timestamps: all segments back to back into ffmpeg's stdin, one remux. */
+async function remuxOneRun(input: MergeInput, remux: Remux, report: (fraction: number) => void): Promise<void> {
+  const { download } = input;
+  input.debug?.(`merge: ${download.segments.length} segments streamed into ffmpeg as one ${download.container} input`);
+  await runFfmpeg({
+    ffmpegPath: remux.ffmpegPath,
+    args: ['-f', download.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...remux.outputArgs],
+    durationSeconds: remux.durationSeconds,
+    signal: input.signal,
+    onProgress: report,
+    feedStdin: (stdin, stop) => writeFilesInto([...remux.leading, ...sourcesOf(download.segments)], stdin, stop),
+    debug: input.debug,
+  });
+}
+
+/** Timestamps restart at each discontinuity: one file per run, put end to end by the concat demuxer. */
+async function remuxRuns(
+  input: MergeInput,
+  runs: DownloadedSegment[][],
+  scratch: string,
+  remux: Remux,
+  report: (fraction: number) => void,
+): Promise<void> {
+  const { download, signal } = input;
+  input.debug?.(`merge: ${download.segments.length} segments in ${runs.length} runs between discontinuities, joined by the concat demuxer`);
   await mkdir(scratch, { recursive: true });
-  const toJoin = runs.filter((run) => run.length > 1 || leading.length > 0);
-  const joinBytes = toJoin.flat().reduce((sum, segment) => sum + segment.bytes, 0);
-  const joinShare = toJoin.length > 0 ? 0.5 : 0;
+  // A lone TS segment is a run file already; everything else is joined first (half the progress bar).
+  const needsJoining = (run: DownloadedSegment[]) => run.length > 1 || remux.leading.length > 0;
+  const joinBytes = runs.filter(needsJoining).flat().reduce((sum, segment) => sum + segment.bytes, 0);
+  const joinShare = joinBytes > 0 ? 0.5 : 0;
   let joined = 0;
   const runFiles: string[] = [];
   for (const [i, run] of runs.entries()) {
-    const first = run[0];
-    if (!first) continue;
-    if (run.length === 1 && leading.length === 0) {
-      runFiles.push(first.file);
+    if (!needsJoining(run) && run[0]) {
+      runFiles.push(run[0].file);
       continue;
     }
     const runFile = path.join(scratch, `run-${String(i).padStart(5, '0')}${download.container === 'fmp4' ? '.mp4' : '.ts'}`);
-    await concatFilesTo([...leading, ...sourcesOf(run)], runFile, signal, (bytes) => {
+    await concatFilesTo([...remux.leading, ...sourcesOf(run)], runFile, signal, (bytes) => {
       joined += bytes;
-      if (joinBytes > 0) report(Math.min(joined / joinBytes, 1) * joinShare);
+      if (joinShare > 0) report(Math.min(joined / joinBytes, 1) * joinShare);
     });
     runFiles.push(runFile);
   }
   const listFile = path.join(scratch, 'runs.ffconcat');
   await writeFile(listFile, ['ffconcat version 1.0', ...runFiles.map((file) => `file ${concatQuote(path.resolve(file))}`), ''].join('\n'));
   await runFfmpeg({
-    ffmpegPath,
-    args: ['-f', 'concat', '-safe', '0', '-i', listFile, ...outputArgs],
-    durationSeconds,
+    ffmpegPath: remux.ffmpegPath,
+    args: ['-f', 'concat', '-safe', '0', '-i', listFile, ...remux.outputArgs],
+    durationSeconds: remux.durationSeconds,
     signal,
     onProgress: (fraction) => report(joinShare + fraction * (1 - joinShare)),
-    debug,
+    debug: input.debug,
   });
 }
 
 /**
  * ADTS AAC (what TS carries) must become raw AAC for MP4 and MKV. Recent ffmpeg inserts the filter by itself,
- * old builds need it asked for, and every build refuses it on a stream that is not AAC, so it goes only on
- * the audio streams that are AAC.
+ * old builds need it asked for, and every build refuses it on a stream that is not AAC. The first segment's
+ * PMT usually settles it; when it does not, ffmpeg is asked which audio streams are AAC.
  */
 async function audioBitstreamFilters(input: MergeInput, ffmpegPath: string): Promise<string[]> {
   const first = input.download.segments[0];
   if (input.download.container !== 'ts' || input.format === 'ts' || !first) return [];
+  const types = await readTsStreamTypes(first.file).catch(() => undefined);
+  const fromTables = adtsAudio(types);
+  input.debug?.(`merge: first segment PMT stream types: ${types?.map((t) => `0x${t.toString(16)}`).join(', ') ?? 'not found'} (ADTS audio: ${fromTables})`);
+  if (fromTables === 'all') return ['-bsf:a', 'aac_adtstoasc'];
+  if (fromTables === 'none') return [];
   const streams = await probeStreams(ffmpegPath, first.file, input.signal);
   input.debug?.(`merge: first segment streams: ${streams.map((s) => `${s.type}/${s.codec}`).join(', ') || 'none readable'}`);
   const audio = streams.filter((stream) => stream.type === 'audio');

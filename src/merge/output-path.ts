@@ -7,6 +7,7 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 
 const MAX_SUFFIX = 100_000;
+const PART_NAME_BYTES = 200;
 
 /**
  * Reserves the first free `filename`, `stem_1.ext`, `stem_2.ext`… in `dir` by creating it empty
@@ -34,7 +35,9 @@ export async function uniqueDirectory(dir: string, name: string): Promise<string
  */
 export function partPath(saveDir: string, filename: string, workDir: string): string {
   const owner = createHash('sha1').update(path.resolve(workDir)).digest('hex').slice(0, 8);
-  return path.join(path.resolve(saveDir), `.${filename}.${owner}.part`);
+  // File names may be up to 255 bytes; keep room for the dot and the suffix.
+  const shown = Buffer.byteLength(filename) > PART_NAME_BYTES ? Buffer.from(filename).subarray(0, PART_NAME_BYTES).toString() : filename;
+  return path.join(path.resolve(saveDir), `.${shown}.${owner}.part`);
 }
 
 /** `movie.mp4` → `movie`; the name of the folder of segments that goes with an output. */

@@ -37,20 +37,35 @@ function raw(db: Datastore<unknown>): Compactable {
 const SEQ_ID = 'task_seq';
 const SETTINGS_ID = 'settings';
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 function toRecord(doc: TaskDoc): TaskRecord {
   const { _id, ...record } = doc;
   return record;
 }
+
+/** What a list filters on, kept beside nedb so a page never sorts or scans whole documents. */
+interface IndexEntry {
+  status: TaskStatus;
+  source: TaskRecord['source'];
+  /** Lower-cased url and filename, for `q`. */
+  text: string;
+}
+
+const indexEntry = (t: Pick<TaskRecord, 'status' | 'source' | 'url' | 'filename'>): IndexEntry => ({
+  status: t.status,
+  source: t.source,
+  text: `${t.url}\n${t.filename}`.toLowerCase(),
+});
+
+/** Above this many ids, one pass over all documents beats an `$in` lookup. */
+const IN_LOOKUP_MAX = 500;
 
 export class NedbTaskStore implements TaskStore {
   readonly #options: NedbStoreOptions;
   #tasks?: Datastore<TaskDoc>;
   #meta?: Datastore<MetaDoc>;
   #lastId = 0;
+  /** Every task by id, in ascending id order (ids only grow, so insertion order is id order). */
+  #index = new Map<number, IndexEntry>();
   /** Creations are serialised so ids follow the order of acknowledgement. */
   #createChain: Promise<unknown> = Promise.resolve();
 
@@ -72,8 +87,10 @@ export class NedbTaskStore implements TaskStore {
     await this.#tasks.ensureIndex({ fieldName: 'id', unique: true });
     await this.#tasks.ensureIndex({ fieldName: 'status' });
     const seq = await this.#meta.findOne({ _id: SEQ_ID });
-    const newest = await this.#tasks.find({}).sort({ id: -1 }).limit(1);
-    this.#lastId = Math.max(Number(seq?.value ?? 0), newest[0]?.id ?? 0);
+    const all = await this.#tasks.find({}, { id: 1, status: 1, source: 1, url: 1, filename: 1 });
+    all.sort((a, b) => a.id - b.id);
+    this.#index = new Map(all.map((t) => [t.id, indexEntry(t)]));
+    this.#lastId = Math.max(Number(seq?.value ?? 0), all.at(-1)?.id ?? 0);
     const every = this.#options.compactEveryMs ?? 10 * 60_000;
     for (const db of [this.#tasks, this.#meta]) raw(db).setAutocompactionInterval(every);
   }
@@ -105,6 +122,7 @@ export class NedbTaskStore implements TaskStore {
       this.#lastId = id;
       const now = new Date().toISOString();
       const doc = await this.#db.insert({ ...task, id, created_at: now, updated_at: now, _id: String(id) } as TaskDoc);
+      this.#index.set(id, indexEntry(doc));
       return toRecord(doc);
     });
     this.#createChain = next.catch(() => undefined);
@@ -116,42 +134,50 @@ export class NedbTaskStore implements TaskStore {
     return doc ? toRecord(doc) : null;
   }
 
-  #query(filter: TaskFilter): Record<string, unknown> {
-    const query: Record<string, unknown> = {};
-    if (filter.status !== undefined) {
-      query.status = Array.isArray(filter.status) ? { $in: filter.status } : filter.status;
-    }
-    if (filter.source) query.source = filter.source;
-    if (filter.ids) query._id = { $in: filter.ids.map(String) };
-    if (filter.q) {
-      const re = new RegExp(escapeRegExp(filter.q), 'i');
-      query.$or = [{ url: { $regex: re } }, { filename: { $regex: re } }];
-    }
-    return query;
+  #matches(filter: TaskFilter): (id: number, entry: IndexEntry) => boolean {
+    const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    const ids = filter.ids ? new Set(filter.ids) : undefined;
+    const q = filter.q?.toLowerCase();
+    return (id, e) =>
+      (!statuses || statuses.has(e.status)) &&
+      (!filter.source || e.source === filter.source) &&
+      (!ids || ids.has(id)) &&
+      (!q || e.text.includes(q));
   }
 
   async list(filter: TaskFilter = {}, page?: TaskPage): Promise<TaskList> {
-    const query = this.#query(filter);
-    const total = await this.#db.count(query);
-    let cursor = this.#db.find(query).sort({ id: page?.order === 'desc' ? -1 : 1 });
-    if (page) cursor = cursor.skip(page.offset).limit(page.limit);
-    const docs = await cursor;
-    return { tasks: docs.map(toRecord), total };
+    const match = this.#matches(filter);
+    let ids: number[] = [];
+    for (const [id, entry] of this.#index) if (match(id, entry)) ids.push(id);
+    if (page?.order === 'desc') ids.reverse();
+    const total = ids.length;
+    if (page) ids = ids.slice(page.offset, page.offset + page.limit);
+    if (ids.length === 0) return { tasks: [], total };
+    const docs = ids.length <= IN_LOOKUP_MAX
+      ? await this.#db.find({ _id: { $in: ids.map(String) } })
+      : await this.#db.find({});
+    const byId = new Map(docs.map((d) => [d.id, d]));
+    const tasks = ids.map((id) => byId.get(id)).filter((d): d is TaskDoc => d !== undefined).map(toRecord);
+    return { tasks, total };
   }
 
   async patch(id: number, patch: TaskPatch): Promise<TaskRecord | null> {
     const $set = { updated_at: new Date().toISOString(), ...patch };
     const doc = (await this.#db.update({ _id: String(id) }, { $set }, { returnUpdatedDocs: true })) as TaskDoc | null;
-    return doc ? toRecord(doc) : null;
+    if (!doc) return null;
+    this.#index.set(id, indexEntry(doc));
+    return toRecord(doc);
   }
 
   async delete(id: number): Promise<boolean> {
-    return (await this.#db.remove({ _id: String(id) }, {})) > 0;
+    const removed = (await this.#db.remove({ _id: String(id) }, {})) > 0;
+    this.#index.delete(id);
+    return removed;
   }
 
   async countByStatus(): Promise<Record<TaskStatus, number>> {
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-    await Promise.all(TASK_STATUSES.map(async (s) => { counts[s] = await this.#db.count({ status: s }); }));
+    for (const entry of this.#index.values()) counts[entry.status]++;
     return counts;
   }
 

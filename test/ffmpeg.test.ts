@@ -1,0 +1,145 @@
+// ffmpeg discovery (M3U8DM_FFMPEG, PATH, the npm-bundled binary), the typed
+// ffmpeg runner, and the merge run with both the system and the bundled build.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { FfmpegNotFoundError, MergeError, locateFfmpeg, mergeSegments, parseFfmpegVersion, runFfmpeg } from '../src/merge/index.js';
+import type { OutputFormat } from '../src/types.js';
+import { expectMedia, ffprobe } from './helpers/ffprobe.js';
+import { ensureFixture } from './helpers/hls-fixtures.js';
+import { downloadResultFrom, ensureMergeFixture } from './helpers/merge-fixtures.js';
+
+const BUNDLED = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+const SYSTEM = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+
+let tmp: string;
+const savedEnv = { M3U8DM_FFMPEG: process.env.M3U8DM_FFMPEG, PATH: process.env.PATH };
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-ffmpeg-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+afterEach(() => {
+  for (const [name, value] of Object.entries(savedEnv)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+});
+
+describe('locateFfmpeg', () => {
+  it('finds ffmpeg on PATH with its version', async () => {
+    delete process.env.M3U8DM_FFMPEG;
+    const found = await locateFfmpeg();
+    expect(found).toEqual({ path: SYSTEM, version: parseFfmpegVersion(execFileSync(SYSTEM, ['-version'], { encoding: 'utf8' })), source: 'path' });
+    expect(found.version).toMatch(/^\d+\.\d+/);
+    expect(await locateFfmpeg()).toBe(found); // cached
+  });
+
+  it('M3U8DM_FFMPEG comes first', async () => {
+    process.env.M3U8DM_FFMPEG = BUNDLED;
+    expect(await locateFfmpeg()).toMatchObject({ path: BUNDLED, source: 'env' });
+  });
+
+  it('M3U8DM_FFMPEG pointing at a missing file is an error naming the variable, not a fallback', async () => {
+    process.env.M3U8DM_FFMPEG = path.join(tmp, 'no-such-ffmpeg');
+    const error = await locateFfmpeg().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FfmpegNotFoundError);
+    expect((error as Error).message).toMatch(/^M3U8DM_FFMPEG=.*no-such-ffmpeg: no such file$/);
+  });
+
+  it('M3U8DM_FFMPEG pointing at something that is not ffmpeg is an error too', async () => {
+    process.env.M3U8DM_FFMPEG = '/bin/true';
+    await expect(locateFfmpeg()).rejects.toThrow(/^M3U8DM_FFMPEG=\/bin\/true: .*did not print an ffmpeg version/);
+  });
+
+  it('falls back to the npm-bundled binary when PATH has no ffmpeg', async () => {
+    delete process.env.M3U8DM_FFMPEG;
+    process.env.PATH = tmp;
+    const found = await locateFfmpeg();
+    expect(found).toMatchObject({ path: BUNDLED, source: 'bundled' });
+    expect(found.version).not.toBe('');
+  });
+
+  it('reads the version token of every kind of build', () => {
+    expect(parseFfmpegVersion('ffmpeg version 6.1.1 Copyright (c) 2000-2023 the FFmpeg developers\n')).toBe('6.1.1');
+    expect(parseFfmpegVersion('ffmpeg version N-47683-g0e8eb07980-static https://johnvansickle.com/ffmpeg/')).toBe('N-47683-g0e8eb07980-static');
+    expect(parseFfmpegVersion('usage: true')).toBeUndefined();
+  });
+});
+
+describe('runFfmpeg', () => {
+  it('reports progress as a fraction of the known duration, ending at 1', async () => {
+    const fractions: number[] = [];
+    await runFfmpeg({
+      ffmpegPath: SYSTEM,
+      args: ['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25', '-t', '20', '-f', 'null', '-'],
+      durationSeconds: 20,
+      onProgress: (f) => fractions.push(f),
+    });
+    expect(fractions.at(-1)).toBe(1);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+  });
+
+  it('an abort kills a run that would never end', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const run = runFfmpeg({
+      ffmpegPath: SYSTEM,
+      args: ['-re', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25', '-f', 'null', '-'],
+      durationSeconds: 3600,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('bad arguments give a MergeError carrying the stderr tail', async () => {
+    const error = await runFfmpeg({ ffmpegPath: SYSTEM, args: ['-i', path.join(tmp, 'missing.ts'), '-f', 'null', '-'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MergeError);
+    expect((error as MergeError).stderrTail).toContain('No such file or directory');
+    expect((error as MergeError).message).toContain('No such file or directory');
+  });
+});
+
+describe.each([
+  ['system', SYSTEM],
+  ['npm-bundled', BUNDLED],
+])('mergeSegments with the %s ffmpeg (via M3U8DM_FFMPEG)', (_name, binary) => {
+  const cases: Array<[string, () => Promise<string>, OutputFormat]> = [
+    ['ts', async () => playlist(await ensureFixture('ts')), 'mp4'],
+    ['fmp4', async () => playlist(await ensureFixture('fmp4')), 'mp4'],
+    ['discontinuity', async () => playlist(await ensureFixture('discontinuity')), 'mp4'],
+    ['forward-jump discontinuity', async () => (await ensureMergeFixture('merge-jump')).playlist, 'mkv'],
+  ];
+  it.each(cases)('%s', async (_kind, playlistOf, format) => {
+    process.env.M3U8DM_FFMPEG = binary;
+    expect((await locateFfmpeg()).path).toBe(binary);
+    const download = await downloadResultFrom(await playlistOf());
+    const debug: string[] = [];
+    const base = path.join(tmp, `${_name}-${_kind}`);
+    const result = await mergeSegments({
+      download,
+      workDir: path.join(base, 'work'),
+      saveDir: path.join(base, 'save'),
+      filename: `out.${format}`,
+      format,
+      noMerge: false,
+      keepSegments: false,
+      signal: new AbortController().signal,
+      onProgress: () => {},
+      debug: (line) => debug.push(line),
+    });
+    expect(debug.find((line) => line.startsWith('ffmpeg: '))).toContain(binary);
+    expectMedia(await ffprobe(result.outputPath), format, download.duration);
+  });
+});
+
+function playlist(fixture: { dir: string; playlist: string }): string {
+  return path.join(fixture.dir, fixture.playlist);
+}
