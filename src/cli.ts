@@ -1,27 +1,54 @@
 #!/usr/bin/env node
-// The `m3u8dm` binary. `serve` runs the service (what `npm start` runs); the other
-// commands download in-process or talk to a running service.
-import { Command, InvalidArgumentError } from 'commander';
+// The `m3u8dm` binary. `serve` runs the service (what `npm start` runs); `get`
+// downloads in this process; the other commands talk to a running service.
+// Exit codes: 0 success, 1 a task or request failed, 2 usage error.
+import { Command } from 'commander';
+import { addCommand } from './cli/add-command.js';
+import { ExitCode } from './cli/errors.js';
+import { getCommand } from './cli/get-command.js';
+import { intOption } from './cli/option-parsers.js';
+import { taskCommands } from './cli/task-commands.js';
+import { watchCommand } from './cli/watch-command.js';
 import { configFromEnv, ConfigError, type ServiceConfig } from './config.js';
-import { startService } from './server.js';
+import { VERSION } from './version.js';
 
-const program = new Command();
-program.name('m3u8dm').description('HLS (M3U8) download manager').showHelpAfterError();
-program.exitOverride((err) => {
-  // commander's own usage errors exit 2 (1 is kept for failed downloads and requests).
-  process.exit(err.exitCode === 0 ? 0 : 2);
-});
+/**
+ * Commander's wording of a rejected value, shortened: our parsers' messages already
+ * name the option and the value (`--threads must be an integer from 1 to 128, got `0``).
+ */
+function shortenUsage(text: string): string {
+  const option = /^option '([^\s,]+)[^']*' argument '(.*)' is invalid\. (.*)$/s.exec(text);
+  if (option) {
+    const [, flag, value, why] = option as unknown as [string, string, string, string];
+    return why.includes(flag) ? why : `${flag} \`${value}\`: ${why}`;
+  }
+  const argument = /^command-argument value '.*' is invalid for argument '[^']*'\. (.*)$/s.exec(text);
+  return argument ? argument[1]! : text;
+}
 
-export function intOption(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got \`${value}\``);
-    return n;
+/** Commander's `error: …` (and its `(Did you mean …?)`) as one line that says where to look. */
+function usageLine(command: Command) {
+  return (message: string, write: (text: string) => void) => {
+    const text = shortenUsage(message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim());
+    const help = command.parent ? `m3u8dm ${command.name()} --help` : 'm3u8dm --help';
+    write(`m3u8dm: ${text} — see \`${help}\`\n`);
   };
 }
 
-program
-  .command('serve')
+function configure(command: Command): Command {
+  command
+    .configureOutput({ outputError: usageLine(command) })
+    .exitOverride((err) => {
+      // commander's own usage errors exit 2 (1 is kept for failed downloads and requests).
+      process.exit(err.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
+    });
+  return command;
+}
+
+const program = configure(new Command());
+program.name('m3u8dm').description('HLS (M3U8) download manager').version(VERSION, '-V, --version');
+
+configure(program.command('serve'))
   .description('run the service (REST API, web page, live progress)')
   .option('--port <port>', 'listen port (PORT, default 8080)', intOption('--port', 0, 65535))
   .option('--host <host>', 'listen address (HOST, default 127.0.0.1)')
@@ -36,10 +63,12 @@ program
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`m3u8dm: ${err.message}\n`);
-        process.exit(2);
+        process.exit(ExitCode.usage);
       }
       throw err;
     }
+    // Loaded here so the other commands start without the whole service.
+    const { startService } = await import('./server.js');
     const service = await startService(config);
     process.stdout.write(`m3u8dm listening on ${service.url}\n`);
     const stop = (signal: string) => {
@@ -57,5 +86,19 @@ program
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+
+for (const command of [getCommand(), addCommand(), ...taskCommands(), watchCommand()]) {
+  program.addCommand(configure(command));
+}
+
+program.addHelpText('after', `
+Examples:
+  m3u8dm get https://example.com/video/index.m3u8 -o video.mp4   download here, no service
+  m3u8dm serve                                                    run the service (web page, API)
+  m3u8dm add -f urls.txt --wait                                   queue a list and follow it
+  m3u8dm ls --status failed --json                                tasks for scripts
+
+Client commands use --server (M3U8DM_URL, default http://127.0.0.1:8080) and --token (M3U8DM_TOKEN).
+Exit codes: 0 success, 1 a task or request failed, 2 usage error.`);
 
 await program.parseAsync(process.argv);
