@@ -1,0 +1,63 @@
+// The settings page: the defaults every task without its own options follows
+// (`/api/settings`, as in the Go original). The proxy password is write-only.
+import { ApiError, compat } from './api.js';
+import { notify } from './dialogs.js';
+import { byId } from './dom.js';
+import { FieldErrors } from './field-errors.js';
+import { SettingsFields, type FieldGroup } from './settings-fields.js';
+import type { DownloadSettings } from './types.js';
+
+const GROUPS: FieldGroup[] = [
+  { legend: 'Folders', keys: ['save_location', 'temp_directory'] },
+  { legend: 'Download', keys: ['download_threads', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
+  { legend: 'Output', keys: ['no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
+  { legend: 'Proxy', keys: ['proxy_type', 'proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'] },
+];
+
+export class SettingsPage {
+  readonly #form = byId('settings-form', HTMLFormElement);
+  readonly #submit = byId('st-submit', HTMLButtonElement);
+  readonly #fields = new SettingsFields(byId('st-fields'), GROUPS, 'st');
+  readonly #errors = new FieldErrors(byId('st-summary'), ([key]) => {
+    const control = key !== undefined ? this.#fields.control(key) : undefined;
+    return control ? { input: control } : null;
+  });
+  /** Called with the settings as saved (the new-download form starts from them). */
+  onSaved: (settings: DownloadSettings) => void = () => undefined;
+
+  constructor() {
+    this.#form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.#save();
+    });
+  }
+
+  async load(): Promise<DownloadSettings | null> {
+    try {
+      const settings = await compat<DownloadSettings>('GET', '/settings');
+      this.#fields.fill(settings);
+      return settings;
+    } catch (err) {
+      this.#errors.show(`Could not load the settings: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  async #save(): Promise<void> {
+    this.#errors.clear();
+    this.#submit.disabled = true;
+    try {
+      // Blank password = keep the saved one (the service only ever shows it blank).
+      await compat('POST', '/settings', this.#fields.read());
+      const saved = await this.load();
+      const password = this.#fields.control('proxy_password');
+      if (password) password.value = '';
+      notify('Settings saved');
+      if (saved) this.onSaved(saved);
+    } catch (err) {
+      this.#errors.show(err instanceof ApiError && err.status === 400 ? err.message : `Could not save: ${(err as Error).message}`);
+    } finally {
+      this.#submit.disabled = false;
+    }
+  }
+}

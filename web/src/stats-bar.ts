@@ -1,0 +1,47 @@
+// The header's counts and total speed. Each count is a button that filters the list.
+import { v1 } from './api.js';
+import { h, setText, throttle } from './dom.js';
+import { formatSpeed } from './format.js';
+import { Status, type TaskStats } from './types.js';
+
+const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps'>; label: string; filter: string }[] = [
+  { key: 'total', label: 'All', filter: '' },
+  { key: 'running', label: 'Running', filter: String(Status.running) },
+  { key: 'pending', label: 'Pending', filter: String(Status.pending) },
+  { key: 'paused', label: 'Paused', filter: String(Status.paused) },
+  { key: 'completed', label: 'Completed', filter: String(Status.completed) },
+  { key: 'failed', label: 'Failed', filter: String(Status.failed) },
+];
+
+export class StatsBar {
+  readonly #values = new Map<string, HTMLElement>();
+  readonly #speed: HTMLElement;
+  /** Live events come many a second; the counts need not. */
+  readonly refresh = throttle(() => void this.load(), 1000);
+
+  constructor(container: HTMLElement, onFilter: (status: string) => void) {
+    const list = h('ul', { class: 'stats-list' });
+    for (const item of ITEMS) {
+      const value = h('span', { class: 'stat-value' }, '–');
+      this.#values.set(item.key, value);
+      const button = h('button', { type: 'button', class: `stat stat-${item.key}`, 'data-stat': item.key, title: `Show ${item.label.toLowerCase()} downloads` },
+        h('span', { class: 'stat-label' }, item.label), value);
+      button.addEventListener('click', () => onFilter(item.filter));
+      list.append(h('li', {}, button));
+    }
+    this.#speed = h('span', { class: 'stat-value' }, '–');
+    list.append(h('li', {}, h('span', { class: 'stat stat-speed', 'data-stat': 'speed' }, h('span', { class: 'stat-label' }, 'Speed'), this.#speed)));
+    container.append(list);
+  }
+
+  async load(): Promise<void> {
+    try {
+      const stats = await v1<TaskStats>('GET', '/tasks/stats');
+      for (const [key, el] of this.#values) setText(el, String(stats[key as keyof TaskStats]));
+      setText(this.#speed, formatSpeed(stats.speed_bps));
+    } catch {
+      // The list shows connection problems; the counts just stay as they were.
+    }
+  }
+}
+
