@@ -40,3 +40,23 @@ export function mergeSettings(saved: DownloadSettings, update: Partial<DownloadS
   if (!update.proxy_password) next.proxy_password = saved.proxy_password;
   return next;
 }
+
+/** Settings that are each valid but do not fit together; `field` is the one to fix. */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+  readonly code = 'ERR_SETTINGS';
+  constructor(message: string, readonly field: string) {
+    super(message);
+  }
+}
+
+/** A proxy needs a host and a port; checked on the effective settings, not per field. */
+export function checkProxySettings(settings: DownloadSettings): void {
+  if (settings.proxy_type === 'none') return;
+  if (!settings.proxy_host.trim()) {
+    throw new SettingsError(`proxy_host is required when proxy_type is ${settings.proxy_type}`, 'proxy_host');
+  }
+  if (settings.proxy_port < 1) {
+    throw new SettingsError(`proxy_port must be an integer from 1 to 65535 when proxy_type is ${settings.proxy_type}, got \`${settings.proxy_port}\``, 'proxy_port');
+  }
+}

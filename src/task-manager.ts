@@ -8,7 +8,7 @@ import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
 import { progressPercent, statusBar, formatBytes } from './progress-text.js';
-import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -154,6 +154,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   async saveSettings(update: Partial<DownloadSettings>): Promise<DownloadSettings> {
     const next = mergeSettings(await this.getSettings(), update);
     this.#checkFolders(next);
+    checkProxySettings(next);
     await this.#store.saveSettings(next);
     return next;
   }
@@ -208,6 +209,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const options: TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked), ...picked };
     if (!picked.proxy_password) options.proxy_password = saved.proxy_password;
     this.#checkFolders(options);
+    checkProxySettings(options);
     const wanted = input.startTime ? nextOccurrence(input.startTime, this.#clock.now()) : input.startAt;
     const startAt = wanted && wanted.getTime() > this.#clock.now() ? wanted : null;
     const task = await this.#store.create({

@@ -74,6 +74,8 @@ describe('compat API /api/tasks and /api/settings', () => {
       [{ ...base, advanced: 'yes' }, 'advanced must be a boolean'],
       [{ ...base, advanced: true, skip_ts_info: '1,abc' }, 'invalid skip_ts_info part "abc"'],
       [{ ...base, advanced: true, proxy_type: 'ftp' }, 'proxy_type must be one of'],
+      [{ ...base, advanced: true, proxy_type: 'socks5', proxy_port: 1080 }, 'proxy_host is required when proxy_type is socks5'],
+      [{ ...base, advanced: true, proxy_type: 'http', proxy_host: '127.0.0.1' }, 'proxy_port must be an integer from 1 to 65535 when proxy_type is http'],
       [{ ...base, use_http_headers: true, http_headers: { 'Bad Name': ['x'] } }, 'not a valid HTTP header name'],
       [{ ...base, use_http_headers: true, http_headers: { A: ['x\r\nInjected: 1'] } }, 'line break'],
       [[1, 2], 'request body must be a object'],
@@ -215,6 +217,7 @@ describe('compat API /api/tasks and /api/settings', () => {
       [{ save_location: '/etc' }, 'save_location must be inside'],
       [{ temp_directory: '../../../tmp' }, 'temp_directory must be inside'],
       [{ keep_ts_files: 'true' }, 'keep_ts_files must be a boolean'],
+      [{ proxy_type: 'socks5', proxy_host: '' }, 'proxy_host is required'],
     ] as const) {
       const res = await track(api().post('/api/settings').send(body));
       expect(res.status, detail).toBe(400);

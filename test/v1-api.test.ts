@@ -54,6 +54,7 @@ describe('/api/v1', () => {
     expectError(await create({ url: URL1, start_time: '25:00' }), 400, 40001, 'start_time must be "HH:MM"');
     expectError(await create({ url: URL1, options: { save_location: '/etc' } }), 400, 40001, 'save_location must be inside');
     expectError(await create({ url: URL1, options: { skip_ts_info: '1-x' } }), 400, 40001, 'invalid skip_ts_info part "1-x"');
+    expectError(await create({ url: URL1, options: { proxy_type: 'http', proxy_port: 3128 } }), 400, 40001, 'options.proxy_host is required when proxy_type is http');
     const bad = await api().post('/api/v1/tasks').set('content-type', 'application/json').send('{"url":');
     expectError(bad, 400, 40001, 'not valid JSON');
     expectError(await api().post('/api/v1/tasks').send({ url: URL1, filename: 'x'.repeat(2 << 20) }), 413, 41301);

@@ -2,7 +2,7 @@
 // `/api/settings`, plain JSON, text/plain errors with the original's Chinese messages.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { PathError } from '../paths.js';
-import { maskSettings } from '../settings.js';
+import { maskSettings, SettingsError } from '../settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
 import { toCompatTask } from './present.js';
 import { compatCreateSchema, compatUpdateSchema, definedOnly, normalizeHeaders, settingsUpdateSchema } from './schemas.js';
@@ -56,7 +56,7 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
           });
           return res.json({ status: 'success', id: String(task.id) });
         } catch (err) {
-          if (err instanceof PathError) return sendText(res, 400, MSG.badRequest, err.message);
+          if (err instanceof PathError || err instanceof SettingsError) return sendText(res, 400, MSG.badRequest, err.message);
           return sendText(res, 500, MSG.saveFailed, (err as Error).message);
         }
       }
@@ -106,7 +106,7 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
       await manager.saveSettings(definedOnly(parsed.data));
       return res.json({ status: 'success' });
     } catch (err) {
-      if (err instanceof PathError) return sendText(res, 400, MSG.badSettings, err.message);
+      if (err instanceof PathError || err instanceof SettingsError) return sendText(res, 400, MSG.badSettings, err.message);
       throw err;
     }
   });

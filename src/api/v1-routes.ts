@@ -2,7 +2,7 @@
 // Routes parse and validate, call the task manager, and shape the envelope.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { PathError, filenameFromUrl } from '../paths.js';
-import { DEFAULT_SETTINGS } from '../settings.js';
+import { DEFAULT_SETTINGS, SettingsError } from '../settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
 import { TaskStatus, type TaskOptions } from '../types.js';
 import { ApiError, ErrorCode } from './error-codes.js';
@@ -159,6 +159,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof TaskNotFoundError) return new ApiError(ErrorCode.notFound, `task ${err.id} not found`);
   if (err instanceof TransitionError) return new ApiError(ErrorCode.conflict, err.message);
   if (err instanceof PathError || err instanceof RangeError) return new ApiError(ErrorCode.invalidParams, err.message);
+  if (err instanceof SettingsError) return new ApiError(ErrorCode.invalidParams, `options.${err.message}`);
   const e = err as { type?: string; limit?: number; message?: string; status?: number };
   if (e.type === 'entity.too.large') return new ApiError(ErrorCode.tooLarge, `request body is larger than ${e.limit} bytes`);
   if (e.type === 'entity.parse.failed') return new ApiError(ErrorCode.invalidParams, `request body is not valid JSON (${e.message})`);

@@ -1,0 +1,117 @@
+// The live channels with a real download: SSE on /api/v1/events and the
+// /ws/progress WebSocket, against the real service and a loopback HLS server.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { configFromEnv } from '../src/config.js';
+import { startService, type RunningService } from '../src/server.js';
+import { ensureFixture } from './helpers/hls-fixtures.js';
+import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+
+interface SseEvent { event: string; data: { type: string; task: { id: number; status: number; progress: number; phase: string; segments_done: number } } }
+
+/** Reads an SSE stream with fetch until `until` says stop (bounded by the signal). */
+async function readEvents(url: string, until: (e: SseEvent) => boolean, signal: AbortSignal, headers: Record<string, string> = {}): Promise<{ events: SseEvent[]; comments: string[] }> {
+  const res = await fetch(url, { signal, headers });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const events: SseEvent[] = [];
+  const comments: string[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const lines = block.split('\n');
+      for (const l of lines) if (l.startsWith(':')) comments.push(l);
+      const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
+      const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+      if (!event || !data) continue;
+      const parsed = { event, data: JSON.parse(data) } as SseEvent;
+      events.push(parsed);
+      if (until(parsed)) return { events, comments };
+    }
+  }
+  return { events, comments };
+}
+
+describe('live events of a real download', () => {
+  let dir: string;
+  let origin: HlsServer;
+  let svc: RunningService;
+  const token = 'live-token';
+
+  beforeAll(async () => {
+    const fixture = await ensureFixture('ts');
+    origin = await startHlsServer({ root: fixture.dir, latencyMs: 60 });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-live-'));
+    svc = await startService(
+      configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), token, logLevel: 'silent' }),
+      { events: { heartbeatMs: 200 } },
+    );
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await origin?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const create = async (filename: string) => {
+    const res = await fetch(`${svc.url}/api/v1/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: origin.url('index.m3u8'), filename, options: { download_threads: 2 } }),
+    });
+    return ((await res.json()) as { data: { task_ids: number[] } }).data.task_ids[0]!;
+  };
+
+  it('streams created, throttled updated events through to completion, with heartbeats', async () => {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 30_000);
+    let id = -1;
+    const reading = readEvents(`${svc.url}/api/v1/events?token=${token}`, (e) => e.data.task.id === id && e.data.task.status === 2, ac.signal);
+    await new Promise((r) => setTimeout(r, 100));
+    id = await create('sse');
+    const { events, comments } = await reading;
+    clearTimeout(timer);
+    ac.abort();
+    const mine = events.filter((e) => e.data.task.id === id);
+    expect(mine[0]!.event).toBe('task.created');
+    const updates = mine.filter((e) => e.event === 'task.updated');
+    expect(updates.length).toBeGreaterThan(3);
+    const progress = updates.map((e) => e.data.task.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(updates.some((e) => e.data.task.phase === 'downloading' && e.data.task.segments_done > 0)).toBe(true);
+    expect(updates.at(-1)!.data.task).toMatchObject({ status: 2, progress: 100, phase: 'done' });
+    expect(comments.some((c) => c.includes('heartbeat'))).toBe(true);
+  });
+
+  it('pushes {id, status_bar, progress} over /ws/progress and refuses a socket without the token', async () => {
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${svc.url.replace('http', 'ws')}/ws/progress`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => undefined);
+    });
+    expect(refused).toBe(401);
+
+    const ws = new WebSocket(`${svc.url.replace('http', 'ws')}/ws/progress?token=${token}`);
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const messages: { id: string; status_bar: string; progress: number; at: number }[] = [];
+    ws.on('message', (raw) => messages.push({ ...JSON.parse(String(raw)), at: Date.now() }));
+    const id = String(await create('ws'));
+    const deadline = Date.now() + 30_000;
+    while (!messages.some((m) => m.id === id && m.progress === 100) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    ws.close();
+    const mine = messages.filter((m) => m.id === id);
+    expect(mine.at(-1)).toMatchObject({ id, progress: 100 });
+    expect(mine.some((m) => m.progress > 0 && m.progress < 100 && /segments/.test(m.status_bar))).toBe(true);
+    // at most one message per task per 100 ms tick (a little slack for timer jitter)
+    for (let i = 1; i < mine.length; i++) expect(mine[i]!.at - mine[i - 1]!.at).toBeGreaterThanOrEqual(60);
+  });
+});
