@@ -1,6 +1,7 @@
 // Real HLS streams made by ffmpeg in test setup, cached under test/.fixtures
 // (git-ignored). Each kind is a folder servable as-is by the fixture server.
 import { execFile } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,8 +16,12 @@ const RECIPE_VERSION = '3';
 
 /** 16 bytes; the AES-128 fixture's key (served as key.bin). */
 export const AES_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+/** The `aes-seq` fixture's second key (key2.bin), for its second half. */
+export const AES_KEY_2 = Buffer.from('f0e0d0c0b0a090807060504030201000', 'hex');
+/** EXT-X-MEDIA-SEQUENCE of the `aes-seq` fixture: its IVs are 100, 101, … */
+export const AES_SEQ_FIRST = 100;
 
-export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity';
+export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long';
 
 export interface FixtureInfo {
   kind: FixtureKind;
@@ -49,6 +54,11 @@ async function ffmpeg(args: string[], cwd: string): Promise<void> {
 const hls = (seconds = 1) => ['-f', 'hls', '-hls_time', String(seconds), '-hls_list_size', '0', '-hls_playlist_type', 'vod'];
 
 const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'kind' | 'dir'>>> = {
+  async long(dir) {
+    // Long enough (60 × 1 s) that crash and fault tests can interrupt it many times.
+    await ffmpeg([...sourceArgs(60, '160x120'), ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], dir);
+    return { playlist: 'index.m3u8', duration: 60, segments: 60 };
+  },
   async ts(dir) {
     await ffmpeg([...sourceArgs(12), ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], dir);
     return { playlist: 'index.m3u8', duration: 12, segments: 12 };
@@ -109,6 +119,49 @@ const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'k
         ...body(partA, 'a'), '#EXT-X-DISCONTINUITY', ...body(partB, 'b'), '#EXT-X-ENDLIST', ''].join('\n'),
     );
     return { playlist: 'index.m3u8', duration: 8, segments: 8 };
+  },
+  async 'aes-seq'(dir) {
+    // ffmpeg always writes IV= into the tag, so the implicit IV (the media sequence number) is made here:
+    // the plain `ts` fixture's segments encrypted with node:crypto, sequence starting at 100, two keys.
+    const plain = await ensureFixture('ts');
+    await writeFile(path.join(dir, 'key1.bin'), AES_KEY);
+    await writeFile(path.join(dir, 'key2.bin'), AES_KEY_2);
+    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', `#EXT-X-MEDIA-SEQUENCE:${AES_SEQ_FIRST}`, '#EXT-X-PLAYLIST-TYPE:VOD'];
+    for (let i = 0; i < plain.segments; i++) {
+      const key = i < plain.segments / 2 ? AES_KEY : AES_KEY_2;
+      if (i === 0) lines.push('#EXT-X-KEY:METHOD=AES-128,URI="key1.bin"');
+      if (key === AES_KEY_2 && i === Math.ceil(plain.segments / 2)) lines.push('#EXT-X-KEY:METHOD=AES-128,URI="key2.bin"');
+      const name = `seg${String(i).padStart(3, '0')}.ts`;
+      const iv = Buffer.alloc(16);
+      iv.writeUInt32BE(AES_SEQ_FIRST + i, 12);
+      const cipher = createCipheriv('aes-128-cbc', key, iv);
+      const body = await readFile(path.join(plain.dir, name));
+      await writeFile(path.join(dir, name), Buffer.concat([cipher.update(body), cipher.final()]));
+      lines.push('#EXTINF:1.000000,', name);
+    }
+    lines.push('#EXT-X-ENDLIST', '');
+    await writeFile(path.join(dir, 'index.m3u8'), lines.join('\n'));
+    return { playlist: 'index.m3u8', duration: plain.duration, segments: plain.segments };
+  },
+  async disguised(dir) {
+    // Segments dressed up as images, as some sites serve them: a fake PNG, JPEG or GIF header
+    // (the PNG and GIF signatures both contain 0x47, the TS sync byte) in front of real TS.
+    const plain = await ensureFixture('ts');
+    const disguises = [
+      Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000a49444154789c63000100000500010d0a2db40000000049454e44ae426082', 'hex'),
+      Buffer.from('ffd8ffe000104a46494600010100000100010000ffdb0043004747', 'hex'),
+      Buffer.from('GIF89a\x01\x00\x01\x00\x80\x00\x00GGG', 'latin1'),
+    ];
+    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD'];
+    for (let i = 0; i < plain.segments; i++) {
+      const body = await readFile(path.join(plain.dir, `seg${String(i).padStart(3, '0')}.ts`));
+      const name = `img${String(i).padStart(3, '0')}.png`;
+      await writeFile(path.join(dir, name), Buffer.concat([disguises[i % disguises.length] as Buffer, body]));
+      lines.push('#EXTINF:1.000000,', name);
+    }
+    lines.push('#EXT-X-ENDLIST', '');
+    await writeFile(path.join(dir, 'index.m3u8'), lines.join('\n'));
+    return { playlist: 'index.m3u8', duration: plain.duration, segments: plain.segments };
   },
 };
 

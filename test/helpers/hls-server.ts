@@ -16,6 +16,8 @@ export interface RequestLogEntry {
   range?: string;
   /** 'reset' when the server dropped the connection on purpose. */
   outcome: 'ok' | 'error' | 'reset';
+  /** When the request arrived (ms since the epoch). */
+  at: number;
 }
 
 export interface HlsServerOptions {
@@ -80,7 +82,7 @@ export async function startHlsServer(options: HlsServerOptions): Promise<HlsServ
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: urlPath, status: 0, headers: req.headers, range: req.headers.range, outcome: 'ok' };
+    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: urlPath, status: 0, headers: req.headers, range: req.headers.range, outcome: 'ok', at: Date.now() };
     requests.push(entry);
     res.on('finish', () => { entry.status = res.statusCode; });
     if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
