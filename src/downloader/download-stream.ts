@@ -69,7 +69,8 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     }
     if (req.signal.aborted) throw new AbortError();
 
-    const run = new Run(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, debug);
+    await work.openManifest();
+    const run = new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, debug);
     const result = await run.execute(threads, signal, (error) => stop.abort(error));
     if (req.signal.aborted) throw new AbortError();
     meter.finish();
@@ -80,6 +81,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   } finally {
     meter.stop();
     client.destroy();
+    await work.close();
   }
 }
 
@@ -89,7 +91,7 @@ function clampThreads(value: number): number {
 }
 
 /** One pass over a media playlist: what is on disk, what the rules skip, what to fetch. */
-class Run {
+class DownloadRun {
   readonly #playlist: MediaPlaylist;
   readonly #rules: SkipRules;
   readonly #work: WorkDir;
@@ -138,19 +140,23 @@ class Run {
     const limit = pLimit(threads);
     let failure: unknown;
     await Promise.all(
-      pending.map((segment) =>
-        limit(async () => {
-          if (failure !== undefined || signal.aborted) return;
-          try {
-            await this.#fetchSegment(segment);
-          } catch (error) {
-            if (failure === undefined) {
-              failure = error;
-              abortOthers(error);
-            }
+      pending.map(async (segment) => {
+        const target = this.#target(segment);
+        try {
+          // The slot covers the transfer only; the rename after it should not delay the next request.
+          const file = await limit(() => (failure !== undefined || signal.aborted ? undefined : this.#fetcher.fetch(target)));
+          if (!file) return;
+          await this.#fetcher.commit(target, file);
+          this.#done.set(segment.index, file);
+          this.#meter.segmentDone(file.bytes);
+        } catch (error) {
+          if (this.#skippedByStatus(segment, error)) return;
+          if (failure === undefined) {
+            failure = inContext(error, target, segment.index);
+            abortOthers(failure);
           }
-        }),
-      ),
+        }
+      }),
     );
     if (failure !== undefined) throw failure;
     return this.#result(initFile);
@@ -165,7 +171,7 @@ class Run {
       if (init.byterange) target.byterange = init.byterange;
       if (init.key) target.key = init.key;
       try {
-        await this.#fetcher.fetch(target);
+        await this.#fetcher.commit(target, await this.#fetcher.fetch(target));
       } catch (error) {
         throw inContext(error, target, -1);
       }
@@ -173,7 +179,7 @@ class Run {
     return this.#work.path(name);
   }
 
-  async #fetchSegment(segment: Segment): Promise<void> {
+  #target(segment: Segment): FetchTarget {
     const target: FetchTarget = {
       name: segmentFileName(segment.index, this.#playlist.container),
       uri: segment.uri,
@@ -182,17 +188,18 @@ class Run {
     };
     if (segment.byterange) target.byterange = segment.byterange;
     if (segment.key) target.key = segment.key;
-    try {
-      const file = await this.#fetcher.fetch(target);
-      this.#done.set(segment.index, file);
-      this.#meter.segmentDone(file.bytes);
-    } catch (error) {
-      const reason = error instanceof RequestFailure && error.status !== undefined ? httpSkipReason(this.#rules, error.status) : undefined;
-      if (!reason) throw inContext(error, target, segment.index);
-      this.#debug?.(`${target.label} (${segment.uri}) ${error instanceof Error ? error.message : ''}: skipped by ${reason}`);
-      this.#skipped.push({ index: segment.index, uri: segment.uri, reason });
-      this.#meter.segmentSkipped();
-    }
+    return target;
+  }
+
+  /** True when an `http.code=` rule covers the status the segment answered; it is then listed as skipped. */
+  #skippedByStatus(segment: Segment, error: unknown): boolean {
+    if (!(error instanceof RequestFailure) || error.status === undefined) return false;
+    const reason = httpSkipReason(this.#rules, error.status);
+    if (!reason) return false;
+    this.#debug?.(`segment ${segment.index + 1} (${segment.uri}) ${error.message}: skipped by ${reason}`);
+    this.#skipped.push({ index: segment.index, uri: segment.uri, reason });
+    this.#meter.segmentSkipped();
+    return true;
   }
 
   #result(initFile: string | undefined): DownloadResult {

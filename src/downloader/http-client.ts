@@ -140,6 +140,9 @@ export class HttpClient {
         const result = await consume(stream, { status, url: response.url, headers: response.headers });
         checkLength(stream, response, options);
         this.#log(url, options, `${status}, ${stream.downloadProgress.transferred} B`, tries, started);
+        // got streams do not destroy themselves; until destroyed each keeps a listener on the shared
+        // abort signal, which would hold every finished request in memory. The socket stays pooled.
+        stream.destroy();
         return result;
       } catch (error) {
         stream?.destroy();
@@ -228,7 +231,9 @@ export class HttpClient {
       return { detail: `the TLS certificate was not accepted (${code}); set allow_insecure_https to download anyway`, retry: false };
     }
     if (error instanceof RequestError || (code && RETRYABLE_CODES.has(code))) {
-      return { detail: describe(error), retry: code !== 'ENOTFOUND' && code !== 'ERR_INVALID_URL' };
+      // A bad header value or URL fails the same way every time.
+      const permanent = code === 'ENOTFOUND' || (code !== undefined && /^ERR_(?:INVALID|HTTP_INVALID|UNSUPPORTED|TOO_MANY_REDIRECTS)/.test(code));
+      return { detail: describe(error), retry: !permanent };
     }
     return undefined;
   }

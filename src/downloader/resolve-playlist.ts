@@ -29,6 +29,15 @@ export async function resolvePlaylist(
   variant: VariantChoice,
   debug?: DebugLog,
 ): Promise<MediaPlaylist> {
+  let parsedUrl: URL | undefined;
+  try {
+    parsedUrl = new URL(url);
+  } catch {
+    // reported below
+  }
+  if (parsedUrl?.protocol !== 'http:' && parsedUrl?.protocol !== 'https:') {
+    throw new PlaylistError(`"${url}" is not an http or https URL`, url);
+  }
   let current = url;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     const fetched = await fetchText(client, current);

@@ -1,7 +1,7 @@
 // What a download keeps in its work folder so a later run resumes it: the
 // resolved playlist, finished segment files (written as .part, renamed when
 // complete, so a final name is always a whole file) and a small manifest of them.
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { VariantChoice } from '../types.js';
 import { parsePlaylist, type MediaPlaylist } from './media-playlist.js';
@@ -41,6 +41,8 @@ export const initFileName = (): string => INIT;
 
 export class WorkDir {
   readonly dir: string;
+  /** The manifest, held open while segments finish (one write per segment instead of open+write+close). */
+  #manifest: FileHandle | undefined;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -125,7 +127,21 @@ export class WorkDir {
   async commit(name: string, file: FinishedFile): Promise<void> {
     await rename(this.path(`${name}.part`), this.path(name));
     const line: ManifestLine = { f: name, b: file.bytes, ...(file.lastModified ? { lm: file.lastModified.toISOString() } : {}) };
-    await appendFile(this.path(MANIFEST), `${JSON.stringify(line)}\n`);
+    const text = `${JSON.stringify(line)}\n`;
+    // O_APPEND: each short write lands whole at the end, so concurrent commits need no lock.
+    if (this.#manifest) await this.#manifest.write(text);
+    else await appendFile(this.path(MANIFEST), text);
+  }
+
+  /** Opens the manifest for a run of commits; `close()` when the run ends. */
+  async openManifest(): Promise<void> {
+    this.#manifest ??= await open(this.path(MANIFEST), 'a');
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#manifest;
+    this.#manifest = undefined;
+    await handle?.close();
   }
 
   /** Removes this module's files (segments, playlist, manifest), nothing else. */

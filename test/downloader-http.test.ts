@@ -1,0 +1,172 @@
+// The HTTP side: the task's headers on every request, retries on a flaky
+// server, clear failures for 4xx and exhausted 5xx, the debug log, and TLS.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { downloadStream, PlaylistError, SegmentHttpError, type DownloadRequest } from '../src/downloader/index.js';
+import type { HeaderMap, TaskOptions } from '../src/types.js';
+import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
+import { startHlsServer, type HlsServer, type HlsServerOptions } from './helpers/hls-server.js';
+
+const run = promisify(execFile);
+
+const BASE_OPTIONS: TaskOptions = {
+  save_location: '', temp_directory: '', download_threads: 4, skip_ts_info: '',
+  proxy_type: 'none', proxy_host: '', proxy_port: 0, proxy_username: '', proxy_password: '',
+  allow_insecure_https: false, keep_ts_files: false, use_server_file_time: false, no_merge_ts: false,
+  debug_log: false, log_skipped_ts: false, variant: 'best', format: 'mp4', retries: 5,
+};
+
+const dirs: string[] = [];
+let server: HlsServer | undefined;
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function serve(kind: FixtureKind, options: Omit<HlsServerOptions, 'root'> = {}) {
+  const fixture = await ensureFixture(kind);
+  server = await startHlsServer({ root: fixture.dir, ...options });
+  return { fixture, server };
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function request(url: string, options: Partial<TaskOptions> = {}, headers: HeaderMap = {}): Promise<DownloadRequest> {
+  return { url, headers, options: { ...BASE_OPTIONS, ...options }, workDir: await tempDir(), signal: new AbortController().signal, onProgress: () => {} };
+}
+
+describe('downloader: HTTP behaviour', () => {
+  it('sends the task headers on playlist, key and segment requests', async () => {
+    const referer = 'https://video.example.test/watch?v=1';
+    const { fixture, server } = await serve('aes-seq', { requireHeaders: { Referer: referer } });
+
+    const without = downloadStream(await request(server.url(fixture.playlist)));
+    await expect(without).rejects.toBeInstanceOf(PlaylistError);
+    await expect(without).rejects.toThrow(/^the playlist http:\/\/127\.0\.0\.1:\d+\/index\.m3u8 answered HTTP 403$/);
+
+    server.requests.length = 0;
+    const result = await downloadStream(await request(server.url(fixture.playlist), {}, { Referer: [referer], 'X-Trace': ['a', 'b'] }));
+    expect(result.segments).toHaveLength(12);
+    const paths = new Set(server.requests.map((r) => r.path));
+    expect(paths).toContain('/index.m3u8');
+    expect(paths).toContain('/key1.bin');
+    expect(paths).toContain('/seg011.ts');
+    for (const r of server.requests) {
+      expect(r.headers.referer).toBe(referer);
+      expect(r.headers['x-trace']).toBe('a, b');
+    }
+  });
+
+  it('completes against a server failing 15% of requests with 500s and resets', async () => {
+    const { fixture, server } = await serve('ts', { failRate: 0.15, seed: 7 });
+    const lines: string[] = [];
+    const req = await request(server.url(fixture.playlist), { download_threads: 6, retries: 8 });
+    const result = await downloadStream({ ...req, debug: (line) => lines.push(line) });
+
+    expect(result.segments).toHaveLength(12);
+    for (const segment of result.segments) {
+      const original = await readFile(path.join(fixture.dir, `seg${String(segment.index).padStart(3, '0')}.ts`));
+      expect((await readFile(segment.file)).equals(original)).toBe(true);
+    }
+    const outcomes = server.requests.map((r) => r.outcome);
+    expect(outcomes).toContain('reset');
+    expect(outcomes).toContain('error');
+    // Every failure was followed by a successful retry of the same path.
+    for (const failed of server.requests.filter((r) => r.outcome !== 'ok')) {
+      expect(server.requests.some((r) => r.path === failed.path && r.outcome === 'ok' && r.status === 200)).toBe(true);
+    }
+    // The debug log shows the failed tries, the backoff, and the try that worked.
+    expect(lines.some((l) => / -> answered HTTP 500, retrying in \d+ ms \(try \d\/8/.test(l))).toBe(true);
+    expect(lines.some((l) => / -> the connection was reset \(ECONNRESET\), retrying in \d+ ms \(try \d\/8/.test(l))).toBe(true);
+    expect(lines.some((l) => / -> 200, \d+ B \(try [2-8]\/8/.test(l))).toBe(true);
+  });
+
+  it('fails on a 4xx segment at once, naming the segment, its URL and the status', async () => {
+    const { fixture, server } = await serve('ts');
+    server.override((_req, res, urlPath) => (urlPath === '/seg006.ts' ? (res.writeHead(404).end(), true) : false));
+    const error = await downloadStream(await request(server.url(fixture.playlist))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SegmentHttpError);
+    expect((error as Error).message).toBe(`segment 7 (${server.url('seg006.ts')}) answered HTTP 404`);
+    expect(error).toMatchObject({ code: 'ERR_SEGMENT_HTTP', status: 404, url: server.url('seg006.ts'), index: 6 });
+    expect(server.hits('/seg006.ts')).toBe(1);
+  });
+
+  it('retries a 503 the configured number of times, then fails saying so', async () => {
+    const { fixture, server } = await serve('ts');
+    server.override((_req, res, urlPath) => (urlPath === '/seg002.ts' ? (res.writeHead(503).end(), true) : false));
+    const error = await downloadStream(await request(server.url(fixture.playlist), { retries: 3 })).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`segment 3 (${server.url('seg002.ts')}) answered HTTP 503 (after 3 tries)`);
+    expect(server.hits('/seg002.ts')).toBe(3);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const { fixture, server } = await serve('ts');
+    let refused = 0;
+    server.override((_req, res, urlPath) => {
+      if (urlPath !== '/seg000.ts' || refused >= 1) return false;
+      refused++;
+      res.writeHead(429, { 'retry-after': '1' }).end();
+      return true;
+    });
+    const started = performance.now();
+    const result = await downloadStream(await request(server.url(fixture.playlist), { skip_ts_info: '2-12' }));
+    expect(result.segments).toHaveLength(1);
+    expect(server.hits('/seg000.ts')).toBe(2);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('logs every request with method, URL, status, bytes and try when debug is given', async () => {
+    const { fixture, server } = await serve('ts');
+    const lines: string[] = [];
+    const req = await request(server.url(fixture.playlist));
+    await downloadStream({ ...req, debug: (line) => lines.push(line) });
+    const requestLines = lines.filter((l) => l.startsWith('GET '));
+    expect(requestLines).toHaveLength(server.requests.length);
+    expect(requestLines.some((l) => l.startsWith(`GET ${server.url('seg004.ts')} -> 200, 32900 B (try 1/5, `))).toBe(true);
+  });
+});
+
+describe('downloader: TLS', () => {
+  let tls: https.Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (tls ? tls.close(() => resolve()) : resolve()));
+    tls?.closeAllConnections();
+    tls = undefined;
+  });
+
+  it('rejects a self-signed certificate unless allow_insecure_https is set', async () => {
+    const fixture = await ensureFixture('ts');
+    const certDir = await tempDir();
+    await run('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem'),
+    ]);
+    tls = https.createServer({ key: await readFile(path.join(certDir, 'key.pem')), cert: await readFile(path.join(certDir, 'cert.pem')) }, (req, res) => {
+      const name = path.basename(new URL(req.url ?? '/', 'https://x').pathname);
+      readFile(path.join(fixture.dir, name)).then((body) => res.end(body), () => res.writeHead(404).end());
+    });
+    await new Promise<void>((resolve) => tls!.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/index.m3u8`;
+
+    const strict = downloadStream(await request(url));
+    await expect(strict).rejects.toBeInstanceOf(PlaylistError);
+    await expect(strict).rejects.toThrow(/the TLS certificate was not accepted \(DEPTH_ZERO_SELF_SIGNED_CERT\); set allow_insecure_https/);
+
+    const result = await downloadStream(await request(url, { allow_insecure_https: true, skip_ts_info: '3-12' }));
+    expect(result.segments).toHaveLength(2);
+  });
+});
