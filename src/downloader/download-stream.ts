@@ -3,6 +3,7 @@
 // previous run saved), applies the skip rules, then fetches what is missing with
 // `download_threads` segments in flight.
 import { setMaxListeners } from 'node:events';
+import { dirname } from 'node:path';
 import pLimit from 'p-limit';
 import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, SegmentError, SegmentHttpError } from './errors.js';
@@ -242,7 +243,11 @@ function inContext(error: unknown, target: FetchTarget, index: number): unknown 
   }
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && (error as { syscall?: unknown }).syscall) {
-    return new SegmentError(`${where} could not be saved: ${describe(error)}`, target.uri, index, { cause: error });
+    const file = (error as { path?: unknown }).path;
+    const hint = code === 'ENOSPC' || code === 'EDQUOT'
+      ? `: the disk is full${typeof file === 'string' ? ` (${dirname(file)})` : ''}; free some space and retry — finished segments are kept`
+      : `: ${describe(error)}`;
+    return new SegmentError(`${where} could not be saved${hint}`, target.uri, index, { cause: error });
   }
   return new SegmentError(`${where} failed: ${describe(error)}`, target.uri, index, { cause: error });
 }

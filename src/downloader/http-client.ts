@@ -70,7 +70,9 @@ class StatusError extends Error {
 
 /** Request timeouts in ms: generous, since a stalled transfer is retried anyway. */
 const TIMEOUTS = { lookup: 10_000, connect: 15_000, secureConnect: 15_000, socket: 30_000, response: 30_000 };
-const BACKOFF_BASE_MS = 250;
+// With the default 5 tries the four waits add up to 7.5–15 s, so a request rides out an
+// origin that goes away for a few seconds (a restart, a failover) instead of failing the task.
+const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_CAP_MS = 8_000;
 const RETRY_AFTER_CAP_MS = 30_000;
 

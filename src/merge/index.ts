@@ -1,6 +1,6 @@
 // The merge stage's public surface: ffmpeg discovery and the merge itself.
 export { locateFfmpeg, parseFfmpegVersion, type FfmpegInfo, type FfmpegSource } from './ffmpeg-locate.js';
-export { mergeSegments, splitAtDiscontinuities, type MergeInput, type MergeResult } from './merge-segments.js';
+export { mergeSegments, splitIntoRuns, type MergeInput, type MergeResult } from './merge-segments.js';
 export { MergeError, FfmpegNotFoundError } from './merge-error.js';
 export { runFfmpeg, type FfmpegRun, type FfmpegRunResult } from './run-ffmpeg.js';
 export { uniqueOutputPath, uniqueDirectory } from './output-path.js';

@@ -111,7 +111,7 @@ interface Remux {
 
 async function writeMergedFile(input: MergeInput, part: string, scratch: string, report: (fraction: number) => void): Promise<void> {
   const { download } = input;
-  const runs = splitAtDiscontinuities(download.segments);
+  const runs = splitIntoRuns(download.segments);
   if (download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
 
   const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
@@ -159,7 +159,7 @@ async function remuxOneRun(input: MergeInput, remux: Remux, report: (fraction: n
   });
 }
 
-/** Timestamps restart at each discontinuity: one file per run, put end to end by the concat demuxer. */
+/** Timestamps restart at each discontinuity (or jump over skipped segments): one file per run, put end to end by the concat demuxer. */
 async function remuxRuns(
   input: MergeInput,
   runs: DownloadedSegment[][],
@@ -168,7 +168,7 @@ async function remuxRuns(
   report: (fraction: number) => void,
 ): Promise<void> {
   const { download, signal } = input;
-  input.debug?.(`merge: ${download.segments.length} segments in ${runs.length} runs between discontinuities, joined by the concat demuxer`);
+  input.debug?.(`merge: ${download.segments.length} segments in ${runs.length} runs (split at discontinuities and skipped segments), joined by the concat demuxer`);
   await mkdir(scratch, { recursive: true });
   // A lone TS segment is a run file already; everything else is joined first (half the progress bar).
   const needsJoining = (run: DownloadedSegment[]) => run.length > 1 || remux.leading.length > 0;
@@ -269,12 +269,17 @@ async function moveWithoutMerging(input: MergeInput): Promise<MergeResult> {
   return { outputPath: dir, size: moved.bytes, segmentsDir: dir };
 }
 
-/** Runs of segments between discontinuities; each run has continuous timestamps. */
-export function splitAtDiscontinuities(segments: readonly DownloadedSegment[]): DownloadedSegment[][] {
+/**
+ * Runs of segments with continuous timestamps. A run ends at a discontinuity, and
+ * where skipped segments left a hole: joined as they are, the hole would stay in
+ * the timeline (a 12 s stream less one skipped second must play 11 s, not 12).
+ */
+export function splitIntoRuns(segments: readonly DownloadedSegment[]): DownloadedSegment[][] {
   const runs: DownloadedSegment[][] = [];
   for (const segment of segments) {
     const current = runs.at(-1);
-    if (!current || segment.discontinuity) runs.push([segment]);
+    const previous = current?.at(-1);
+    if (!current || !previous || segment.discontinuity || segment.index !== previous.index + 1) runs.push([segment]);
     else current.push(segment);
   }
   return runs;
