@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { downloadStream } from '../src/downloader/index.js';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/settings.js';
 import type { TaskOptions } from '../src/types.js';
 
 const run = promisify(execFile);
@@ -29,12 +30,7 @@ const THREADS = [1, 8, 16] as const;
 const TARGET_RATIO = 1.2;
 const TARGET_RSS_MB = 150;
 
-const OPTIONS: TaskOptions = {
-  save_location: '', temp_directory: '', download_threads: 8, skip_ts_info: '',
-  proxy_type: 'none', proxy_host: '', proxy_port: 0, proxy_username: '', proxy_password: '',
-  allow_insecure_https: false, keep_ts_files: false, use_server_file_time: false, no_merge_ts: false,
-  debug_log: false, log_skipped_ts: false, variant: 'best', format: 'mp4', retries: 5,
-};
+const OPTIONS: TaskOptions = { ...DEFAULT_SETTINGS, ...DEFAULT_TASK_EXTRAS };
 
 const ffmpegBin = () => process.env.M3U8DM_FFMPEG ?? 'ffmpeg';
 

@@ -1,7 +1,6 @@
 // The client commands (`add`, `ls`, `show`, `stats`, `pause`/`resume`/`rm`, `watch`):
 // the built binary run as a child process against a real service on loopback
 // (in-process here, with the real engine), downloading from a real HLS server.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -13,45 +12,13 @@ import type { V1Task } from '../src/api/present.js';
 import { configFromEnv, type ServiceConfig } from '../src/config.js';
 import { startService, type RunningService } from '../src/server.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
+import { killCliChildren, runCli as runCliProcess, startCli as startCliProcess, type CliOptions } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/scripted-engine.js';
-import { CLI } from './helpers/service-process.js';
 
-interface CliRun {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | string>;
-}
-
-const children = new Set<ChildProcess>();
-
-/** Starts the built binary; every child is killed in afterEach whatever the test did. */
-function startCli(args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, M3U8DM_URL: service?.url ?? '', M3U8DM_TOKEN: '', ...options.env },
-    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  if (options.input !== undefined) child.stdin!.end(options.input);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => {
-    clearTimeout(timer);
-    children.delete(child);
-    resolve(code ?? signal ?? -1);
-  }));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function runCli(args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}) {
-  const run = startCli(args, options);
-  const code = await run.exited;
-  return { code, stdout: run.stdout(), stderr: run.stderr() };
-}
+/** The binary, pointed at this suite's service unless the test says otherwise. */
+const startCli = (args: string[], options: CliOptions = {}) => startCliProcess(args, { ...options, env: { M3U8DM_URL: service?.url ?? '', ...options.env } });
+const runCli = (args: string[], options: CliOptions = {}) => runCliProcess(args, { ...options, env: { M3U8DM_URL: service?.url ?? '', ...options.env } });
 
 let fixture: FixtureInfo;
 let origin: HlsServer;
@@ -68,7 +35,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killCliChildren();
   await service?.close();
   service = undefined;
   if (dir) await rm(dir, { recursive: true, force: true });

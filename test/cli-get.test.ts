@@ -1,6 +1,5 @@
 // `m3u8dm get`: the built binary run as a child process against a real HLS server
 // on loopback — a valid file out, Ctrl-C and resume, proxies, usage errors.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,47 +7,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
+import { killCliChildren, runCli, startCli } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startSocks5Proxy, type TestProxy } from './helpers/proxies.js';
 import { waitFor } from './helpers/scripted-engine.js';
-import { CLI } from './helpers/service-process.js';
-
-interface CliRun {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Exit code, or the signal name when killed by one. */
-  exited: Promise<number | string>;
-}
-
-const children = new Set<ChildProcess>();
-
-/** Starts the built binary; every child is killed in afterEach whatever the test did. */
-function startCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, M3U8DM_URL: '', M3U8DM_TOKEN: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => {
-    clearTimeout(timer);
-    children.delete(child);
-    resolve(code ?? signal ?? -1);
-  }));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function runCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}) {
-  const run = startCli(args, options);
-  const code = await run.exited;
-  return { code, stdout: run.stdout(), stderr: run.stderr() };
-}
 
 let fixture: FixtureInfo;
 let server: HlsServer;
@@ -64,7 +26,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killCliChildren();
   server.options.latencyMs = 0;
   if (dir) await rm(dir, { recursive: true, force: true });
 });

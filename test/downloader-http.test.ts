@@ -10,17 +10,13 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { downloadStream, PlaylistError, SegmentHttpError, type DownloadRequest } from '../src/downloader/index.js';
 import type { HeaderMap, TaskOptions } from '../src/types.js';
+import { taskOptions } from './helpers/task-options.js';
 import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer, type HlsServerOptions } from './helpers/hls-server.js';
 
 const run = promisify(execFile);
 
-const BASE_OPTIONS: TaskOptions = {
-  save_location: '', temp_directory: '', download_threads: 4, skip_ts_info: '',
-  proxy_type: 'none', proxy_host: '', proxy_port: 0, proxy_username: '', proxy_password: '',
-  allow_insecure_https: false, keep_ts_files: false, use_server_file_time: false, no_merge_ts: false,
-  debug_log: false, log_skipped_ts: false, variant: 'best', format: 'mp4', retries: 5,
-};
+const BASE_OPTIONS: TaskOptions = taskOptions({ download_threads: 4 });
 
 const dirs: string[] = [];
 let server: HlsServer | undefined;
