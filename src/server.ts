@@ -62,6 +62,16 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   else logger.warn({ error: ffmpeg.error }, 'no ffmpeg found: downloads will fail at the merge step');
   const app = createApp({ manager, config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: deps.events }) });
   const server = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
+  // Node answers oversized headers with a bare 431; say what the limit is.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    if (err.code === 'HPE_HEADER_OVERFLOW') {
+      const body = 'request headers are larger than 16 KiB\n';
+      socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    } else {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    }
+  });
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {

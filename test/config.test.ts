@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configFromEnv } from '../src/config.js';
+
+describe('configuration from the environment', () => {
+  it('has the documented defaults, bound to loopback', () => {
+    const c = configFromEnv({});
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, maxActive: 3, token: undefined, corsOrigins: [], saveRoots: [] });
+    expect(c.dataDir.endsWith('/data')).toBe(true);
+    expect(c.downloadDir.endsWith('/downloads')).toBe(true);
+  });
+
+  it('reads every variable, and flags override them', () => {
+    const c = configFromEnv({
+      PORT: '9000', HOST: '::1', M3U8DM_DATA_DIR: '/srv/d', M3U8DM_DOWNLOAD_DIR: '/srv/v', M3U8DM_MAX_ACTIVE: '2', M3U8DM_TOKEN: 't',
+      M3U8DM_SAVE_ROOTS: '/mnt/a:/mnt/b', M3U8DM_CORS_ORIGINS: 'http://a.example, http://b.example',
+    }, { port: 9001 });
+    expect(c).toMatchObject({ port: 9001, host: '::1', dataDir: '/srv/d', downloadDir: '/srv/v', maxActive: 2, token: 't', saveRoots: ['/mnt/a', '/mnt/b'], corsOrigins: ['http://a.example', 'http://b.example'] });
+  });
+
+  it('refuses bad numbers naming the variable', () => {
+    expect(() => configFromEnv({ M3U8DM_MAX_ACTIVE: '0' })).toThrow(new ConfigError('M3U8DM_MAX_ACTIVE must be an integer from 1 to 64, got `0`'));
+    expect(() => configFromEnv({ PORT: 'http' })).toThrow(/PORT must be an integer from 0 to 65535, got `http`/);
+  });
+});

@@ -1,0 +1,69 @@
+// A merge that fails keeps the downloaded segments: the task fails with ffmpeg's
+// stderr tail, and a retry only re-merges (the origin sees no segment again).
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFromEnv } from '../src/config.js';
+import { startService, type RunningService } from '../src/server.js';
+import { expectMedia, ffprobe } from './helpers/ffprobe.js';
+import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
+import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { waitFor } from './helpers/scripted-engine.js';
+
+describe('a failed merge', () => {
+  let dir: string;
+  let marker: string;
+  let origin: HlsServer;
+  let svc: RunningService;
+  let fixture: FixtureInfo;
+  const previous = process.env.M3U8DM_FFMPEG;
+
+  beforeAll(async () => {
+    fixture = await ensureFixture('ts');
+    origin = await startHlsServer({ root: fixture.dir });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-remerge-'));
+    marker = path.join(dir, 'ffmpeg-works');
+    const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+    // Answers -version as ffmpeg (so it is accepted), fails every merge until the marker exists.
+    const wrapper = path.join(dir, 'flaky-ffmpeg');
+    await writeFile(wrapper, [
+      '#!/bin/sh',
+      `case " $* " in *" -version "*) exec '${real}' "$@";; esac`,
+      `if [ -e '${marker}' ]; then exec '${real}' "$@"; fi`,
+      'echo "pipe:0: Invalid data found when processing input (injected failure)" >&2',
+      'exit 1',
+      '',
+    ].join('\n'));
+    await chmod(wrapper, 0o755);
+    process.env.M3U8DM_FFMPEG = wrapper;
+    svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
+  });
+  afterAll(async () => {
+    if (previous === undefined) delete process.env.M3U8DM_FFMPEG;
+    else process.env.M3U8DM_FFMPEG = previous;
+    await svc?.close();
+    await origin?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails with the stderr tail, keeps the segments, and a retry only re-merges', async () => {
+    const res = await fetch(`${svc.url}/api/v1/tasks`, { method: 'POST', body: JSON.stringify({ url: origin.url('index.m3u8'), filename: 'remerge' }) });
+    const id = ((await res.json()) as { data: { task_ids: number[] } }).data.task_ids[0];
+    const read = async () => ((await (await fetch(`${svc.url}/api/v1/tasks/${id}`)).json()) as { data: { status: number; err_msg: string; phase: string; output_path: string } }).data;
+    const failed = await waitFor(async () => { const t = await read(); return t.status === 3 ? t : undefined; }, { timeoutMs: 30_000, what: 'merge failure' });
+    expect(failed.err_msg).toContain('Invalid data found when processing input (injected failure)');
+    expect(failed.phase).toBe('merging');
+    const work = path.join(dir, 'data', 'work', String(id));
+    expect((await readdir(work)).filter((f) => /^seg\d+\.ts$/.test(f))).toHaveLength(fixture.segments);
+    expect(await readdir(path.join(dir, 'downloads')).catch(() => [])).toEqual([]);
+
+    const fetchedBefore = origin.requests.length;
+    await writeFile(marker, '');
+    expect((await fetch(`${svc.url}/api/v1/tasks/${id}/retry`, { method: 'POST' })).status).toBe(200);
+    const done = await waitFor(async () => { const t = await read(); return t.status === 2 ? t : undefined; }, { timeoutMs: 30_000, what: 'completion after the retry' });
+    expect(origin.requests.length).toBe(fetchedBefore); // nothing downloaded again, not even the playlist
+    expectMedia(await ffprobe(done.output_path), 'mp4', fixture.duration);
+  });
+});
