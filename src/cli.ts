@@ -69,7 +69,15 @@ configure(program.command('serve'))
     }
     // Loaded here so the other commands start without the whole service.
     const { startService } = await import('./server.js');
-    const service = await startService(config);
+    let service: Awaited<ReturnType<typeof startService>>;
+    try {
+      service = await startService(config);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EADDRINUSE' ? `${config.host}:${config.port} is already in use; stop what listens there or pass --port (PORT)` : e.message;
+      process.stderr.write(`m3u8dm: cannot start: ${why}\n`);
+      process.exit(ExitCode.failed);
+    }
     process.stdout.write(`m3u8dm listening on ${service.url}\n`);
     const stop = (signal: string) => {
       service.logger.info({ signal }, 'shutting down');

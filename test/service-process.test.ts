@@ -56,6 +56,22 @@ describe('service process', () => {
     expect(settings).toMatchObject({ download_threads: 5, skip_ts_info: '2-3' });
   });
 
+  it('refuses a second service on the same data dir, and a busy port, each in one clear line', async () => {
+    await fresh();
+    await boot();
+    const second = await startServiceProcess(env).then(() => 'started', (err: Error) => err.message);
+    expect(second).toContain('service exited (1) before listening');
+    expect(second).toMatch(/m3u8dm: cannot start: another m3u8dm \(pid \d+\) is using the data dir/);
+    const port = new URL(svc!.url).port;
+    const busy = await startServiceProcess({ ...env, M3U8DM_DATA_DIR: path.join(dir, 'other') }, ['--port', port]).then(() => 'started', (err: Error) => err.message);
+    expect(busy).toContain(`m3u8dm: cannot start: 127.0.0.1:${port} is already in use`);
+    // After a kill -9 the lock is stale, and the next start takes it over.
+    svc!.child.kill('SIGKILL');
+    await svc!.exited;
+    await boot();
+    expect((await fetch(`${svc!.url}/api/tasks`)).status).toBe(200);
+  });
+
   it('loses no acknowledged task when killed with SIGKILL while creating tasks', async () => {
     await fresh();
     await boot();

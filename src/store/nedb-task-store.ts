@@ -1,7 +1,7 @@
 // The embedded default store: nedb keeps the whole database in memory and appends
 // every change to a file, so an acknowledged write survives kill -9. The file is
 // compacted on open and on a timer. One process per data directory.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
 import { TASK_STATUSES, type DownloadSettings, type TaskRecord, type TaskStatus } from '../types.js';
@@ -56,6 +56,45 @@ const indexEntry = (t: Pick<TaskRecord, 'status' | 'source' | 'url' | 'filename'
   text: `${t.url}\n${t.filename}`.toLowerCase(),
 });
 
+export class StoreLockedError extends Error {
+  override name = 'StoreLockedError';
+  readonly code = 'ERR_STORE_LOCKED';
+}
+
+/** Whether a process with this pid is alive (signal 0 checks without sending anything). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * nedb appends to its files from one process only: two services on one data dir would
+ * interleave and corrupt them. A lock file holds the owner's pid; one left by a crash
+ * (its pid gone) is taken over.
+ */
+async function takeLock(file: string): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await openFile(file, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+      throw new StoreLockedError(`another m3u8dm (pid ${owner}) is using the data dir ${path.dirname(file)}; stop it or choose another M3U8DM_DATA_DIR`);
+    }
+    await unlink(file).catch(() => undefined); // stale: its owner is gone
+  }
+  await writeFile(file, `${process.pid}\n`);
+}
+
 /** Above this many ids, one pass over all documents beats an `$in` lookup. */
 const IN_LOOKUP_MAX = 500;
 
@@ -77,8 +116,13 @@ export class NedbTaskStore implements TaskStore {
     return path.join(this.#options.dataDir, 'tasks.db');
   }
 
+  get #lockFile(): string {
+    return path.join(this.#options.dataDir, 'm3u8dm.lock');
+  }
+
   async open(): Promise<void> {
     await mkdir(this.#options.dataDir, { recursive: true });
+    await takeLock(this.#lockFile);
     this.#tasks = Datastore.create({ filename: this.filename, timestampData: false });
     this.#meta = Datastore.create({ filename: path.join(this.#options.dataDir, 'meta.db'), timestampData: false });
     // load() also compacts: nedb rewrites the file crash-safely (temp file, fsync, rename).
@@ -101,6 +145,7 @@ export class NedbTaskStore implements TaskStore {
       raw(db).stopAutocompaction();
       await raw(db).compactDatafileAsync();
     }
+    if (this.#tasks) await unlink(this.#lockFile).catch(() => undefined);
   }
 
   get #db(): Datastore<TaskDoc> {
