@@ -2,6 +2,7 @@
 // server, clear failures for 4xx and exhausted 5xx, the debug log, and TLS.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { downloadStream, PlaylistError, SegmentHttpError, type DownloadRequest } from '../src/downloader/index.js';
-import type { HeaderMap, TaskOptions } from '../src/types.js';
+import type { HeaderMap, ProgressSnapshot, TaskOptions } from '../src/types.js';
 import { taskOptions } from './helpers/task-options.js';
 import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer, type HlsServerOptions } from './helpers/hls-server.js';
@@ -89,6 +90,39 @@ describe('downloader: HTTP behaviour', () => {
     expect(lines.some((l) => / -> answered HTTP 500, retrying in \d+ ms \(try \d\/8/.test(l))).toBe(true);
     expect(lines.some((l) => / -> the connection was reset \(ECONNRESET\), retrying in \d+ ms \(try \d\/8/.test(l))).toBe(true);
     expect(lines.some((l) => / -> 200, \d+ B \(try [2-8]\/8/.test(l))).toBe(true);
+  });
+
+  it('retries a body cut off midway: the file holds the retry alone, disguise stripped, bytes counted once', async () => {
+    // 700 KB of TS packets behind a fake PNG header; every first try dies after 400 KB.
+    const media = Buffer.alloc(188 * 3700, 0xff);
+    for (let i = 0; i < media.length; i += 188) media[i] = 0x47;
+    const sent = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(300, 1), media]);
+    const tries = new Map<string, number>();
+    const origin = http.createServer((req, res) => {
+      if (req.url === '/index.m3u8') {
+        const lines = ['#EXTM3U', '#EXT-X-TARGETDURATION:1'];
+        for (let i = 0; i < 4; i++) lines.push('#EXTINF:1,', `s${i}.ts`);
+        res.end([...lines, '#EXT-X-ENDLIST', ''].join('\n'));
+        return;
+      }
+      const n = (tries.get(req.url ?? '') ?? 0) + 1;
+      tries.set(req.url ?? '', n);
+      res.writeHead(200, { 'content-length': sent.length });
+      if (n === 1) res.write(sent.subarray(0, 400_000), () => setTimeout(() => req.socket.destroy(), 20));
+      else res.end(sent);
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    try {
+      let last: ProgressSnapshot | undefined;
+      const req = await request(`http://127.0.0.1:${(origin.address() as AddressInfo).port}/index.m3u8`, { download_threads: 2, retries: 3 });
+      const result = await downloadStream({ ...req, onProgress: (snapshot) => (last = snapshot) });
+      expect(result.segments).toHaveLength(4);
+      for (const segment of result.segments) expect((await readFile(segment.file)).equals(media)).toBe(true);
+      expect([...tries.values()]).toEqual([2, 2, 2, 2]);
+      expect(last?.downloaded_bytes).toBe(4 * sent.length);
+    } finally {
+      origin.close();
+    }
   });
 
   it('fails on a 4xx segment at once, naming the segment, its URL and the status', async () => {

@@ -47,8 +47,9 @@ describe('live events of a real download', () => {
   const token = 'live-token';
 
   beforeAll(async () => {
-    const fixture = await ensureFixture('ts');
-    origin = await startHlsServer({ root: fixture.dir, latencyMs: 60 });
+    // 60 segments at 2 in flight and 40 ms each: over a second of downloading, several progress ticks.
+    const fixture = await ensureFixture('long');
+    origin = await startHlsServer({ root: fixture.dir, latencyMs: 40 });
     dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-live-'));
     svc = await startService(
       configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), token, logLevel: 'silent' }),

@@ -58,6 +58,8 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   const client = new HttpClient(req.headers, { ...options, retries: tries, maxSockets: threads }, signal, debug);
   const work = new WorkDir(req.workDir);
 
+  // The playlist save runs while the first segments are requested (commits wait for it); its failure is the download's.
+  let saved: Promise<void> | undefined;
   try {
     meter.phase('resolving');
     await work.create();
@@ -66,20 +68,23 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       debug?.(`resuming with the playlist saved in ${work.dir} (${playlist.url})`);
     } else {
       playlist = await resolvePlaylist(client, req.url, variant, debug);
-      await work.savePlaylist(req.url, variant, playlist);
+      saved = work.savePlaylist(req.url, variant, playlist);
+      saved.catch((error: unknown) => stop.abort(error));
     }
     if (req.signal.aborted) throw new AbortError();
 
-    await work.openManifest();
     const run = new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, debug);
-    const result = await run.execute(threads, signal, (error) => stop.abort(error));
+    // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
+    const result = await run.execute(threads, signal, (error) => stop.abort(error), saved !== undefined);
+    await saved;
     if (req.signal.aborted) throw new AbortError();
     meter.finish();
     return result;
   } catch (error) {
     if (req.signal.aborted) throw error instanceof AbortError ? error : new AbortError('download aborted', { cause: error });
-    throw error;
+    throw (await saved?.then(() => undefined, (saveError: unknown) => saveError)) ?? error;
   } finally {
+    await saved?.catch(() => {});
     meter.stop();
     client.destroy();
     await work.close();
@@ -111,9 +116,12 @@ class DownloadRun {
     this.#debug = debug;
   }
 
-  async execute(threads: number, signal: AbortSignal, abortOthers: (error: unknown) => void): Promise<DownloadResult> {
+  async execute(threads: number, signal: AbortSignal, abortOthers: (error: unknown) => void, fresh: boolean): Promise<DownloadResult> {
     const { segments, container } = this.#playlist;
-    const onDisk = await this.#work.finished();
+    // The manifest opens while the first requests go out; the first commit waits for it.
+    const manifest = this.#work.openManifest();
+    manifest.catch(abortOthers);
+    const onDisk = fresh ? new Map<string, FinishedFile>() : await this.#work.finished();
     const pending: Segment[] = [];
     let bytesOnDisk = 0;
     for (const segment of segments) {
@@ -144,9 +152,18 @@ class DownloadRun {
       pending.map(async (segment) => {
         const target = this.#target(segment);
         try {
-          // The slot covers the transfer only; the rename after it should not delay the next request.
-          const file = await limit(() => (failure !== undefined || signal.aborted ? undefined : this.#fetcher.fetch(target)));
-          if (!file) return;
+          // The slot covers the transfer only: it frees once the body has arrived, so writing its
+          // last bytes, closing and renaming the file do not delay the next request.
+          let fetching: Promise<FinishedFile> | undefined;
+          await limit(() => {
+            if (failure !== undefined || signal.aborted) return undefined;
+            return new Promise<void>((received) => {
+              fetching = this.#fetcher.fetch(target, received);
+              fetching.then(() => received(), () => received());
+            });
+          });
+          if (!fetching) return;
+          const file = await fetching;
           await this.#fetcher.commit(target, file);
           this.#done.set(segment.index, file);
           this.#meter.segmentDone(file.bytes);
@@ -159,6 +176,7 @@ class DownloadRun {
         }
       }),
     );
+    await manifest;
     if (failure !== undefined) throw failure;
     return this.#result(initFile);
   }

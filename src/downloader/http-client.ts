@@ -99,7 +99,12 @@ export function toRequestHeaders(map: HeaderMap): Record<string, string | string
 }
 
 export class HttpClient {
+  /**
+   * For media (bodies as sent) and for the rest (gzip/br undone). Every option but a range header is set
+   * here once, so a request does not pay got's option merging for them.
+   */
   readonly #got: Got;
+  readonly #gotDecompress: Got;
   readonly #agents: ConnectionAgents;
   readonly #tries: number;
   readonly #signal: AbortSignal;
@@ -110,7 +115,7 @@ export class HttpClient {
     this.#tries = Math.max(1, Math.floor(settings.retries));
     this.#signal = signal;
     this.#debug = debug;
-    this.#got = got.extend({
+    const base = got.extend({
       headers: toRequestHeaders(headers),
       agent: { http: this.#agents.http, https: this.#agents.https },
       https: { rejectUnauthorized: !settings.allow_insecure_https },
@@ -119,7 +124,10 @@ export class HttpClient {
       throwHttpErrors: false,
       followRedirect: true,
       maxRedirects: 10,
+      signal,
     });
+    this.#got = base.extend({ decompress: false });
+    this.#gotDecompress = base.extend({ decompress: true });
   }
 
   /**
@@ -183,10 +191,10 @@ export class HttpClient {
   }
 
   #open(url: string, options: GetOptions): Request {
-    const headers = options.range
-      ? { range: `bytes=${options.range.offset}-${options.range.offset + options.range.length - 1}` }
-      : {};
-    const stream = this.#got.stream(url, { headers, decompress: options.decompress ?? false, signal: this.#signal });
+    const instance = options.decompress ? this.#gotDecompress : this.#got;
+    const stream = options.range
+      ? instance.stream(url, { headers: { range: `bytes=${options.range.offset}-${options.range.offset + options.range.length - 1}` } })
+      : instance.stream(url);
     // Errors after the response head reach whoever consumes the body; this keeps an early one from going unhandled.
     stream.on('error', () => {});
     return stream;

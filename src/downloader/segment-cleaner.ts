@@ -1,7 +1,7 @@
-// Removes the junk some sites put in front of segments to disguise them (a fake
-// PNG/JPEG/GIF header, padding) while the bytes stream through. Only the head
-// is held back, and only until the real media start is found.
-import { Transform, type TransformCallback } from 'node:stream';
+// Finds where the media really starts in a segment that some sites disguise
+// with junk in front (a fake PNG/JPEG/GIF header, padding). SegmentSink uses
+// these while the bytes stream through: only the head is held back, and only
+// until the real media start is found.
 
 const TS_PACKET = 188;
 const TS_SYNC = 0x47;
@@ -13,7 +13,7 @@ const SCAN_LIMIT = 512 * 1024;
 const MP4_BOXES = new Set(['ftyp', 'styp', 'moof', 'moov', 'sidx', 'emsg', 'prft', 'mdat', 'free', 'skip']);
 
 /** Where the media starts in `head`; `more` when undecidable yet; `none` when no start is found. */
-type Finder = (head: Buffer, final: boolean) => number | 'more' | 'none';
+export type Finder = (head: Buffer, final: boolean) => number | 'more' | 'none';
 
 /**
  * The first offset where a 0x47 sync byte repeats every 188 bytes. A PNG signature
@@ -55,51 +55,3 @@ export const findMp4Start: Finder = (head, final) => {
   }
   return final || head.length >= SCAN_LIMIT + 8 ? 'none' : 'more';
 };
-
-export class SegmentCleaner extends Transform {
-  /** Bytes dropped from the front; 0 when the segment was clean. */
-  stripped = 0;
-  /** False when no media start was found and the bytes went through untouched. */
-  recognised = true;
-  readonly #find: Finder;
-  #head: Buffer[] = [];
-  #headLength = 0;
-  #decided = false;
-
-  constructor(container: 'ts' | 'fmp4') {
-    super();
-    this.#find = container === 'ts' ? findTsStart : findMp4Start;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.#decided) {
-      callback(null, chunk);
-      return;
-    }
-    this.#head.push(chunk);
-    this.#headLength += chunk.length;
-    this.#decide(false);
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (!this.#decided) this.#decide(true);
-    callback();
-  }
-
-  #decide(final: boolean): void {
-    const head = this.#head.length === 1 ? (this.#head[0] as Buffer) : Buffer.concat(this.#head, this.#headLength);
-    this.#head = [head];
-    const found = this.#find(head, final);
-    if (found === 'more') return;
-    this.#decided = true;
-    this.#head = [];
-    if (found === 'none') {
-      this.recognised = head.length === 0;
-      if (head.length > 0) this.push(head);
-      return;
-    }
-    this.stripped = found;
-    if (found < head.length) this.push(found === 0 ? head : head.subarray(found));
-  }
-}

@@ -1,8 +1,8 @@
 // Fetches one segment (or the init section) into the work folder: the body
 // streams through decryption and cleaning into `<name>.part`, which is renamed
-// once whole. Memory holds a few network chunks at most (plus a segment's head
-// while the cleaner looks for the media start), never a whole segment.
-import { createWriteStream } from 'node:fs';
+// once whole. Memory holds a write batch and a few network chunks at most (plus
+// a segment's head while the media start is looked for), never a whole segment.
+import { close, ftruncate, open } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { DebugLog } from '../types.js';
@@ -11,7 +11,7 @@ import { KeyError } from './errors.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
 import type { ByteRange, SegmentKey } from './media-playlist.js';
 import type { ProgressMeter } from './progress-meter.js';
-import { SegmentCleaner } from './segment-cleaner.js';
+import { SegmentSink } from './segment-sink.js';
 import type { FinishedFile, WorkDir } from './work-dir.js';
 
 /** What to fetch and where it goes. */
@@ -27,8 +27,6 @@ export interface FetchTarget {
   sequence: number;
 }
 
-/** Lets a few network chunks gather into one write while the previous one is in flight. */
-const WRITE_BUFFER = 64 * 1024;
 /** Keys are small; anything past this is certainly not one. */
 const KEY_READ_LIMIT = 4096;
 
@@ -39,6 +37,8 @@ export class SegmentFetcher {
   readonly #container: 'ts' | 'fmp4';
   readonly #debug: DebugLog | undefined;
   readonly #keys: KeyCache;
+  /** Descriptors of fetched `.part` files that `commit` has yet to close. */
+  readonly #openFiles = new Map<string, number>();
 
   constructor(client: HttpClient, work: WorkDir, meter: ProgressMeter, container: 'ts' | 'fmp4', debug?: DebugLog) {
     this.#client = client;
@@ -51,35 +51,43 @@ export class SegmentFetcher {
 
   /**
    * Downloads `target` to `<name>.part` and returns its size on disk; `commit` makes it
-   * final. Rejects with the client's RequestFailure (the caller knows whether a skip
+   * final. `onReceived` is called when the whole body has arrived, before the last bytes are on disk. Rejects with the client's RequestFailure (the caller knows whether a skip
    * rule covers it), KeyError, ProxyError, AbortError, or a file system error.
    */
-  async fetch(target: FetchTarget): Promise<FinishedFile> {
+  async fetch(target: FetchTarget, onReceived?: () => void): Promise<FinishedFile> {
     const key = target.key ? await this.#keys.get(target.key.uri) : undefined;
     const part = this.#work.path(`${target.name}.part`);
+    // The file opens while the request waits for its answer, so the open is not on the transfer's path.
+    const opening = openFile(part);
+    opening.catch(() => {});
     // Bytes this target has added to the meter; taken back when a try fails, so retries do not count twice.
     let counted = 0;
     const uncount = () => {
       this.#meter.bytes(-counted);
       counted = 0;
     };
+    let tried = false;
 
     try {
       const file = await this.#client.get(target.uri, target.byterange ? { range: target.byterange } : {}, async (body, head) => {
         uncount();
+        const fd = await opening;
+        // A failed try may have left bytes behind; the sink writes from offset 0, the truncate drops any tail.
+        if (tried) await truncateFile(fd);
+        tried = true;
+        const sink = new SegmentSink(fd, this.#container);
         // A listener beside the pipe rather than a stream of its own: one hop less per chunk.
         // Attached in the same tick as the pipeline, so it sees every chunk.
         body.on('data', (chunk: Buffer) => {
           counted += chunk.length;
           this.#meter.bytes(chunk.length);
         });
-        const cleaner = new SegmentCleaner(this.#container);
-        const out = createWriteStream(part, { highWaterMark: WRITE_BUFFER });
+        if (onReceived) body.once('end', onReceived);
         try {
           if (key && target.key) {
-            await pipeline(body, createDecryptor(key, ivFor(target.key, target.sequence)), cleaner, out);
+            await pipeline(body, createDecryptor(key, ivFor(target.key, target.sequence)), sink);
           } else {
-            await pipeline(body, cleaner, out);
+            await pipeline(body, sink);
           }
         } catch (error) {
           if (isDecryptError(error) && target.key) {
@@ -91,24 +99,30 @@ export class SegmentFetcher {
           }
           throw error;
         }
-        if (cleaner.stripped > 0) this.#debug?.(`${target.label}: removed ${cleaner.stripped} bytes of disguise before the media start`);
-        if (!cleaner.recognised) this.#debug?.(`${target.label}: no ${this.#container === 'ts' ? 'MPEG-TS sync' : 'MP4 box'} found; kept as received`);
-        const finished: FinishedFile = { bytes: out.bytesWritten };
+        if (sink.stripped > 0) this.#debug?.(`${target.label}: removed ${sink.stripped} bytes of disguise before the media start`);
+        if (!sink.recognised) this.#debug?.(`${target.label}: no ${this.#container === 'ts' ? 'MPEG-TS sync' : 'MP4 box'} found; kept as received`);
+        const finished: FinishedFile = { bytes: sink.bytesWritten };
         const lastModified = head.headers['last-modified'] ? new Date(head.headers['last-modified']) : undefined;
         if (lastModified && !Number.isNaN(lastModified.getTime())) finished.lastModified = lastModified;
         return finished;
       });
+      // Closed by `commit`, after the download slot is free.
+      this.#openFiles.set(target.name, await opening);
       return file;
     } catch (error) {
       uncount();
+      await opening.then(closeFile, () => {});
       await rm(part, { force: true });
       throw error;
     }
   }
 
-  /** Renames the fetched `.part` to its final name. Kept apart from `fetch` so it need not hold a download slot. */
+  /** Closes and renames the fetched `.part` to its final name. Kept apart from `fetch` so it need not hold a download slot. */
   async commit(target: FetchTarget, file: FinishedFile): Promise<void> {
+    const fd = this.#openFiles.get(target.name);
+    this.#openFiles.delete(target.name);
     try {
+      if (fd !== undefined) await closeFile(fd);
       await this.#work.commit(target.name, file);
     } catch (error) {
       await rm(this.#work.path(`${target.name}.part`), { force: true });
@@ -152,4 +166,16 @@ function decodeDataUri(uri: string): Buffer {
   const meta = uri.slice(5, comma);
   const data = uri.slice(comma + 1);
   return meta.endsWith(';base64') ? Buffer.from(data, 'base64') : Buffer.from(decodeURIComponent(data), 'latin1');
+}
+
+function openFile(file: string): Promise<number> {
+  return new Promise((resolve, reject) => open(file, 'w', (error, fd) => (error ? reject(error) : resolve(fd))));
+}
+
+function closeFile(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())));
+}
+
+function truncateFile(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => ftruncate(fd, 0, (error) => (error ? reject(error) : resolve())));
 }

@@ -41,8 +41,16 @@ export const initFileName = (): string => INIT;
 
 export class WorkDir {
   readonly dir: string;
-  /** The manifest, held open while segments finish (one write per segment instead of open+write+close). */
-  #manifest: FileHandle | undefined;
+  /** The manifest, held open while segments finish (one write per batch of commits instead of open+write+close each). */
+  #manifest: Promise<FileHandle> | undefined;
+  /** The playlist save in progress, which commits wait for. */
+  #playlistSaved: Promise<void> = Promise.resolve();
+  /** Manifest lines waiting for the next write: commits that land together share one. */
+  #lines: string[] = [];
+  /** The write that will carry `#lines`, once the one in flight is done. */
+  #nextWrite: Promise<void> | undefined;
+  /** The last manifest write started. */
+  #lastWrite: Promise<void> = Promise.resolve();
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -85,10 +93,20 @@ export class WorkDir {
     return undefined;
   }
 
-  async savePlaylist(source: string, variant: VariantChoice, playlist: MediaPlaylist): Promise<void> {
+  /**
+   * Saves the resolved playlist for a later resume. Segments may be fetched meanwhile:
+   * `commit` waits for the save, so no final segment file exists before its playlist.
+   */
+  savePlaylist(source: string, variant: VariantChoice, playlist: MediaPlaylist): Promise<void> {
     const info: PlaylistInfo = { version: 1, source, variant: String(variant), url: playlist.url };
-    await writeAtomically(this.path(PLAYLIST_TEXT), playlist.text);
-    await writeAtomically(this.path(PLAYLIST_INFO), `${JSON.stringify(info)}\n`);
+    const saving = Promise.all([
+      writeAtomically(this.path(PLAYLIST_TEXT), playlist.text),
+      writeAtomically(this.path(PLAYLIST_INFO), `${JSON.stringify(info)}\n`),
+    ]).then(() => undefined);
+    // Callers await it; commits only wait on it.
+    saving.catch(() => {});
+    this.#playlistSaved = saving;
+    return saving;
   }
 
   /** Finished files by name. A file whose size disagrees with the manifest is removed, not trusted. */
@@ -125,22 +143,52 @@ export class WorkDir {
 
   /** Makes a `.part` file final and notes it in the manifest. */
   async commit(name: string, file: FinishedFile): Promise<void> {
+    await this.#playlistSaved;
+    const manifest = this.#manifest ? await this.#manifest : undefined;
     await rename(this.path(`${name}.part`), this.path(name));
     const line: ManifestLine = { f: name, b: file.bytes, ...(file.lastModified ? { lm: file.lastModified.toISOString() } : {}) };
     const text = `${JSON.stringify(line)}\n`;
     // O_APPEND: each short write lands whole at the end, so concurrent commits need no lock.
-    if (this.#manifest) await this.#manifest.write(text);
+    if (manifest) await this.#append(manifest, text);
     else await appendFile(this.path(MANIFEST), text);
   }
 
+  /** Appends `text` with the next manifest write; lines that arrive while one is in flight go out together. */
+  #append(handle: FileHandle, text: string): Promise<void> {
+    this.#lines.push(text);
+    if (!this.#nextWrite) {
+      const write = this.#lastWrite.then(
+        () => this.#writeLines(handle),
+        () => this.#writeLines(handle),
+      );
+      this.#nextWrite = write;
+      this.#lastWrite = write;
+    }
+    return this.#nextWrite;
+  }
+
+  async #writeLines(handle: FileHandle): Promise<void> {
+    this.#nextWrite = undefined;
+    const text = this.#lines.join('');
+    this.#lines = [];
+    await handle.write(text);
+  }
+
   /** Opens the manifest for a run of commits; `close()` when the run ends. */
-  async openManifest(): Promise<void> {
-    this.#manifest ??= await open(this.path(MANIFEST), 'a');
+  openManifest(): Promise<void> {
+    if (!this.#manifest) {
+      this.#manifest = open(this.path(MANIFEST), 'a');
+      // Whoever waits on it sees the failure: the caller, or the next commit.
+      this.#manifest.catch(() => {});
+    }
+    return this.#manifest.then(() => undefined);
   }
 
   async close(): Promise<void> {
-    const handle = this.#manifest;
+    const opening = this.#manifest;
     this.#manifest = undefined;
+    await this.#lastWrite.catch(() => {});
+    const handle = await opening?.catch(() => undefined);
     await handle?.close();
   }
 
