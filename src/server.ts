@@ -14,6 +14,7 @@ import { attachProgressSocket } from './api/ws-progress.js';
 import type { EventsOptions } from './api/events.js';
 import { serviceMounts } from './api/mounts.js';
 import { locateFfmpeg } from './merge/index.js';
+import { startHeapGuard } from './heap-guard.js';
 
 export interface RunningService {
   url: string;
@@ -83,6 +84,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   await manager.start();
+  const stopHeapGuard = startHeapGuard();
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -90,6 +92,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
       const serverClosed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       sockets.close();
+      stopHeapGuard();
       await manager.shutdown();
       server.closeAllConnections();
       await serverClosed;

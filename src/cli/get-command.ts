@@ -14,6 +14,7 @@ import { ExitCode } from './errors.js';
 import { collectHeader, FORMATS, httpUrlArgument, intOption, parseSkip, parseVariant } from './option-parsers.js';
 import { exitWhenDone, oneLine } from './run-action.js';
 import { parseProxyUrl, type ProxyFields } from './proxy-url.js';
+import { startHeapGuard } from '../heap-guard.js';
 
 export interface GetOptions {
   output?: string;
@@ -128,6 +129,7 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
   };
   const started = Date.now();
   let result: EngineResult;
+  const stopHeapGuard = startHeapGuard();
   try {
     // Loaded here so the client commands start without the download engine.
     const { HlsEngine } = await import('../engine.js');
@@ -145,6 +147,7 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
     err.write(`m3u8dm: ${oneLine(error instanceof Error ? error.message : String(error))}${resume}\n`);
     return ExitCode.failed;
   } finally {
+    stopHeapGuard();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

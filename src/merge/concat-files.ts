@@ -19,8 +19,8 @@ export interface SourceFile {
 }
 
 /** Files read ahead at most, and their bytes at most (so memory stays bounded whatever the segment size). */
-const AHEAD_FILES = 32;
-const AHEAD_BYTES = 32 << 20;
+const AHEAD_FILES = 16;
+const AHEAD_BYTES = 4 << 20;
 /** Files up to this size are read whole (when their size is known); bigger ones are streamed. */
 const WHOLE_FILE_MAX = 8 << 20;
 /** Small files are gathered into writes of about this size. */
