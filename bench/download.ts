@@ -258,8 +258,10 @@ export async function benchDownload(): Promise<Record<string, unknown>> {
     }
     const ffmpegMs = await timeFfmpeg(url, scratch);
     const rss = await peakRss(`${origin}/index-${RSS_SEGMENTS}.m3u8`, scratch, 16);
+    // Two lengths, ten times apart: the peak must not grow with the playlist.
+    const serviceShort = await peakServiceRss(`${origin}/index-${SEGMENTS}.m3u8`, scratch, 16);
     const service = await peakServiceRss(`${origin}/index-${RSS_SEGMENTS}.m3u8`, scratch, 16);
-    if (service.status !== 2) throw new Error(`the service's ${RSS_SEGMENTS}-segment task ended with status ${service.status}`);
+    for (const s of [serviceShort, service]) if (s.status !== 2) throw new Error(`a service task for the RSS figure ended with status ${s.status}`);
 
     const table = [
       `download engine: ${SEGMENTS} segments × ${(segmentBytes / 1024).toFixed(0)} KiB, ${LATENCY_MS} ms latency, loopback ${(bandwidth / 1e6).toFixed(0)} MB/s`,
@@ -268,6 +270,7 @@ export async function benchDownload(): Promise<Record<string, unknown>> {
       `${'ffmpeg -c copy'.padEnd(22)}${seconds(ffmpegMs).padStart(10)}${''.padStart(10)}${''.padStart(8)}`,
       `peak RSS of the downloader alone, ${RSS_SEGMENTS} segments (${((RSS_SEGMENTS * segmentBytes) / 1e6).toFixed(0)} MB) in ${seconds(rss.ms)}: ${rss.peakMb.toFixed(0)} MB`,
       `peak RSS of the service, same playlist, download + merge in ${seconds(service.ms)}: ${service.peakMb.toFixed(0)} MB (idle ${service.idleMb.toFixed(0)} MB; target < ${TARGET_RSS_MB} MB)`,
+      `peak RSS of the service, ${SEGMENTS} segments: ${serviceShort.peakMb.toFixed(0)} MB (so ${(service.peakMb / serviceShort.peakMb).toFixed(2)}× for 10× the playlist)`,
     ];
     const at16 = rows.find((r) => r.threads === 16)!;
     table.push(
@@ -289,6 +292,7 @@ export async function benchDownload(): Promise<Record<string, unknown>> {
       downloader_peak_rss_mb: Number(rss.peakMb.toFixed(1)),
       service_idle_rss_mb: Number(service.idleMb.toFixed(1)),
       service_peak_rss_mb: Number(service.peakMb.toFixed(1)),
+      service_peak_rss_mb_short: Number(serviceShort.peakMb.toFixed(1)),
       service_peak_rss_ok: service.peakMb < TARGET_RSS_MB,
     };
   } finally {
