@@ -1,49 +1,17 @@
 // AES-128 segments: IV from the tag, IV from the media sequence number, one
 // key fetch per key URI, and clear errors for bad keys and SAMPLE-AES.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { downloadStream, KeyError, UnsupportedStreamError, type DownloadRequest } from '../src/downloader/index.js';
-import type { TaskOptions } from '../src/types.js';
-import { taskOptions } from './helpers/task-options.js';
-import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
-import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { describe, expect, it } from 'vitest';
+import { downloadStream, KeyError, UnsupportedStreamError } from '../src/downloader/index.js';
+import { ensureFixture } from './helpers/hls-fixtures.js';
+import { isMpegTs, useDownloaderHarness } from './helpers/downloader-harness.js';
 
 const run = promisify(execFile);
 
-const BASE_OPTIONS: TaskOptions = taskOptions({ download_threads: 4 });
-
-const dirs: string[] = [];
-let server: HlsServer | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function serve(kind: FixtureKind) {
-  const fixture = await ensureFixture(kind);
-  server = await startHlsServer({ root: fixture.dir });
-  return { fixture, server };
-}
-
-async function request(url: string, options: Partial<TaskOptions> = {}): Promise<DownloadRequest> {
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
-  dirs.push(workDir);
-  return { url, headers: {}, options: { ...BASE_OPTIONS, ...options }, workDir, signal: new AbortController().signal, onProgress: () => {} };
-}
-
-function isMpegTs(bytes: Buffer): boolean {
-  if (bytes.length === 0 || bytes.length % 188 !== 0) return false;
-  for (let i = 0; i < bytes.length; i += 188) if (bytes[i] !== 0x47) return false;
-  return true;
-}
+const { serve, request } = useDownloaderHarness();
 
 const segmentName = (index: number) => `seg${String(index).padStart(3, '0')}.ts`;
 

@@ -2,54 +2,18 @@
 // byte ranges, discontinuities, master playlists, a web page linking a
 // playlist, and segments disguised as images. Real ffmpeg HLS, real HTTP.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { downloadStream, PlaylistError, type DownloadRequest } from '../src/downloader/index.js';
-import type { ProgressSnapshot, TaskOptions } from '../src/types.js';
-import { taskOptions } from './helpers/task-options.js';
-import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
-import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { describe, expect, it } from 'vitest';
+import { downloadStream, PlaylistError } from '../src/downloader/index.js';
+import { ensureFixture } from './helpers/hls-fixtures.js';
+import type { TaskOptions } from '../src/types.js';
+import { isMpegTs, useDownloaderHarness } from './helpers/downloader-harness.js';
 
 const run = promisify(execFile);
 
-const BASE_OPTIONS: TaskOptions = taskOptions({ download_threads: 4 });
-
-const dirs: string[] = [];
-let server: HlsServer | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function serve(kind: FixtureKind) {
-  const fixture = await ensureFixture(kind);
-  server = await startHlsServer({ root: fixture.dir });
-  return { fixture, server };
-}
-
-async function request(url: string, options: Partial<TaskOptions> = {}): Promise<DownloadRequest & { progress: ProgressSnapshot[] }> {
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
-  dirs.push(workDir);
-  const progress: ProgressSnapshot[] = [];
-  return {
-    url, headers: {}, options: { ...BASE_OPTIONS, ...options }, workDir,
-    signal: new AbortController().signal, onProgress: (s) => progress.push(s), progress,
-  };
-}
-
-/** Whole 188-byte packets, each starting with the 0x47 sync byte. */
-function isMpegTs(bytes: Buffer): boolean {
-  if (bytes.length === 0 || bytes.length % 188 !== 0) return false;
-  for (let i = 0; i < bytes.length; i += 188) if (bytes[i] !== 0x47) return false;
-  return true;
-}
+const { serve, request } = useDownloaderHarness();
 
 async function probe(file: string): Promise<{ format: string; streams: string[] }> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=format_name:stream=codec_name', '-of', 'json', file]);

@@ -1,50 +1,21 @@
 // The HTTP side: the task's headers on every request, retries on a flaky
 // server, clear failures for 4xx and exhausted 5xx, the debug log, and TLS.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { downloadStream, PlaylistError, SegmentHttpError, type DownloadRequest } from '../src/downloader/index.js';
-import type { HeaderMap, ProgressSnapshot, TaskOptions } from '../src/types.js';
-import { taskOptions } from './helpers/task-options.js';
-import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
-import { startHlsServer, type HlsServer, type HlsServerOptions } from './helpers/hls-server.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { downloadStream, PlaylistError, SegmentHttpError } from '../src/downloader/index.js';
+import type { ProgressSnapshot } from '../src/types.js';
+import { ensureFixture } from './helpers/hls-fixtures.js';
+import { useDownloaderHarness } from './helpers/downloader-harness.js';
 
 const run = promisify(execFile);
 
-const BASE_OPTIONS: TaskOptions = taskOptions({ download_threads: 4 });
-
-const dirs: string[] = [];
-let server: HlsServer | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function serve(kind: FixtureKind, options: Omit<HlsServerOptions, 'root'> = {}) {
-  const fixture = await ensureFixture(kind);
-  server = await startHlsServer({ root: fixture.dir, ...options });
-  return { fixture, server };
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
-  dirs.push(dir);
-  return dir;
-}
-
-async function request(url: string, options: Partial<TaskOptions> = {}, headers: HeaderMap = {}): Promise<DownloadRequest> {
-  return { url, headers, options: { ...BASE_OPTIONS, ...options }, workDir: await tempDir(), signal: new AbortController().signal, onProgress: () => {} };
-}
+const { serve, request, tempDir } = useDownloaderHarness();
 
 describe('downloader: HTTP behaviour', () => {
   it('sends the task headers on playlist, key and segment requests', async () => {

@@ -75,6 +75,7 @@ describe('seed options end to end', () => {
     expect(t.status, t.err_msg).toBe('已完成');
     expect((await stat(path.join(downloads, 'dated.mp4'))).mtime.toISOString()).toBe(serverTime.toISOString());
     const undated = await run('undated', {});
+    expect(undated.status).toBe('已完成');
     expect(Math.abs((await stat(path.join(downloads, 'undated.mp4'))).mtimeMs - Date.now())).toBeLessThan(60_000);
   });
 

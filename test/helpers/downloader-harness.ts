@@ -1,0 +1,53 @@
+// What the downloader suites share: a fixture server per test, temp work folders,
+// and a DownloadRequest with the test's options. Cleans up after itself.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach } from 'vitest';
+import type { DownloadRequest } from '../../src/downloader/index.js';
+import type { HeaderMap, ProgressSnapshot, TaskOptions } from '../../src/types.js';
+import { ensureFixture, type FixtureKind } from './hls-fixtures.js';
+import { startHlsServer, type HlsServer, type HlsServerOptions } from './hls-server.js';
+import { taskOptions } from './task-options.js';
+
+/** Registers the hooks; call at the top of a test file. */
+export function useDownloaderHarness(base: Partial<TaskOptions> = { download_threads: 4 }) {
+  const dirs: string[] = [];
+  let server: HlsServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+  const tempDir = async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
+    dirs.push(dir);
+    return dir;
+  };
+  return {
+    /** Serves a fixture (closed after the test). */
+    async serve(kind: FixtureKind, options: Omit<HlsServerOptions, 'root'> = {}) {
+      const fixture = await ensureFixture(kind);
+      server = await startHlsServer({ root: fixture.dir, ...options });
+      return { fixture, server };
+    },
+    tempDir,
+    /** A request into a fresh work folder; `progress` collects every snapshot. */
+    async request(url: string, options: Partial<TaskOptions> = {}, headers: HeaderMap = {}): Promise<DownloadRequest & { progress: ProgressSnapshot[] }> {
+      const progress: ProgressSnapshot[] = [];
+      return {
+        url, headers, options: taskOptions({ ...base, ...options }), workDir: await tempDir(),
+        signal: new AbortController().signal, onProgress: (s) => progress.push(s), progress,
+      };
+    },
+  };
+}
+
+/** Whole 188-byte packets, each starting with the 0x47 sync byte. */
+export function isMpegTs(bytes: Buffer): boolean {
+  if (bytes.length === 0 || bytes.length % 188 !== 0) return false;
+  for (let i = 0; i < bytes.length; i += 188) if (bytes[i] !== 0x47) return false;
+  return true;
+}
