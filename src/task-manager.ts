@@ -302,8 +302,15 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       const task = await this.#store.get(id);
       if (!task) throw new TaskNotFoundError(id);
       await this.#writes.get(id);
+      // Resolved before the record goes: a folder the settings no longer allow is left alone, not an error.
+      let workDir: string | undefined;
+      try {
+        workDir = this.workDirOf(task);
+      } catch {
+        workDir = undefined;
+      }
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
-      await rm(this.workDirOf(task), { recursive: true, force: true }).catch(() => undefined);
+      if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       this.emit('task', { type: 'deleted', task });
       return task;
     });
