@@ -57,12 +57,15 @@ export class HlsEngine implements Engine {
         },
         debug: debug?.log,
       });
-      const segmentsTotal = download.segments.length + download.skipped.length;
-      const bytes = download.segments.reduce((sum, s) => sum + s.bytes, 0);
+      // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
+      const audioSegments = download.audio?.segments ?? [];
+      const segmentsDone = download.segments.length + audioSegments.length;
+      const segmentsTotal = segmentsDone + download.skipped.length;
+      const bytes = [...download.segments, ...audioSegments].reduce((sum, s) => sum + s.bytes, 0);
       const merging = (fraction: number): ProgressSnapshot => ({
         phase: 'merging',
         segments_total: segmentsTotal,
-        segments_done: download.segments.length,
+        segments_done: segmentsDone,
         segments_skipped: download.skipped.length,
         downloaded_bytes: last?.downloaded_bytes ?? bytes,
         speed_bps: 0,

@@ -167,6 +167,22 @@ export interface DownloadResult {
   lastModified?: Date;
   /** Sum of the kept segments' EXTINF durations, in seconds. */
   duration: number;
+  /**
+   * The variant's alternate audio rendition, when it has a media playlist of its own (EXT-X-MEDIA
+   * TYPE=AUDIO with URI): its segments, to be muxed with the video. Absent when the audio is in the
+   * video segments. The skip rules do not apply to it: it is always complete.
+   */
+  audio?: AudioTrack;
+}
+
+/** A separate audio track of a download, in playlist order. */
+export interface AudioTrack {
+  container: 'ts' | 'fmp4';
+  /** Its own EXT-X-MAP init segment. */
+  initFile?: string;
+  segments: DownloadedSegment[];
+  /** Sum of its segments' EXTINF durations, in seconds. */
+  duration: number;
 }
 
 /** A line for the per-task debug log (`debug_log`); a no-op when the option is off. */

@@ -70,7 +70,8 @@ export function workDirFor(target: OutputTarget): string {
 async function removeIfNothingKept(workDir: string): Promise<boolean> {
   let names: string[];
   try {
-    names = await readdir(workDir);
+    // Recursive: an alternate audio track keeps its finished segments in audio/.
+    names = (await readdir(workDir, { recursive: true })).map((n) => path.basename(n));
   } catch {
     return true;
   }

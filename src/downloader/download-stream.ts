@@ -1,10 +1,13 @@
 // downloadStream: one HLS stream from URL to finished segment files in the work
 // folder, ready for the merge stage. Resolves the playlist (or reuses the one a
 // previous run saved), applies the skip rules, then fetches what is missing with
-// `download_threads` segments in flight.
+// `download_threads` segments in flight. A variant whose audio is an alternate
+// rendition with its own playlist is two tracks: the audio's segments go to the
+// `audio/` subfolder and share the same threads; the skip rules (numbers, times,
+// http.code) apply to the video track only, the audio is always fetched whole.
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, SegmentError, SegmentHttpError } from './errors.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
@@ -63,19 +66,51 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   try {
     meter.phase('resolving');
     await work.create();
-    let playlist = await work.loadPlaylist(req.url, variant);
-    if (playlist) {
-      debug?.(`resuming with the playlist saved in ${work.dir} (${playlist.url})`);
+    let stream = await work.loadPlaylist(req.url, variant);
+    if (stream) {
+      debug?.(`resuming with the playlist saved in ${work.dir} (${stream.playlist.url}${stream.audio ? `, audio ${stream.audio.url}` : ''})`);
     } else {
-      playlist = await resolvePlaylist(client, req.url, variant, debug);
-      saved = work.savePlaylist(req.url, variant, playlist);
+      stream = await resolvePlaylist(client, req.url, variant, debug);
+      saved = work.savePlaylist(req.url, variant, stream);
       saved.catch((error: unknown) => stop.abort(error));
     }
     if (req.signal.aborted) throw new AbortError();
 
-    const run = new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, debug);
+    const { playlist, audio } = stream;
+    const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug)];
+    if (audio) {
+      const fetcher = new SegmentFetcher(client, work.audio, meter, audio.container, debug);
+      tracks.push(new DownloadRun(audio, NO_RULES, work.audio, fetcher, meter, 'audio ', debug));
+    }
     // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
-    const result = await run.execute(threads, signal, (error) => stop.abort(error), saved !== undefined);
+    const fresh = saved !== undefined;
+    const plans = await Promise.all(tracks.map((track) => track.plan(fresh)));
+    meter.begin(
+      plans.reduce((sum, p) => sum + p.total, 0),
+      plans.reduce((sum, p) => sum + p.skipped, 0),
+      plans.reduce((sum, p) => sum + p.done, 0),
+      plans.reduce((sum, p) => sum + p.bytesOnDisk, 0),
+    );
+    const limit = pLimit(threads);
+    const abortOthers = (error: unknown) => stop.abort(error);
+    // Settled, not raced: a failing track stops the other, which must be off the work folder before it closes.
+    const outcomes = await Promise.allSettled(
+      tracks.map((track) =>
+        track.execute(limit, threads, signal, abortOthers).catch((error: unknown) => {
+          abortOthers(error);
+          throw error;
+        }),
+      ),
+    );
+    const [result, audioTrack] = outcomes.map((outcome) => {
+      // The first failure is the one that stopped the rest: the others' are mostly AbortErrors.
+      if (outcome.status === 'rejected') throw stop.signal.aborted ? stop.signal.reason : outcome.reason;
+      return outcome.value;
+    }) as [DownloadResult, DownloadResult?];
+    if (audioTrack) {
+      const { container, initFile, segments, duration } = audioTrack;
+      result.audio = { container, segments, duration, ...(initFile ? { initFile } : {}) };
+    }
     await saved;
     if (req.signal.aborted) throw new AbortError();
     meter.finish();
@@ -91,6 +126,17 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   }
 }
 
+/** The audio track's rules: none, so it is fetched whole. */
+const NO_RULES: SkipRules = { ranges: [], httpCodes: [], skipTimes: [], keepTimes: [] };
+
+/** What a track has before fetching, for the meter's totals. */
+interface TrackPlan {
+  total: number;
+  skipped: number;
+  done: number;
+  bytesOnDisk: number;
+}
+
 function clampThreads(value: number): number {
   if (!Number.isFinite(value)) return DEFAULT_THREADS;
   return Math.min(THREADS_MAX, Math.max(THREADS_MIN, Math.floor(value)));
@@ -103,26 +149,34 @@ class DownloadRun {
   readonly #work: WorkDir;
   readonly #fetcher: SegmentFetcher;
   readonly #meter: ProgressMeter;
+  /** `audio ` for the alternate audio track, in front of every label and log line; '' for the main one. */
+  readonly #track: string;
   readonly #debug: DebugLog | undefined;
   readonly #done = new Map<number, FinishedFile>();
   readonly #skipped: SkippedSegment[] = [];
+  #onDisk = new Map<string, FinishedFile>();
+  #pending: Segment[] = [];
+  #manifest: Promise<void> = Promise.resolve();
 
-  constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, debug?: DebugLog) {
+  constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, track: string, debug?: DebugLog) {
     this.#playlist = playlist;
     this.#rules = rules;
     this.#work = work;
     this.#fetcher = fetcher;
     this.#meter = meter;
+    this.#track = track;
     this.#debug = debug;
   }
 
-  async execute(threads: number, signal: AbortSignal, abortOthers: (error: unknown) => void, fresh: boolean): Promise<DownloadResult> {
+  /** Sorts the segments into on disk, skipped and to fetch. */
+  async plan(fresh: boolean): Promise<TrackPlan> {
     const { segments, container } = this.#playlist;
-    // The manifest opens while the first requests go out; the first commit waits for it.
-    const manifest = this.#work.openManifest();
-    manifest.catch(abortOthers);
+    // The manifest opens while the first requests go out; the first commit waits for it (and `execute` reports its failure).
+    this.#manifest = this.#work.openManifest();
+    this.#manifest.catch(() => {});
     const onDisk = fresh ? new Map<string, FinishedFile>() : await this.#work.finished();
-    const pending: Segment[] = [];
+    this.#onDisk = onDisk;
+    const pending = this.#pending;
     let bytesOnDisk = 0;
     for (const segment of segments) {
       const reason = skipReason(this.#rules, segment);
@@ -138,15 +192,21 @@ class DownloadRun {
         pending.push(segment);
       }
     }
+    return { total: segments.length, skipped: this.#skipped.length, done: this.#done.size, bytesOnDisk };
+  }
+
+  /** Fetches what `plan` found missing, `limit` deciding how many at once (shared with the other track, if any). */
+  async execute(limit: LimitFunction, threads: number, signal: AbortSignal, abortOthers: (error: unknown) => void): Promise<DownloadResult> {
+    const pending = this.#pending;
+    const manifest = this.#manifest;
+    manifest.catch(abortOthers);
     this.#debug?.(
-      `${segments.length} segments: ${this.#done.size} already in the work folder, ${this.#skipped.length} skipped by rules, ` +
+      `${this.#track}${this.#playlist.segments.length} segments: ${this.#done.size} already in the work folder, ${this.#skipped.length} skipped by rules, ` +
         `${pending.length} to fetch with ${threads} threads`,
     );
-    this.#meter.begin(segments.length, this.#skipped.length, this.#done.size, bytesOnDisk);
 
-    const initFile = await this.#fetchInit(onDisk);
+    const initFile = await this.#fetchInit(this.#onDisk);
 
-    const limit = pLimit(threads);
     let failure: unknown;
     await Promise.all(
       pending.map(async (segment) => {
@@ -186,7 +246,7 @@ class DownloadRun {
     if (!init) return undefined;
     const name = initFileName();
     if (!onDisk.has(name)) {
-      const target: FetchTarget = { name, uri: init.uri, label: 'the init segment', sequence: this.#playlist.segments[0]?.sequence ?? 0 };
+      const target: FetchTarget = { name, uri: init.uri, label: `the ${this.#track}init segment`, sequence: this.#playlist.segments[0]?.sequence ?? 0 };
       if (init.byterange) target.byterange = init.byterange;
       if (init.key) target.key = init.key;
       try {
@@ -202,7 +262,7 @@ class DownloadRun {
     const target: FetchTarget = {
       name: segmentFileName(segment.index, this.#playlist.container),
       uri: segment.uri,
-      label: `segment ${segment.index + 1}`,
+      label: `${this.#track}segment ${segment.index + 1}`,
       sequence: segment.sequence,
     };
     if (segment.byterange) target.byterange = segment.byterange;

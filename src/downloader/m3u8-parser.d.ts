@@ -39,9 +39,19 @@ declare module 'm3u8-parser' {
     };
   }
 
+  /** One EXT-X-MEDIA entry, keyed by NAME inside its group. */
+  export interface ParsedMediaGroupEntry {
+    default?: boolean;
+    autoselect?: boolean;
+    language?: string;
+    uri?: string;
+  }
+
   export interface ParsedManifest {
     segments: ParsedSegment[];
     playlists?: ParsedVariant[];
+    /** EXT-X-MEDIA renditions by TYPE, then GROUP-ID, then NAME. */
+    mediaGroups?: { AUDIO?: Record<string, Record<string, ParsedMediaGroupEntry>> };
     mediaSequence?: number;
     targetDuration?: number;
     endList?: boolean;

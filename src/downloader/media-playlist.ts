@@ -55,9 +55,23 @@ export interface Variant {
   uri: string;
   bandwidth?: number;
   height?: number;
+  /** GROUP-ID of the EXT-X-MEDIA audio renditions this variant plays with (its AUDIO attribute). */
+  audioGroup?: string;
 }
 
-export type ParsedPlaylist = { kind: 'master'; variants: Variant[] } | { kind: 'media'; playlist: MediaPlaylist };
+/** One EXT-X-MEDIA TYPE=AUDIO entry of a master playlist. */
+export interface AudioRendition {
+  groupId: string;
+  name: string;
+  default: boolean;
+  autoselect: boolean;
+  /** Absolute URI of its media playlist; absent when the audio is muxed into the variant's own segments. */
+  uri?: string;
+}
+
+export type ParsedPlaylist =
+  | { kind: 'master'; variants: Variant[]; audio: AudioRendition[] }
+  | { kind: 'media'; playlist: MediaPlaylist };
 
 /** Parses a playlist's text; `url` is where it came from and resolves relative URIs. */
 export function parsePlaylist(text: string, url: string): ParsedPlaylist {
@@ -72,11 +86,24 @@ export function parsePlaylist(text: string, url: string): ParsedPlaylist {
       const bandwidth = v.attributes.BANDWIDTH ?? v.attributes['AVERAGE-BANDWIDTH'];
       if (typeof bandwidth === 'number' && Number.isFinite(bandwidth)) variant.bandwidth = bandwidth;
       if (v.attributes.RESOLUTION) variant.height = v.attributes.RESOLUTION.height;
+      if (typeof v.attributes.AUDIO === 'string') variant.audioGroup = v.attributes.AUDIO;
       return variant;
     });
-    return { kind: 'master', variants };
+    return { kind: 'master', variants, audio: audioRenditions(manifest, url) };
   }
   return { kind: 'media', playlist: toMediaPlaylist(manifest, text, url) };
+}
+
+function audioRenditions(manifest: ParsedManifest, url: string): AudioRendition[] {
+  const renditions: AudioRendition[] = [];
+  for (const [groupId, group] of Object.entries(manifest.mediaGroups?.AUDIO ?? {})) {
+    for (const [name, media] of Object.entries(group)) {
+      const rendition: AudioRendition = { groupId, name, default: media.default === true, autoselect: media.autoselect === true };
+      if (media.uri) rendition.uri = absolute(media.uri, url, `audio rendition "${name}"`);
+      renditions.push(rendition);
+    }
+  }
+  return renditions;
 }
 
 function toMediaPlaylist(manifest: ParsedManifest, text: string, url: string): MediaPlaylist {

@@ -1,11 +1,13 @@
 // From the URL a user gave to one media playlist: follows a web page's .m3u8
-// link once, picks a master playlist's variant, and refuses anything that is
-// not a playlist with a message saying what came instead.
+// link once, picks a master playlist's variant (and the alternate audio
+// rendition it plays with, when that has a playlist of its own), and refuses
+// anything that is not a playlist with a message saying what came instead.
 import type { Readable } from 'node:stream';
 import type { DebugLog, VariantChoice } from '../types.js';
 import { PlaylistError } from './errors.js';
 import { findPlaylistLink } from './html-link.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
+import { pickAudioRendition, type SeparateAudio } from './audio-rendition.js';
 import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
 import { pickVariant } from './variant.js';
 
@@ -23,12 +25,18 @@ interface FetchedText {
   contentType: string;
 }
 
+/** The media playlists of one download: the variant's, and its alternate audio when that is a separate playlist. */
+export interface ResolvedStream {
+  playlist: MediaPlaylist;
+  audio?: MediaPlaylist;
+}
+
 export async function resolvePlaylist(
   client: HttpClient,
   url: string,
   variant: VariantChoice,
   debug?: DebugLog,
-): Promise<MediaPlaylist> {
+): Promise<ResolvedStream> {
   let parsedUrl: URL | undefined;
   try {
     parsedUrl = new URL(url);
@@ -39,6 +47,7 @@ export async function resolvePlaylist(
     throw new PlaylistError(`"${url}" is not an http or https URL`, url);
   }
   let current = url;
+  let audio: SeparateAudio | undefined;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     const fetched = await fetchText(client, current);
     const text = fetched.text.replace(/^\uFEFF/, '');
@@ -55,14 +64,38 @@ export async function resolvePlaylist(
     const parsed = parsePlaylist(text, fetched.url);
     if (parsed.kind === 'media') {
       const { playlist } = parsed;
-      debug?.(`media playlist ${playlist.url}: ${playlist.segments.length} segments, ${playlist.container}${playlist.endList ? '' : ', live (no EXT-X-ENDLIST): taking the segments listed now'}`);
-      return playlist;
+      debug?.(describeMedia(playlist));
+      if (!audio) return { playlist };
+      return { playlist, audio: await resolveAudio(client, audio, debug) };
     }
     const chosen = pickVariant(parsed.variants, variant);
     debug?.(`master playlist ${fetched.url}: ${parsed.variants.map(describeVariant).join('; ')}; variant=${String(variant)} picks ${describeVariant(chosen)}`);
+    audio = pickAudioRendition(chosen, parsed.audio);
+    // Some masters list the audio-only playlist as a variant too; taken as the variant, it needs no second track.
+    if (audio?.uri === chosen.uri) audio = undefined;
+    if (chosen.audioGroup !== undefined) {
+      debug?.(`audio group "${chosen.audioGroup}": ${audio ? `rendition "${audio.name}" (${audio.uri}) is downloaded as a second track` : 'no rendition with its own playlist; the audio is in the variant'}`);
+    }
     current = chosen.uri;
   }
   throw new PlaylistError(`${url} leads through more than ${MAX_HOPS} pages and playlists without reaching a media playlist`, url);
+}
+
+/** The alternate audio's media playlist; a master or a page in its place is refused. */
+async function resolveAudio(client: HttpClient, rendition: SeparateAudio, debug?: DebugLog): Promise<MediaPlaylist> {
+  const fetched = await fetchText(client, rendition.uri);
+  const text = fetched.text.replace(/^\uFEFF/, '');
+  if (!looksLikePlaylist(text)) throw notAPlaylist(fetched, text);
+  const parsed = parsePlaylist(text, fetched.url);
+  if (parsed.kind !== 'media') {
+    throw new PlaylistError(`the audio rendition "${rendition.name}" (${fetched.url}) is a master playlist, expected a media playlist`, fetched.url);
+  }
+  debug?.(`audio ${describeMedia(parsed.playlist)}`);
+  return parsed.playlist;
+}
+
+function describeMedia(playlist: MediaPlaylist): string {
+  return `media playlist ${playlist.url}: ${playlist.segments.length} segments, ${playlist.container}${playlist.endList ? '' : ', live (no EXT-X-ENDLIST): taking the segments listed now'}`;
 }
 
 function describeVariant(v: Variant): string {

@@ -1,15 +1,19 @@
 // What a download keeps in its work folder so a later run resumes it: the
 // resolved playlist, finished segment files (written as .part, renamed when
 // complete, so a final name is always a whole file) and a small manifest of them.
+// A separate audio rendition keeps the same three in the `audio/` subfolder.
 import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { VariantChoice } from '../types.js';
 import { parsePlaylist, type MediaPlaylist } from './media-playlist.js';
+import type { ResolvedStream } from './resolve-playlist.js';
 
 const PLAYLIST_TEXT = 'playlist.m3u8';
 const PLAYLIST_INFO = 'playlist.json';
 const MANIFEST = 'segments.jsonl';
 const INIT = 'init.mp4';
+/** Subfolder of the alternate audio track: a work folder of its own. */
+const AUDIO_DIR = 'audio';
 const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:\.part|\.tmp)?$/;
 
 interface PlaylistInfo {
@@ -19,6 +23,8 @@ interface PlaylistInfo {
   variant: string;
   /** The media playlist's final URL, the base of its relative URIs. */
   url: string;
+  /** The alternate audio's playlist URL, whose playlist and segments are in `audio/`; absent when there is none. */
+  audio?: string;
 }
 
 /** A finished file: its size and the server's Last-Modified, when it sent one. */
@@ -51,6 +57,7 @@ export class WorkDir {
   #nextWrite: Promise<void> | undefined;
   /** The last manifest write started. */
   #lastWrite: Promise<void> = Promise.resolve();
+  #audio: WorkDir | undefined;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -64,49 +71,76 @@ export class WorkDir {
     await mkdir(this.dir, { recursive: true });
   }
 
+  /** The work folder of the alternate audio track (`audio/`), with its own playlist and manifest. */
+  get audio(): WorkDir {
+    this.#audio ??= new WorkDir(this.path(AUDIO_DIR));
+    return this.#audio;
+  }
+
   /**
-   * The playlist a previous run resolved for the same source and variant, so a resume
+   * The playlists a previous run resolved for the same source and variant, so a resume
    * downloads the very segments the finished files belong to. When the folder holds
-   * another source's work, that work is cleared and undefined returned.
+   * another source's work, or the audio track its info names is missing or another one,
+   * all of it is cleared and undefined returned.
    */
-  async loadPlaylist(source: string, variant: VariantChoice): Promise<MediaPlaylist | undefined> {
-    let info: PlaylistInfo;
-    let text: string;
-    try {
-      info = JSON.parse(await readFile(this.path(PLAYLIST_INFO), 'utf8')) as PlaylistInfo;
-      text = await readFile(this.path(PLAYLIST_TEXT), 'utf8');
-    } catch {
-      await this.clear();
-      return undefined;
-    }
-    if (info.version !== 1 || info.source !== source || info.variant !== String(variant)) {
-      await this.clear();
-      return undefined;
-    }
-    try {
-      const parsed = parsePlaylist(text, info.url);
-      if (parsed.kind === 'media') return parsed.playlist;
-    } catch {
-      // unreadable: start over below
+  async loadPlaylist(source: string, variant: VariantChoice): Promise<ResolvedStream | undefined> {
+    const saved = await this.#loadMedia(source, variant);
+    if (saved) {
+      if (saved.info.audio === undefined) {
+        // Leftovers of an audio track the saved playlist does not have.
+        await rm(this.path(AUDIO_DIR), { recursive: true, force: true });
+        return { playlist: saved.playlist };
+      }
+      const audio = await this.audio.#loadMedia(source, variant);
+      if (audio && audio.playlist.url === saved.info.audio) return { playlist: saved.playlist, audio: audio.playlist };
     }
     await this.clear();
     return undefined;
   }
 
+  async #loadMedia(source: string, variant: VariantChoice): Promise<{ info: PlaylistInfo; playlist: MediaPlaylist } | undefined> {
+    try {
+      const info = JSON.parse(await readFile(this.path(PLAYLIST_INFO), 'utf8')) as PlaylistInfo;
+      if (info.version !== 1 || info.source !== source || info.variant !== String(variant)) return undefined;
+      const parsed = parsePlaylist(await readFile(this.path(PLAYLIST_TEXT), 'utf8'), info.url);
+      return parsed.kind === 'media' ? { info, playlist: parsed.playlist } : undefined;
+    } catch {
+      // missing or unreadable: start over
+      return undefined;
+    }
+  }
+
   /**
-   * Saves the resolved playlist for a later resume. Segments may be fetched meanwhile:
-   * `commit` waits for the save, so no final segment file exists before its playlist.
+   * Saves the resolved playlists for a later resume. Segments may be fetched meanwhile:
+   * `commit` (here and in `audio`) waits for the save, so no final segment file exists before
+   * its playlist. The audio track is saved first: the main info naming it is what makes it count.
    */
-  savePlaylist(source: string, variant: VariantChoice, playlist: MediaPlaylist): Promise<void> {
-    const info: PlaylistInfo = { version: 1, source, variant: String(variant), url: playlist.url };
-    const saving = Promise.all([
-      writeAtomically(this.path(PLAYLIST_TEXT), playlist.text),
-      writeAtomically(this.path(PLAYLIST_INFO), `${JSON.stringify(info)}\n`),
-    ]).then(() => undefined);
+  savePlaylist(source: string, variant: VariantChoice, stream: ResolvedStream): Promise<void> {
+    const info: PlaylistInfo = { version: 1, source, variant: String(variant), url: stream.playlist.url };
+    let saving: Promise<void>;
+    if (stream.audio) {
+      info.audio = stream.audio.url;
+      const audioInfo: PlaylistInfo = { version: 1, source, variant: String(variant), url: stream.audio.url };
+      const track = this.audio;
+      const { text } = stream.audio;
+      const audioSaved = track.create().then(() => track.#writePlaylist(text, audioInfo));
+      track.#savedBy(audioSaved);
+      saving = audioSaved.then(() => this.#writePlaylist(stream.playlist.text, info));
+    } else {
+      saving = this.#writePlaylist(stream.playlist.text, info);
+    }
+    this.#savedBy(saving);
+    return saving;
+  }
+
+  async #writePlaylist(text: string, info: PlaylistInfo): Promise<void> {
+    await Promise.all([writeAtomically(this.path(PLAYLIST_TEXT), text), writeAtomically(this.path(PLAYLIST_INFO), `${JSON.stringify(info)}\n`)]);
+  }
+
+  #savedBy(saving: Promise<void>): void {
     // Callers await it; commits only wait on it.
     saving.catch(() => {});
     this.#playlistSaved = saving;
-    return saving;
   }
 
   /** Finished files by name. A file whose size disagrees with the manifest is removed, not trusted. */
@@ -185,6 +219,7 @@ export class WorkDir {
   }
 
   async close(): Promise<void> {
+    await this.#audio?.close();
     const opening = this.#manifest;
     this.#manifest = undefined;
     await this.#lastWrite.catch(() => {});
@@ -192,8 +227,9 @@ export class WorkDir {
     await handle?.close();
   }
 
-  /** Removes this module's files (segments, playlist, manifest), nothing else. */
+  /** Removes this module's files (segments, playlist, manifest, the audio track's folder), nothing else. */
   async clear(): Promise<void> {
+    await rm(this.path(AUDIO_DIR), { recursive: true, force: true });
     let names: string[];
     try {
       names = await readdir(this.dir);

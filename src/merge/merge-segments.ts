@@ -14,6 +14,10 @@
 //   between discontinuities becomes one file (joined bytes; a one-segment run
 //   is used in place) and the concat demuxer puts the runs end to end.
 // - TS in, TS out, one run: plain byte concatenation, no ffmpeg at all.
+// - a separate audio track (an alternate rendition with its own playlist): its
+//   segments are joined into one file in the scratch folder, given to ffmpeg as
+//   a second input, and the output maps video from the first input and audio
+//   from the second (each input starts at zero, as ffmpeg rebases them).
 //
 // The output is written to a hidden `.part` name in the save folder and
 // renamed only when complete, to a name that overwrites nothing. A failure
@@ -22,7 +26,7 @@
 import { mkdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
+import type { AudioTrack, DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
 import { abortError, throwIfAborted } from './abort-error.js';
 import { concatFilesTo, writeFilesInto, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
@@ -101,6 +105,8 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
 /** What every ffmpeg route of one merge shares. */
 interface Remux {
   ffmpegPath: string;
+  /** Inputs after the video's: the separate audio track, if any. */
+  extraInputArgs: string[];
   /** Mapping, stream copy, filters, container and the `.part` path. */
   outputArgs: string[];
   /** Seconds of media, for progress. */
@@ -112,14 +118,18 @@ interface Remux {
 async function writeMergedFile(input: MergeInput, part: string, scratch: string, report: (fraction: number) => void): Promise<void> {
   const { download } = input;
   const runs = splitIntoRuns(download.segments);
-  if (download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
+  const { audio } = download;
+  if (!audio && download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
 
   const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+  const audioSource = audio ? { container: audio.container, first: audio.segments[0] } : { container: download.container, first: download.segments[0] };
   const remux: Remux = {
     ffmpegPath,
+    extraInputArgs: audio ? await audioInput(input, audio, scratch) : [],
     outputArgs: [
-      '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
-      ...(await audioBitstreamFilters(input, ffmpegPath)),
+      ...(audio ? ['-map', '0:v?', '-map', '1:a'] : ['-map', '0:v?', '-map', '0:a?']),
+      '-c', 'copy',
+      ...(await audioBitstreamFilters(input, audioSource.container, audioSource.first, ffmpegPath)),
       // Audio and video of HLS segments can sit seconds apart in the stream; let the muxer wait for both.
       '-max_muxing_queue_size', '4096',
       ...containerArgs(input.format),
@@ -150,7 +160,7 @@ async function remuxOneRun(input: MergeInput, remux: Remux, report: (fraction: n
   input.debug?.(`merge: ${download.segments.length} segments streamed into ffmpeg as one ${download.container} input`);
   await runFfmpeg({
     ffmpegPath: remux.ffmpegPath,
-    args: ['-f', download.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...remux.outputArgs],
+    args: ['-f', download.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...remux.extraInputArgs, ...remux.outputArgs],
     durationSeconds: remux.durationSeconds,
     signal: input.signal,
     onProgress: report,
@@ -192,7 +202,7 @@ async function remuxRuns(
   await writeFile(listFile, ['ffconcat version 1.0', ...runFiles.map((file) => `file ${concatQuote(path.resolve(file))}`), ''].join('\n'));
   await runFfmpeg({
     ffmpegPath: remux.ffmpegPath,
-    args: ['-f', 'concat', '-safe', '0', '-i', listFile, ...remux.outputArgs],
+    args: ['-f', 'concat', '-safe', '0', '-i', listFile, ...remux.extraInputArgs, ...remux.outputArgs],
     durationSeconds: remux.durationSeconds,
     signal,
     onProgress: (fraction) => report(joinShare + fraction * (1 - joinShare)),
@@ -201,13 +211,32 @@ async function remuxRuns(
 }
 
 /**
+ * The separate audio track as ffmpeg's second input: its segments (after its init section) joined into one
+ * file in the scratch folder. Audio is a small share of the bytes, so a copy costs little and keeps stdin
+ * for the video.
+ */
+async function audioInput(input: MergeInput, audio: AudioTrack, scratch: string): Promise<string[]> {
+  await mkdir(scratch, { recursive: true });
+  const file = path.join(scratch, audio.container === 'fmp4' ? 'audio.mp4' : 'audio.ts');
+  const leading = audio.initFile ? [{ path: audio.initFile, bytes: (await stat(audio.initFile)).size }] : [];
+  await concatFilesTo([...leading, ...sourcesOf(audio.segments)], file, input.signal);
+  input.debug?.(`merge: ${audio.segments.length} audio segments joined into ${file}, muxed as the second input`);
+  return ['-f', audio.container === 'fmp4' ? 'mov' : 'mpegts', '-i', file];
+}
+
+/**
  * ADTS AAC (what TS carries) must become raw AAC for MP4 and MKV. Recent ffmpeg inserts the filter by itself,
  * old builds need it asked for, and every build refuses it on a stream that is not AAC. The first segment's
- * PMT usually settles it; when it does not, ffmpeg is asked which audio streams are AAC.
+ * PMT (of the separate audio track when there is one) usually settles it; when it does not, ffmpeg is asked
+ * which audio streams are AAC.
  */
-async function audioBitstreamFilters(input: MergeInput, ffmpegPath: string): Promise<string[]> {
-  const first = input.download.segments[0];
-  if (input.download.container !== 'ts' || input.format === 'ts' || !first) return [];
+async function audioBitstreamFilters(
+  input: MergeInput,
+  container: 'ts' | 'fmp4',
+  first: DownloadedSegment | undefined,
+  ffmpegPath: string,
+): Promise<string[]> {
+  if (container !== 'ts' || input.format === 'ts' || !first) return [];
   const types = await readTsStreamTypes(first.file).catch(() => undefined);
   const fromTables = adtsAudio(types);
   input.debug?.(`merge: first segment PMT stream types: ${types?.map((t) => `0x${t.toString(16)}`).join(', ') ?? 'not found'} (ADTS audio: ${fromTables})`);

@@ -1,11 +1,12 @@
 // Moves a download's segment files (and its fMP4 init file) into a folder, for
 // `no_merge_ts` and `keep_ts_files`. All or nothing: when one move fails, the
 // ones already made are moved back, so the work folder is as it was and a
-// retry finds every segment.
-import { copyFile, constants, rename, stat, unlink } from 'node:fs/promises';
+// retry finds every segment. A separate audio track goes into an `audio/`
+// subfolder, named the same way.
+import { copyFile, constants, mkdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { DownloadResult } from '../types.js';
+import type { AudioTrack, DownloadResult } from '../types.js';
 import { abortError } from './abort-error.js';
 
 export interface MovedSegments {
@@ -17,18 +18,26 @@ export interface MovedSegments {
   undo(): Promise<void>;
 }
 
+/** Subfolder of the kept folder for a separate audio track. */
+const AUDIO_DIR = 'audio';
+
 /**
  * Moves the files into `dir` (which must exist), named by playlist position so a plain sort is
- * playback order: `init.mp4`, `0000.ts`, `0001.ts`… The original extension is kept.
+ * playback order: `init.mp4`, `0000.ts`, `0001.ts`… The original extension is kept. A separate
+ * audio track's files go to `dir/audio/`, named the same way.
  */
 export async function moveSegmentsInto(dir: string, download: DownloadResult, signal?: AbortSignal): Promise<MovedSegments> {
   const moves = plannedMoves(dir, download);
+  const audioDir = path.join(dir, AUDIO_DIR);
+  if (download.audio) moves.push(...plannedMoves(audioDir, download.audio));
   const done: Array<{ from: string; to: string }> = [];
   const undo = async () => {
     for (let move = done.pop(); move; move = done.pop()) await moveFile(move.to, move.from);
+    if (download.audio) await rmdir(audioDir).catch(() => {});
   };
   let bytes = 0;
   try {
+    if (download.audio) await mkdir(audioDir, { recursive: true });
     for (const move of moves) {
       if (signal?.aborted) throw abortError(signal);
       await moveFile(move.from, move.to);
@@ -42,7 +51,7 @@ export async function moveSegmentsInto(dir: string, download: DownloadResult, si
   return { files: done.map((move) => move.to), bytes, undo };
 }
 
-function plannedMoves(dir: string, download: DownloadResult): Array<{ from: string; to: string }> {
+function plannedMoves(dir: string, download: Pick<AudioTrack, 'container' | 'initFile' | 'segments'>): Array<{ from: string; to: string }> {
   const moves: Array<{ from: string; to: string }> = [];
   if (download.initFile) moves.push({ from: download.initFile, to: path.join(dir, `init${path.extname(download.initFile) || '.mp4'}`) });
   const lastIndex = download.segments.reduce((max, segment) => Math.max(max, segment.index), 0);

@@ -21,7 +21,7 @@ export const AES_KEY_2 = Buffer.from('f0e0d0c0b0a090807060504030201000', 'hex');
 /** EXT-X-MEDIA-SEQUENCE of the `aes-seq` fixture: its IVs are 100, 101, … */
 export const AES_SEQ_FIRST = 100;
 
-export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long';
+export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio';
 
 export interface FixtureInfo {
   kind: FixtureKind;
@@ -162,6 +162,46 @@ const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'k
     lines.push('#EXT-X-ENDLIST', '');
     await writeFile(path.join(dir, 'index.m3u8'), lines.join('\n'));
     return { playlist: 'index.m3u8', duration: plain.duration, segments: plain.segments };
+  },
+  async 'alt-audio'(dir) {
+    // Audio as an alternate rendition: a video-only and an audio-only media playlist of the same 8 s, plus a
+    // master whose variants name the audio group. The group's first rendition is neither DEFAULT nor
+    // AUTOSELECT and its URI does not exist, so taking it by mistake fails loudly. `master-muxed.m3u8`
+    // names a rendition without URI (audio muxed into the variant, here the A/V stream in `muxed/`).
+    const parts: Array<[string, string[]]> = [
+      ['video', [...sourceArgs(8), '-an']],
+      ['low', [...sourceArgs(8, '160x120'), '-an']],
+      ['audio', [...sourceArgs(8), '-vn']],
+      ['muxed', sourceArgs(8)],
+    ];
+    for (const [name, args] of parts) {
+      await mkdir(path.join(dir, name), { recursive: true });
+      await ffmpeg([...args, ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], path.join(dir, name));
+    }
+    await writeFile(
+      path.join(dir, 'master.m3u8'),
+      [
+        '#EXTM3U',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Commentary",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=NO,URI="missing/index.m3u8"',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="audio/index.m3u8"',
+        '#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120,CODECS="avc1.42c00c,mp4a.40.2",AUDIO="aud"',
+        'low/index.m3u8',
+        '#EXT-X-STREAM-INF:BANDWIDTH=600000,RESOLUTION=320x240,CODECS="avc1.42c00d,mp4a.40.2",AUDIO="aud"',
+        'video/index.m3u8',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      path.join(dir, 'master-muxed.m3u8'),
+      [
+        '#EXTM3U',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",DEFAULT=YES,AUTOSELECT=YES',
+        '#EXT-X-STREAM-INF:BANDWIDTH=600000,RESOLUTION=320x240,CODECS="avc1.42c00d,mp4a.40.2",AUDIO="aud"',
+        'muxed/index.m3u8',
+        '',
+      ].join('\n'),
+    );
+    return { playlist: 'master.m3u8', duration: 8, segments: 8 };
   },
 };
 
