@@ -356,9 +356,9 @@ describe('web page', () => {
     await waitFor(async () => (await h.service.manager.getSettings()).download_threads === 4, { timeoutMs: 5000, what: 'settings saved' });
     expect((await h.service.manager.getSettings()).proxy_password).toBe('s3cret');
 
-    // The new-download form starts from the saved defaults.
+    // The new-download form starts from the saved defaults (handed over when the save's answer arrives).
     await page.goto(`${h.service.url}/#/new`);
-    expect(await newForm().getByLabel('Threads').inputValue()).toBe('4');
+    await waitFor(async () => (await newForm().getByLabel('Threads').inputValue()) === '4', { timeoutMs: 5000, what: 'the form to take the new default' });
     await h.service.manager.saveSettings({ download_threads: 8 });
   });
 
