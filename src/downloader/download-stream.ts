@@ -79,6 +79,8 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     const { playlist, audio } = stream;
     const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug)];
     if (audio) {
+      // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
+      await work.audio.create();
       const fetcher = new SegmentFetcher(client, work.audio, meter, audio.container, debug);
       tracks.push(new DownloadRun(audio, NO_RULES, work.audio, fetcher, meter, 'audio ', debug));
     }
