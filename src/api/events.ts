@@ -4,7 +4,13 @@
 import express, { type Router } from 'express';
 import type { TaskEvent, TaskManager } from '../task-manager.js';
 import type { TaskRecord } from '../types.js';
-import { toV1Task } from './present.js';
+import { toV1Task, type V1Task } from './present.js';
+
+/** The `data` of every event on the stream. */
+export interface TaskEventMessage {
+  type: `task.${TaskEvent['type']}`;
+  task: V1Task;
+}
 
 export interface EventsOptions {
   /** Least time between two `task.updated` events of one task. @defaultValue 250 */
@@ -28,7 +34,8 @@ export function eventsRouter(manager: TaskManager, options: EventsOptions = {}):
     res.write('retry: 3000\n\n');
     let seq = 0;
     const send = (type: TaskEvent['type'], task: TaskRecord) => {
-      res.write(`id: ${++seq}\nevent: task.${type}\ndata: ${JSON.stringify({ type: `task.${type}`, task: toV1Task(task) })}\n\n`);
+      const message: TaskEventMessage = { type: `task.${type}`, task: toV1Task(task) };
+      res.write(`id: ${++seq}\nevent: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`);
     };
     const updates = new Map<number, { last: number; pending?: TaskRecord; timer?: NodeJS.Timeout }>();
     const onTask = (event: TaskEvent) => {

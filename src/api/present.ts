@@ -92,3 +92,26 @@ export function toV1Task(t: TaskRecord): V1Task {
     started_at: t.started_at,
   };
 }
+
+/** `GET /api/v1/tasks/stats`. */
+export interface TaskStats {
+  total: number;
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+  paused: number;
+  speed_bps: number;
+}
+
+export function toTaskStats(counts: Record<TaskStatus, number>, speedBps: number): TaskStats {
+  return {
+    total: Object.values(counts).reduce((a, b) => a + b, 0),
+    pending: counts[TaskStatus.waiting],
+    running: counts[TaskStatus.downloading],
+    completed: counts[TaskStatus.completed],
+    failed: counts[TaskStatus.failed],
+    paused: counts[TaskStatus.paused],
+    speed_bps: speedBps,
+  };
+}

@@ -4,10 +4,10 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { PathError, filenameFromUrl } from '../paths.js';
 import { DEFAULT_SETTINGS, SettingsError } from '../settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
-import { TaskStatus, type TaskOptions } from '../types.js';
+import type { TaskOptions } from '../types.js';
 import { ApiError, ErrorCode } from './error-codes.js';
 import { fail, ok, parseOr40001 } from './envelope.js';
-import { STATUS_BY_CODE, toV1Task } from './present.js';
+import { STATUS_BY_CODE, toTaskStats, toV1Task } from './present.js';
 import { normalizeHeaders } from './schemas.js';
 import { idParamSchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema } from './v1-schemas.js';
 import { describeError } from './validation.js';
@@ -83,16 +83,7 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
 
   router.get('/tasks/stats', async (_req, res) => {
     const { counts, speed_bps } = await manager.stats();
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    ok(res, {
-      total,
-      pending: counts[TaskStatus.waiting],
-      running: counts[TaskStatus.downloading],
-      completed: counts[TaskStatus.completed],
-      failed: counts[TaskStatus.failed],
-      paused: counts[TaskStatus.paused],
-      speed_bps,
-    });
+    ok(res, toTaskStats(counts, speed_bps));
   });
 
   router.post('/tasks/retry-all', async (_req, res) => {

@@ -1,11 +1,12 @@
 // HTTP client of a running service's /api/v1: unwraps the `{code, message, data}`
 // envelope and turns every failure into one error a person can act on.
-import type { V1Task } from '../api/present.js';
-import type { HeaderMap, TaskOptions } from '../types.js';
+import type { TaskEventMessage } from '../api/events.js';
+import type { TaskStats, V1Task } from '../api/present.js';
+import type { V1CreateBody } from '../api/v1-schemas.js';
 import { ApiRequestError, ServiceUnreachableError } from './errors.js';
 import { readServerSentEvents, type ServerSentEvent } from './sse.js';
 
-export type { V1Task };
+export type { TaskEventMessage, TaskStats, V1Task };
 
 export interface ClientOptions {
   /** Base URL of the service, e.g. `http://127.0.0.1:8080`. */
@@ -16,35 +17,13 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-export interface CreateTasksBody {
-  url?: string;
-  urls?: string[];
-  filename?: string;
-  headers?: HeaderMap;
-  options?: Partial<TaskOptions>;
-  start_time?: string;
-  source: 'cli';
-}
-
-export interface TaskStats {
-  total: number;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-  paused: number;
-  speed_bps: number;
-}
+/** The v1 create body, as the CLI always sends it (`source: 'cli'`). */
+export type CreateTasksBody = V1CreateBody & { source: 'cli' };
 
 export interface TaskListQuery {
   /** Numeric statuses, comma-separated (`0,4`). */
   status?: string;
   q?: string;
-}
-
-export interface TaskEventMessage {
-  type: 'task.created' | 'task.updated' | 'task.deleted';
-  task: V1Task;
 }
 
 interface Envelope<T> {
