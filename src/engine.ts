@@ -51,6 +51,7 @@ export class HlsEngine implements Engine {
         options,
         workDir: job.workDir,
         signal: job.signal,
+        ...(job.finish ? { finish: job.finish } : {}),
         onProgress: (s) => {
           last = s;
           job.onProgress(s);
@@ -91,7 +92,9 @@ export class HlsEngine implements Engine {
       }
       // Segments worth keeping were moved beside the output by the merge stage.
       await rm(job.workDir, { recursive: true, force: true });
-      return { outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length };
+      const result: EngineResult = { outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length };
+      if (download.live) result.live = download.live;
+      return result;
     } catch (err) {
       debug?.log(`failed: ${(err as Error).message}`);
       this.#opts.logger?.debug({ task: job.taskId, err }, 'engine run ended with an error');

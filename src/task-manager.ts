@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
-import { progressPercent, statusBar, formatBytes } from './progress-text.js';
+import { describeLiveEnd, formatBytes, formatClock, progressPercent, statusBar } from './progress-text.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
@@ -75,6 +75,9 @@ type StopReason = 'pause' | 'delete' | 'shutdown';
 
 interface RunningTask {
   controller: AbortController;
+  /** A live task's stop: ends the recording, which is then merged (not a pause). */
+  finish: AbortController;
+  finishing?: boolean;
   stopReason?: StopReason;
   done: Promise<void>;
   /** The record with the latest progress applied (the store lags it by up to progressWriteMs). */
@@ -235,6 +238,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       speed_bps: 0,
       eta_s: null,
       output_path: '',
+      live: false,
+      recorded_s: 0,
     });
     this.emit('task', { type: 'created', task });
     this.schedule();
@@ -251,6 +256,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         return undefined;
       }
       if (task.status !== TaskStatus.downloading) throw new TransitionError(id, task.status, 'pause');
+      const entry = this.#running.get(id);
+      if (entry?.live.live && (entry.finishing || entry.live.phase === 'recording')) {
+        // Stopping a recording finishes it: what was recorded becomes the output (已完成).
+        entry.finishing = true;
+        entry.finish.abort();
+        return { done: entry.done };
+      }
       // Wrapped: a returned promise would make the lock wait for the run, which needs the lock to end.
       return { done: this.#stop(id, 'pause') };
     });
@@ -382,7 +394,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       status_bar: 'resolving playlist',
     })) ?? task;
     let resolveDone!: () => void;
-    const entry: RunningTask = { controller, live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
+    const entry: RunningTask = { controller, finish: new AbortController(), live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
     this.#running.set(task.id, entry);
     void this.#run(entry).finally(resolveDone);
   }
@@ -401,6 +413,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       progress: progressPercent(snapshot),
       status_bar: statusBar(snapshot),
     };
+    if (snapshot.live) {
+      patch.live = true;
+      patch.recorded_s = snapshot.live.recorded_s;
+    }
     entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
     this.emit('task', { type: 'updated', task: entry.live });
     // Store writes are rate-limited; the newest numbers win and a trailing write catches up.
@@ -434,9 +450,11 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         saveDir,
         filename: task.filename,
         signal: entry.controller.signal,
+        finish: entry.finish.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
       });
       if (entry.stopReason) throw new Error('stopped');
+      const kept = result.segments_total - result.segments_skipped;
       outcome = {
         status: TaskStatus.completed,
         phase: 'done',
@@ -449,12 +467,20 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         speed_bps: 0,
         eta_s: 0,
         completed_at: new Date(this.#clock.now()).toISOString(),
-        status_bar: `done · ${result.segments_total - result.segments_skipped} segments · ${formatBytes(result.size)}`,
+        status_bar: `done · ${kept} segments · ${formatBytes(result.size)}`,
       };
+      if (result.live) {
+        outcome.live = true;
+        outcome.recorded_s = result.live.recorded_s;
+        outcome.status_bar = `done · recorded ${formatClock(result.live.recorded_s)} (${describeLiveEnd(result.live.ended)}) · ${kept} segments · ${formatBytes(result.size)}`;
+      }
     } catch (err) {
       const reason = entry.stopReason;
       const stopped = { speed_bps: 0, eta_s: null };
       if (reason === 'pause') outcome = { ...stopped, status: TaskStatus.paused, status_bar: 'paused' };
+      else if (!reason && entry.finishing && entry.live.segments_done === 0) {
+        outcome = { ...stopped, status: TaskStatus.paused, phase: 'queued', status_bar: 'paused (stopped before any segment was recorded)' };
+      }
       else if (reason === 'shutdown') outcome = { ...stopped, status: TaskStatus.waiting, phase: 'queued', status_bar: 'queued (service stopped)' };
       else if (reason === 'delete') outcome = {};
       else {

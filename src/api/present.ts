@@ -70,6 +70,10 @@ export interface V1Task extends Omit<CompatTask, 'id' | 'status'> {
   source: TaskRecord['source'];
   start_time: string | null;
   started_at: string | null;
+  /** True when the stream is live: the task records it (phase `recording`). */
+  live: boolean;
+  /** Seconds of media recorded (live tasks; 0 otherwise). */
+  recorded_s: number;
 }
 
 export function toV1Task(t: TaskRecord): V1Task {
@@ -90,6 +94,8 @@ export function toV1Task(t: TaskRecord): V1Task {
     source: t.source,
     start_time: t.start_time,
     started_at: t.started_at,
+    live: t.live === true,
+    recorded_s: Math.round((t.recorded_s ?? 0) * 10) / 10,
   };
 }
 

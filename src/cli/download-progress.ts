@@ -27,6 +27,7 @@ const PHASE_LABEL: Record<Phase, string> = {
   queued: 'queued     ',
   resolving: 'resolving  ',
   downloading: 'downloading',
+  recording: 'recording  ',
   merging: 'merging    ',
   done: 'done       ',
 };

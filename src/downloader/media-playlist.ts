@@ -1,7 +1,7 @@
 // Turns playlist text into what the downloader works with: a MediaPlaylist of
 // Segments with absolute URIs, or the variants of a master playlist.
 import { Parser, type ParsedByteRange, type ParsedKey, type ParsedManifest } from 'm3u8-parser';
-import { PlaylistError, UnsupportedStreamError } from './errors.js';
+import { EmptyPlaylistError, PlaylistError, UnsupportedStreamError } from './errors.js';
 
 export interface ByteRange {
   offset: number;
@@ -47,8 +47,10 @@ export interface MediaPlaylist {
   container: 'ts' | 'fmp4';
   init?: InitSection;
   segments: Segment[];
-  /** False for a live playlist (no EXT-X-ENDLIST): only the segments listed now are fetched. */
+  /** False for a live playlist (no EXT-X-ENDLIST): it is recorded, reloaded until it ends. */
   endList: boolean;
+  /** EXT-X-TARGETDURATION in seconds, when the playlist has one: a live playlist's reload interval. */
+  targetDuration?: number;
 }
 
 export interface Variant {
@@ -111,7 +113,7 @@ function toMediaPlaylist(manifest: ParsedManifest, text: string, url: string): M
     const systems = Object.keys(manifest.contentProtection).join(', ');
     throw new UnsupportedStreamError(`the stream is DRM-protected (${systems}); m3u8dm can only decrypt AES-128`);
   }
-  if (manifest.segments.length === 0) throw new PlaylistError(`the playlist ${url} lists no segments`, url);
+  if (manifest.segments.length === 0) throw new EmptyPlaylistError(`the playlist ${url} lists no segments`, url);
 
   const firstSequence = manifest.mediaSequence ?? 0;
   let start = 0;
@@ -150,6 +152,7 @@ function toMediaPlaylist(manifest: ParsedManifest, text: string, url: string): M
   }
   const playlist: MediaPlaylist = { url, text, container: init ? 'fmp4' : 'ts', segments, endList: manifest.endList === true };
   if (init) playlist.init = init;
+  if (typeof manifest.targetDuration === 'number' && Number.isFinite(manifest.targetDuration)) playlist.targetDuration = manifest.targetDuration;
   return playlist;
 }
 
