@@ -148,7 +148,9 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
     const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${Math.max(1, Math.ceil(Math.max(...sources.map((s) => s.duration))))}`];
     const empty = options.emptyMs && elapsed < (options.appearAfterMs ?? 0) + options.emptyMs;
     const last = count();
-    const first = empty ? last : options.playlistType === 'EVENT' ? 0 : Math.max(0, last - window);
+    // A restarted origin lists nothing from before its restart.
+    const restartedAt = restarts.filter((r) => r.at <= last).at(-1)?.at ?? 0;
+    const first = empty ? last : Math.max(restartedAt, options.playlistType === 'EVENT' ? 0 : last - window);
     lines.push(`#EXT-X-MEDIA-SEQUENCE:${sequenceOf(first)}`);
     if (options.playlistType) lines.push(`#EXT-X-PLAYLIST-TYPE:${options.playlistType}`);
     let key = -1;
