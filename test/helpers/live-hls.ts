@@ -34,6 +34,8 @@ export interface LiveSimOptions {
   initial?: number;
   /** Every segment request answers this status instead of the segment (an origin whose segments are gone). */
   segmentStatus?: number;
+  /** Segments are answered this long after they are asked for (a slow origin). */
+  segmentDelayMs?: number;
 }
 
 export interface LiveRequest {
@@ -210,7 +212,8 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
       const cipher = createCipheriv('aes-128-cbc', liveKey(Math.floor(n / options.rotateKeyEvery)), iv);
       body = Buffer.concat([cipher.update(body), cipher.final()]);
     }
-    send(200, 'video/mp2t', body);
+    if (options.segmentDelayMs) setTimeout(() => send(200, 'video/mp2t', body), options.segmentDelayMs);
+    else send(200, 'video/mp2t', body);
   };
 
   let server: http.Server;
