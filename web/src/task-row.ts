@@ -2,7 +2,7 @@
 // tick changes a few text nodes and the bar's width, never the row's structure, so
 // focus, selection and hover survive live updates.
 import { h, setAttr, setText } from './dom.js';
-import { formatBytes, formatEta, formatSpeed, formatWhen, shortenUrl } from './format.js';
+import { formatBytes, formatClock, formatEta, formatSpeed, formatWhen, shortenUrl } from './format.js';
 import { Status, type V1Task } from './types.js';
 
 export type TaskAction = 'stop' | 'resume' | 'retry' | 'delete';
@@ -22,6 +22,15 @@ const ACTIONS: Record<number, TaskAction[]> = {
 };
 const ACTION_LABEL: Record<TaskAction, string> = { stop: 'Pause', resume: 'Resume', retry: 'Retry', delete: 'Delete' };
 
+/** A live task being recorded: its Pause is a Stop that ends the recording and keeps the file. */
+function isRecording(task: V1Task): boolean {
+  return task.live && task.status === Status.running && (task.phase === 'recording' || task.phase === 'merging');
+}
+
+function actionLabel(task: V1Task, action: TaskAction): string {
+  return action === 'stop' && isRecording(task) ? 'Stop' : ACTION_LABEL[action];
+}
+
 /** What the status badge says: the phase while running, "scheduled" for a pending task with a start time. */
 function statusWord(task: V1Task): string {
   if (task.status === Status.running) return task.phase === 'queued' ? 'starting' : task.phase;
@@ -30,6 +39,7 @@ function statusWord(task: V1Task): string {
 }
 
 function statusDetail(task: V1Task): string {
+  if (isRecording(task)) return `recorded ${formatClock(task.recorded_s)}`;
   if (task.status === Status.pending && task.start_time && Date.parse(task.start_time) > Date.now()) return `starts ${formatWhen(task.start_time)}`;
   if (task.status === Status.completed && task.completed_at) return formatWhen(task.completed_at);
   return '';
@@ -109,11 +119,18 @@ export class TaskRow {
 
   #render(task: V1Task, first: boolean): void {
     const name = task.filename;
-    if (first || name !== this.el.dataset.name) {
+    const recording = isRecording(task);
+    if (first || name !== this.el.dataset.name || recording !== (this.el.dataset.recording === 'true')) {
       this.el.dataset.name = name;
+      this.el.dataset.recording = String(recording);
       this.#check.setAttribute('aria-label', `Select ${name}`);
       this.#bar.setAttribute('aria-label', `Progress of ${name}`);
-      for (const [action, button] of this.#buttons) button.setAttribute('aria-label', `${ACTION_LABEL[action]} ${name}`);
+      for (const [action, button] of this.#buttons) {
+        const label = actionLabel(task, action);
+        setText(button, label);
+        button.setAttribute('aria-label', `${label} ${name}`);
+        if (action === 'stop') button.title = recording ? 'End the recording; what was recorded becomes the file' : '';
+      }
     }
     setText(this.#file, name);
     setAttr(this.#file, 'title', task.output_path || name);
@@ -130,15 +147,17 @@ export class TaskRow {
     setAttr(this.#bar, 'aria-valuenow', String(percent));
     setAttr(this.#bar, 'aria-valuetext', `${percent}%, ${statusWord(task)}`);
     this.#fill.style.width = `${percent}%`;
-    setText(this.#percent, `${percent}%`);
+    // A recording has no known end: its length is what grows.
+    setText(this.#percent, recording && task.phase === 'recording' ? formatClock(task.recorded_s) : `${percent}%`);
 
     const skipped = task.segments_skipped ? ` (+${task.segments_skipped} skipped)` : '';
-    setText(this.#segments, task.segments_total ? `${task.segments_done}/${task.segments_total}${skipped}` : '—');
+    if (task.live) setText(this.#segments, task.segments_done ? String(task.segments_done) : '—');
+    else setText(this.#segments, task.segments_total ? `${task.segments_done}/${task.segments_total}${skipped}` : '—');
     const bytes = task.size || task.downloaded_bytes;
     setText(this.#size, bytes ? formatBytes(bytes) : '—');
     const running = task.status === Status.running;
     setText(this.#speed, running ? formatSpeed(task.speed_bps) : '—');
-    setText(this.#eta, running && task.phase === 'downloading' ? formatEta(task.eta_s) : '—');
+    setText(this.#eta, running && (task.phase === 'downloading' || task.phase === 'recording') ? formatEta(task.eta_s) : '—');
 
     const allowed = ACTIONS[task.status] ?? ['delete'];
     let focusLost = false;
