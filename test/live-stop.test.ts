@@ -63,6 +63,18 @@ describe('stopping and waiting for live recordings', () => {
     await expectPlayable(done.output_path, done.recorded_s);
   });
 
+  it('an origin that goes away ends the recording after live_idle_timeout with what was recorded', async () => {
+    const origin = await sim({ window: 2 });
+    const id = await live.create({ url: origin.url, filename: 'gone-away', options: { live_idle_timeout: 2 } });
+    await live.until(id, (t) => t.recorded_s >= 1.5, 'some recorded');
+    await origin.close();
+    const done = await live.finished(id);
+    expect(done.err_msg).toBe('');
+    expect(done).toMatchObject({ status: 2, status_label: '已完成' });
+    expect(done.status_bar).toContain('no new segment within live_idle_timeout');
+    await expectPlayable(done.output_path, done.recorded_s);
+  });
+
   it('live_wait catches a stream whose playlist answers 404, then lists nothing, before it starts', async () => {
     const origin = await sim({ window: 3, appearAfterMs: 2_000, emptyMs: 1_000, endAfter: 10 });
     const id = await live.create({ url: origin.url, filename: 'late', options: { live_wait: 20 } });

@@ -177,7 +177,7 @@ export class LiveRecorder {
           break;
         }
         loadedAt = performance.now();
-        playlist = await this.#reload();
+        playlist = await this.#reloadUnlessFinished();
       }
       await this.#drain();
       if (this.#fatal !== undefined) throw this.#fatal;
@@ -227,6 +227,8 @@ export class LiveRecorder {
       restarted = false;
       added++;
     }
+    // A restart whose segments were all known already: the new numbering is the one to compare with from now on.
+    if (restarted && added === 0 && (max === undefined || this.#recordedS + this.#queuedS < max)) this.#lastSequence = last.sequence;
     return added;
   }
 
@@ -287,6 +289,24 @@ export class LiveRecorder {
 
   async #drain(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
+  /** A reload that a stop does not wait for: an origin that hangs must not hold up the user's file. */
+  async #reloadUnlessFinished(): Promise<MediaPlaylist | undefined> {
+    const { finish } = this.#req;
+    const reload = this.#reload();
+    if (!finish) return reload;
+    reload.catch(() => {});
+    let onFinish: (() => void) | undefined;
+    const finished = new Promise<undefined>((resolve) => {
+      onFinish = () => resolve(undefined);
+      finish.addEventListener('abort', onFinish, { once: true });
+    });
+    try {
+      return await Promise.race([reload, finished]);
+    } finally {
+      if (onFinish) finish.removeEventListener('abort', onFinish);
+    }
   }
 
   async #reload(): Promise<MediaPlaylist | undefined> {
