@@ -67,6 +67,19 @@ describe('live recording', () => {
     expect(Math.abs(media.duration - 5)).toBeLessThanOrEqual(0.5);
   });
 
+  it('records a live fMP4 playlist (EXT-X-MAP init section fetched once)', async () => {
+    const origin = await sim({ window: 3, endAfter: 6, fmp4: true, segmentMs: 1_000 });
+    const id = await live.create({ url: origin.url, filename: 'fragments' });
+    const done = await live.finished(id);
+    expect(done.err_msg).toBe('');
+    expect(done).toMatchObject({ status: 2, live: true, segments_done: 6 });
+    expect(origin.requests.filter((r) => r.path === '/live/init.mp4')).toHaveLength(1);
+    const media = await ffprobe(done.output_path);
+    expect(media.streams.map((s) => s.type).sort()).toEqual(['audio', 'video']);
+    expect(Math.abs(media.duration - 6)).toBeLessThanOrEqual(1);
+    expect(await decodeErrors(done.output_path)).toBe('');
+  });
+
   it('stops at live_max_duration given as "HH:MM:SS", the output that long within one segment', async () => {
     const origin = await sim({ window: 2 });
     const id = await live.create({ url: origin.url, filename: 'limited', options: { live_max_duration: '00:00:03' } });

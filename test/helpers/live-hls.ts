@@ -36,6 +36,8 @@ export interface LiveSimOptions {
   segmentStatus?: number;
   /** Segments are answered this long after they are asked for (a slow origin). */
   segmentDelayMs?: number;
+  /** Publish the `fmp4` fixture's 1 s fragments (EXT-X-MAP init section) instead of 0.5 s MPEG-TS. */
+  fmp4?: boolean;
 }
 
 export interface LiveRequest {
@@ -86,16 +88,19 @@ interface SourceSegment {
   duration: number;
 }
 
-async function sourceSegments(): Promise<SourceSegment[]> {
-  const fixture = await ensureFixture('live');
+async function sourceSegments(fmp4: boolean): Promise<{ segments: SourceSegment[]; init?: string }> {
+  const fixture = await ensureFixture(fmp4 ? 'fmp4' : 'live');
   const text = await readFile(path.join(fixture.dir, fixture.playlist), 'utf8');
-  const out: SourceSegment[] = [];
+  const segments: SourceSegment[] = [];
   let duration = 0;
+  let init: string | undefined;
   for (const line of text.split('\n')) {
-    if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
-    else if (line && !line.startsWith('#')) out.push({ file: path.join(fixture.dir, line.trim()), duration });
+    const map = /^#EXT-X-MAP:URI="([^"]+)"/.exec(line);
+    if (map) init = path.join(fixture.dir, map[1]!);
+    else if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
+    else if (line && !line.startsWith('#')) segments.push({ file: path.join(fixture.dir, line.trim()), duration });
   }
-  return out;
+  return init ? { segments, init } : { segments };
 }
 
 /** The 16-byte key of key period `k`: derived, so nothing needs storing. */
@@ -104,8 +109,10 @@ export function liveKey(k: number): Buffer {
 }
 
 export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSim> {
-  const sources = await sourceSegments();
+  const { segments: sources, init } = await sourceSegments(options.fmp4 === true);
   const bodies = await Promise.all(sources.map((s) => readFile(s.file)));
+  const initBody = init ? await readFile(init) : undefined;
+  const extension = initBody ? 'm4s' : 'ts';
   const window = options.window ?? 6;
   const segmentMs = options.segmentMs ?? Math.round((sources[0]?.duration ?? 0.5) * 1000);
   const initial = options.initial ?? window;
@@ -139,7 +146,7 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
   const segment = (n: number): PublishedSegment => ({
     n,
     sequence: sequenceOf(n),
-    uri: `seg-${n}.ts`,
+    uri: `seg-${n}.${extension}`,
     duration: sources[sourceOf(n)]!.duration,
     discontinuity: isDiscontinuity(n),
   });
@@ -155,6 +162,7 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
     const first = empty ? last : Math.max(restartedAt, options.playlistType === 'EVENT' ? 0 : last - window);
     lines.push(`#EXT-X-MEDIA-SEQUENCE:${sequenceOf(first)}`);
     if (options.playlistType) lines.push(`#EXT-X-PLAYLIST-TYPE:${options.playlistType}`);
+    if (initBody) lines.push('#EXT-X-MAP:URI="init.mp4"');
     let key = -1;
     for (let n = first; n < last; n++) {
       const s = segment(n);
@@ -193,7 +201,11 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
       send(200, 'application/octet-stream', liveKey(Number(key[1])));
       return;
     }
-    const seg = /^\/live\/seg-(\d+)\.ts$/.exec(urlPath);
+    if (urlPath === '/live/init.mp4' && initBody) {
+      send(200, 'video/mp4', initBody);
+      return;
+    }
+    const seg = /^\/live\/seg-(\d+)\.(?:ts|m4s)$/.exec(urlPath);
     const n = seg ? Number(seg[1]) : -1;
     // Only what is published exists; a segment that left the window stays fetchable for a while, as on real CDNs.
     if (!seg || n >= count() || n < count() - window * 4) {
@@ -212,8 +224,9 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
       const cipher = createCipheriv('aes-128-cbc', liveKey(Math.floor(n / options.rotateKeyEvery)), iv);
       body = Buffer.concat([cipher.update(body), cipher.final()]);
     }
-    if (options.segmentDelayMs) setTimeout(() => send(200, 'video/mp2t', body), options.segmentDelayMs);
-    else send(200, 'video/mp2t', body);
+    const type = initBody ? 'video/iso.segment' : 'video/mp2t';
+    if (options.segmentDelayMs) setTimeout(() => send(200, type, body), options.segmentDelayMs);
+    else send(200, type, body);
   };
 
   let server: http.Server;
