@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killCliChildren, runCli, startCli } from './helpers/cli-run.js';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
 import { startLiveSim, type LiveSim } from './helpers/live-hls.js';
+import { startLiveService } from './helpers/live-service.js';
 import { waitFor } from './helpers/scripted-engine.js';
 
 describe('m3u8dm get on a live stream', () => {
@@ -32,6 +33,22 @@ describe('m3u8dm get on a live stream', () => {
     const media = await ffprobe(out);
     expect(media.duration).toBeGreaterThanOrEqual(1.9);
     expect(media.duration).toBeLessThanOrEqual(2.6);
+  });
+
+  it('m3u8dm add --live-max-duration queues a recording on the service that stops at the limit', async () => {
+    const live = await startLiveService();
+    try {
+      const { code, stdout } = await runCli(['add', origin.url, '-o', 'queued', '--live-max-duration', '2', '--json', '--server', live.svc.url]);
+      expect(code).toBe(0);
+      const id = (JSON.parse(stdout) as { task_ids: number[] }).task_ids[0]!;
+      const done = await live.finished(id);
+      expect(done).toMatchObject({ status: 2, live: true });
+      expect(done.status_bar).toContain('live_max_duration reached');
+      expect(done.recorded_s).toBeGreaterThanOrEqual(2);
+      expect(done.recorded_s).toBeLessThanOrEqual(2.5);
+    } finally {
+      await live.close();
+    }
   });
 
   it('refuses a bad --live-max-duration as a usage error naming the option', async () => {

@@ -125,8 +125,7 @@ export class LiveRecorder {
     else await this.#restore(ended !== undefined);
     meter.beginLive(settings.maxDuration, this.#count, this.#bytes, this.#recordedS);
     this.#lastProgressAt = Date.now();
-    const manifest = work.openManifest();
-    await manifest;
+    await work.openManifest();
     const initFile = await this.#fetchInit();
 
     if (ended === undefined) {
