@@ -62,6 +62,7 @@ function recordingBar(s: ProgressSnapshot): string {
 
 export function statusBar(s: ProgressSnapshot): string {
   if (s.phase === 'recording') return recordingBar(s);
+  if (s.waiting_until) return `waiting for the stream to start (live_wait, until ${s.waiting_until})`;
   const parts = [PHASE_TEXT[s.phase]];
   if (s.segments_total) {
     let seg = `${s.segments_done}/${s.segments_total} segments`;

@@ -120,6 +120,8 @@ export interface ProgressSnapshot {
   merge_fraction?: number;
   /** Set while a live stream is recorded. */
   live?: LiveProgress;
+  /** Set while `live_wait` waits for a stream to start: when the wait gives up (ISO 8601). */
+  waiting_until?: string;
 }
 
 export interface LiveProgress {

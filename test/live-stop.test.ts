@@ -78,6 +78,8 @@ describe('stopping and waiting for live recordings', () => {
   it('live_wait catches a stream whose playlist answers 404, then lists nothing, before it starts', async () => {
     const origin = await sim({ window: 3, appearAfterMs: 2_000, emptyMs: 1_000, endAfter: 10 });
     const id = await live.create({ url: origin.url, filename: 'late', options: { live_wait: 20 } });
+    const waiting = await live.until(id, (t) => t.status_bar.startsWith('waiting'), 'the wait shown');
+    expect(waiting.status_bar).toMatch(/^waiting for the stream to start \(live_wait, until \d{4}-/);
     const done = await live.finished(id);
     expect(done.err_msg).toBe('');
     expect(done.status).toBe(2);

@@ -75,7 +75,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     if (stream) {
       debug?.(`resuming with the playlist saved in ${work.dir} (${stream.playlist.url}${stream.audio ? `, audio ${stream.audio.url}` : ''})`);
     } else {
-      stream = await resolveWhenLive(() => resolvePlaylist(client, req.url, variant, debug), live.waitS, req.url, req.signal, debug);
+      stream = await resolveWhenLive(() => resolvePlaylist(client, req.url, variant, debug), live.waitS, req.url, req.signal, debug, (until) => meter.waiting(until));
       saved = work.savePlaylist(req.url, variant, stream);
       saved.catch((error: unknown) => stop.abort(error));
     }

@@ -68,11 +68,14 @@ export async function resolveWhenLive(
   url: string,
   signal: AbortSignal,
   debug: DebugLog | undefined,
+  onWaiting?: (until: Date | undefined) => void,
 ): Promise<ResolvedStream> {
   const deadline = Date.now() + waitS * 1000;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await resolve();
+      const stream = await resolve();
+      if (attempt > 1) onWaiting?.(undefined);
+      return stream;
     } catch (error) {
       const notYet = error instanceof EmptyPlaylistError || (error instanceof PlaylistError && (error.status === 404 || error.status === 410));
       if (!notYet || waitS <= 0 || signal.aborted) throw error;
@@ -80,7 +83,10 @@ export async function resolveWhenLive(
       if (left <= 0) {
         throw new PlaylistError(`the live stream ${url} did not start within live_wait (${waitS} s): ${error.message}`, url, { cause: error });
       }
-      if (attempt === 1) debug?.(`live: ${error.message}; waiting up to ${waitS} s for the stream to start`);
+      if (attempt === 1) {
+        debug?.(`live: ${error.message}; waiting up to ${waitS} s for the stream to start`);
+        onWaiting?.(new Date(deadline));
+      }
       await pause(Math.min(1_000, left), signal, undefined);
     }
   }

@@ -28,6 +28,7 @@ export class ProgressMeter {
   #lastSent = '';
   /** Set while a live stream is recorded: seconds recorded, and the limit if any. */
   #live: { recorded: number; limit?: number } | undefined;
+  #waitingUntil: string | undefined;
 
   constructor(onProgress: (snapshot: ProgressSnapshot) => void, options: ProgressMeterOptions = {}) {
     this.#onProgress = onProgress;
@@ -63,6 +64,12 @@ export class ProgressMeter {
   beginLive(limit: number | undefined, done: number, bytes: number, recorded: number): void {
     this.#live = limit === undefined ? { recorded } : { recorded, limit };
     this.begin(done, 0, done, bytes);
+  }
+
+  /** `live_wait` is waiting for the stream to start, until `until`; undefined when it did. */
+  waiting(until: Date | undefined): void {
+    this.#waitingUntil = until?.toISOString();
+    this.#emit(true);
   }
 
   /** A live segment was queued: one more in the total. */
@@ -135,6 +142,7 @@ export class ProgressMeter {
     const live = this.#live;
     return {
       ...(live ? { live: live.limit === undefined ? { recorded_s: live.recorded } : { recorded_s: live.recorded, limit_s: live.limit } } : {}),
+      ...(this.#waitingUntil && this.#phase === 'resolving' ? { waiting_until: this.#waitingUntil } : {}),
       phase: this.#phase,
       segments_total: this.#total,
       segments_done: this.#done,
