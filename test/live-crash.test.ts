@@ -34,7 +34,10 @@ describe('live recording across service restarts', () => {
     return waitFor(async () => {
       const requests = segmentRequests();
       const last = requests.at(-1);
-      if (!last || Date.now() - last.at < 300) return undefined;
+      // Mid-way between reloads (1 s apart, segments asked for right after each): late enough for the
+      // last commit, early enough that the next reload is not about to start.
+      const since = last ? Date.now() - last.at : 0;
+      if (!last || since < 300 || since > 700) return undefined;
       const t = await task(id);
       const fetched = new Set(requests.map((r) => r.path)).size;
       return t.segments_done >= atLeast && t.segments_done === fetched ? t.segments_done : undefined;
