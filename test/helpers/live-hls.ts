@@ -64,6 +64,11 @@ export interface LiveSim {
   readonly requests: LiveRequest[];
   /** Segments published so far (those that left the window included). */
   published(): PublishedSegment[];
+  /**
+   * Published segments that some playlist response listed: what a client could have seen. A segment
+   * published just before a sequence restart may never be listed (the restarted origin drops its window).
+   */
+  listed(): PublishedSegment[];
   /** How many segments had been published at that time (ms since the epoch). */
   countAt(time: number): number;
   /** The plain bytes of a published segment (decrypted, as a recording must keep them). */
@@ -123,6 +128,7 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
   /** Publication numbers where the sequence restarts, with the number it restarts from. */
   const restarts: Array<{ at: number; from: number }> = [];
   const discontinuities = new Set<number>();
+  const everListed = new Set<number>();
   let endAt = options.endAfter;
   let down = false;
 
@@ -165,6 +171,7 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
     if (initBody) lines.push('#EXT-X-MAP:URI="init.mp4"');
     let key = -1;
     for (let n = first; n < last; n++) {
+      everListed.add(n);
       const s = segment(n);
       // A discontinuity right at the window's start is still announced (RFC 8216 §6.2.1 EXT-X-DISCONTINUITY-SEQUENCE aside).
       if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
@@ -267,6 +274,7 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
     origin,
     requests,
     published: () => Array.from({ length: count() }, (_, n) => segment(n)),
+    listed: () => Array.from({ length: count() }, (_, n) => segment(n)).filter((s) => everListed.has(s.n)),
     countAt: (time) => count(time),
     body: (n) => bodies[sourceOf(n)]!,
     fetches: (n) => fetchCounts.get(n) ?? 0,
