@@ -7,8 +7,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
-import { progressPercent, statusBar, formatBytes } from './progress-text.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
+import { progressPercent, statusBar } from './progress-text.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -85,6 +85,17 @@ interface RunningTask {
 
 const SETTINGS_FIELDS = Object.keys(DEFAULT_SETTINGS) as (keyof DownloadSettings)[];
 
+const NO_FIGURES = { segments_total: 0, segments_done: 0, segments_skipped: 0, downloaded_bytes: 0, speed_bps: 0, eta_s: null };
+
+/**
+ * The patch with the stored (English) `status_bar` of the record it makes. The APIs show a
+ * line computed afresh in their language (src/api/present.ts); the stored one is for readers
+ * of the raw store.
+ */
+function withLine(task: TaskRecord, patch: Partial<TaskRecord>): Partial<TaskRecord> {
+  return { ...patch, status_bar: statusBar({ ...task, ...patch }) };
+}
+
 export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown] }> {
   readonly #store: TaskStore;
   readonly #engine: Engine;
@@ -117,7 +128,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   async start(): Promise<void> {
     const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
     for (const task of tasks) {
-      await this.#store.patch(task.id, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null, status_bar: 'queued (resumed after restart)' });
+      await this.#store.patch(task.id, withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null }));
     }
     this.schedule();
   }
@@ -150,9 +161,14 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()) };
   }
 
-  /** Validates folders and saves; returns the saved settings (password included: mask before output). */
-  async saveSettings(update: Partial<DownloadSettings>): Promise<DownloadSettings> {
-    const next = mergeSettings(await this.getSettings(), update);
+  /**
+   * Validates folders and saves; returns the saved settings (password included: mask before output).
+   * `merge` changes only the given fields; `replace` (the compat `POST /api/settings`) stores the given
+   * object whole, absent fields at their defaults (see `replaceSettings`).
+   */
+  async saveSettings(update: Partial<DownloadSettings>, how: 'merge' | 'replace' = 'merge'): Promise<DownloadSettings> {
+    const saved = await this.getSettings();
+    const next = how === 'replace' ? replaceSettings(saved, update) : mergeSettings(saved, update);
     this.#checkFolders(next);
     checkProxySettings(next);
     await this.#store.saveSettings(next);
@@ -218,7 +234,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       status: TaskStatus.waiting,
       phase: 'queued',
       progress: 0,
-      status_bar: startAt ? `scheduled for ${startAt.toISOString()}` : 'queued',
+      status_bar: statusBar({ ...NO_FIGURES, status: TaskStatus.waiting, phase: 'queued', start_time: startAt ? startAt.toISOString() : null }),
       err_msg: '',
       size: 0,
       completed_at: null,
@@ -247,7 +263,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       const task = await this.get(id);
       if (task.status === TaskStatus.paused) return undefined;
       if (task.status === TaskStatus.waiting) {
-        await this.#write(id, { status: TaskStatus.paused, phase: 'queued', status_bar: 'paused' });
+        await this.#write(id, withLine(task, { status: TaskStatus.paused, phase: 'queued' }));
         return undefined;
       }
       if (task.status !== TaskStatus.downloading) throw new TransitionError(id, task.status, 'pause');
@@ -264,7 +280,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       const current = await this.get(id);
       if (current.status === TaskStatus.waiting || current.status === TaskStatus.downloading) return current;
       if (current.status === TaskStatus.completed) throw new TransitionError(id, current.status, action);
-      return (await this.#write(id, { status: TaskStatus.waiting, phase: 'queued', err_msg: '', status_bar: 'queued' })) ?? current;
+      return (await this.#write(id, withLine(current, { status: TaskStatus.waiting, phase: 'queued', err_msg: '' }))) ?? current;
     });
     this.schedule();
     return task;
@@ -374,13 +390,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   async #begin(task: TaskRecord): Promise<void> {
     const controller = new AbortController();
     const startedAt = new Date(this.#clock.now()).toISOString();
-    const live = (await this.#write(task.id, {
+    const live = (await this.#write(task.id, withLine(task, {
       status: TaskStatus.downloading,
       phase: 'resolving',
       err_msg: '',
       started_at: startedAt,
-      status_bar: 'resolving playlist',
-    })) ?? task;
+    }))) ?? task;
     let resolveDone!: () => void;
     const entry: RunningTask = { controller, live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
     this.#running.set(task.id, entry);
@@ -389,17 +404,21 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   #onProgress(id: number, entry: RunningTask, snapshot: ProgressSnapshot): void {
     if (entry.stopReason) return;
-    const patch: Partial<TaskRecord> = {
-      phase: snapshot.phase,
+    // Resolving knows no figures yet: the record keeps those of what an earlier run left on disk.
+    const figures: Partial<TaskRecord> = snapshot.phase === 'resolving' && !snapshot.segments_total ? {} : {
       segments_total: snapshot.segments_total,
       segments_done: snapshot.segments_done,
       segments_skipped: snapshot.segments_skipped,
       downloaded_bytes: snapshot.downloaded_bytes,
       size: snapshot.downloaded_bytes,
+      progress: progressPercent(snapshot),
+    };
+    const patch: Partial<TaskRecord> = {
+      phase: snapshot.phase,
+      ...figures,
       speed_bps: Math.round(snapshot.speed_bps),
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
-      progress: progressPercent(snapshot),
-      status_bar: statusBar(snapshot),
+      status_bar: statusBar({ ...entry.live, ...figures, ...snapshot }),
     };
     entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
     this.emit('task', { type: 'updated', task: entry.live });
@@ -449,17 +468,17 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         speed_bps: 0,
         eta_s: 0,
         completed_at: new Date(this.#clock.now()).toISOString(),
-        status_bar: `done · ${result.segments_total - result.segments_skipped} segments · ${formatBytes(result.size)}`,
       };
+      outcome.status_bar = statusBar({ ...entry.live, ...outcome } as TaskRecord);
     } catch (err) {
       const reason = entry.stopReason;
       const stopped = { speed_bps: 0, eta_s: null };
-      if (reason === 'pause') outcome = { ...stopped, status: TaskStatus.paused, status_bar: 'paused' };
-      else if (reason === 'shutdown') outcome = { ...stopped, status: TaskStatus.waiting, phase: 'queued', status_bar: 'queued (service stopped)' };
+      if (reason === 'pause') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused });
+      else if (reason === 'shutdown') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
       else if (reason === 'delete') outcome = {};
       else {
         const message = err instanceof Error ? err.message : String(err);
-        outcome = { ...stopped, status: TaskStatus.failed, err_msg: message, status_bar: `failed: ${message}` };
+        outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
       }
     }
     entry.pendingWrite = undefined;
