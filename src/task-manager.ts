@@ -3,7 +3,7 @@
 // crash. It owns no HTTP and no database details: routes call it, it calls the
 // engine and the store, and it emits an event for every change.
 import { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
@@ -34,6 +34,15 @@ export class TransitionError extends Error {
   readonly code = 'ERR_TRANSITION';
   constructor(readonly id: number, readonly from: TaskStatus, readonly action: string) {
     super(`cannot ${action} task ${id}: it is ${from}`);
+  }
+}
+
+/** A task's file that cannot be served: not finished, no single file, gone, or outside the allowed folders. */
+export class FileUnavailableError extends Error {
+  override name = 'FileUnavailableError';
+  readonly code = 'ERR_FILE_UNAVAILABLE';
+  constructor(readonly id: number, message: string) {
+    super(message);
   }
 }
 
@@ -211,6 +220,32 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return { counts, speed_bps: speed };
   }
 
+  /**
+   * The file a task wrote, for the Download/Play and thumbnail routes: only ever the path in the
+   * task's own record (a client names a task, never a file), and only when it is a regular file
+   * inside the folders it may be in (the download dir and save roots for the output, the data
+   * folder's posters/ for the poster), symlinks resolved.
+   */
+  async fileOf(id: number, which: 'output' | 'poster'): Promise<{ path: string; name: string; size: number }> {
+    const task = await this.get(id);
+    const file = which === 'output' ? task.output_path : task.poster_path ?? '';
+    if (which === 'output' && task.status !== TaskStatus.completed) {
+      throw new FileUnavailableError(id, `task ${id} has no file yet: it is ${task.status}, not ${TaskStatus.completed}`);
+    }
+    if (!file) throw new FileUnavailableError(id, `task ${id} has no ${which === 'output' ? 'output file' : 'poster frame'}`);
+    try {
+      if (which === 'output') resolveSaveDir(path.dirname(file), this.#opts.downloadDir, this.#opts.saveRoots);
+      else resolveSaveDir(path.dirname(file), path.join(this.#opts.dataDir, 'posters'), []);
+    } catch {
+      throw new FileUnavailableError(id, `task ${id}'s ${which === 'output' ? 'file' : 'poster'} is outside the folders it may be served from`);
+    }
+    const info = await lstat(file).catch(() => undefined);
+    if (!info?.isFile()) {
+      throw new FileUnavailableError(id, `task ${id}'s ${which === 'output' ? 'output is not a single file (no_merge_ts) or is gone' : 'poster is gone'}: ${path.basename(file)}`);
+    }
+    return { path: file, name: path.basename(file), size: info.size };
+  }
+
   // ---- commands ------------------------------------------------------------
 
   async create(input: CreateTaskInput): Promise<TaskRecord> {
@@ -327,6 +362,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       }
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
       if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      // The poster is the service's, not the user's file: it goes with the task.
+      if (task.poster_path) await rm(task.poster_path, { force: true }).catch(() => undefined);
       this.emit('task', { type: 'deleted', task });
       return task;
     });
@@ -462,6 +499,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         progress: 100,
         size: result.size,
         output_path: result.outputPath,
+        ...(result.posterPath ? { poster_path: result.posterPath } : {}),
         segments_total: result.segments_total,
         segments_skipped: result.segments_skipped,
         segments_done: result.segments_total - result.segments_skipped,

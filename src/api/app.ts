@@ -5,6 +5,7 @@ import type { ServiceConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { TaskManager } from '../task-manager.js';
 import { challengeFor, isAuthorized, redactUrl } from './auth.js';
+import { hasValidFileLink } from './signed-links.js';
 import { compatRouter, MSG, sendText } from './compat-routes.js';
 
 export interface AppDeps {
@@ -44,7 +45,8 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
   }
 
   app.use(['/api', '/ws'], (req, res, next) => {
-    if (isAuthorized(req, config.token, config.basicAuth)) return next();
+    // A signed link opens one task's file only (src/api/signed-links.ts): <video> cannot send headers.
+    if (isAuthorized(req, config.token, config.basicAuth) || hasValidFileLink(req)) return next();
     res.setHeader('WWW-Authenticate', challengeFor(req));
     if (req.originalUrl.startsWith('/api/v1')) {
       return void res.status(401).json({ code: 40101, message: 'missing or wrong token: send Authorization: Bearer <token> (or ?token=)', data: null });

@@ -66,7 +66,7 @@ export function challengeFor(req: IncomingMessage): string {
   return fromOurPage ? bearer : `${bearer}, Basic realm="m3u8dm", charset="UTF-8"`;
 }
 
-/** The request URL with any `token=` value hidden, for logs. */
+/** The request URL with any `token=` (or signed link `sig=`) value hidden, for logs. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
+  return url.replace(/([?&](?:token|sig)=)[^&]*/gi, '$1[redacted]');
 }

@@ -80,6 +80,8 @@ export interface V1Task extends Omit<CompatTask, 'id' | 'status'> {
   source: TaskRecord['source'];
   start_time: string | null;
   started_at: string | null;
+  /** A poster frame can be fetched at `/api/v1/tasks/:id/poster`. */
+  has_poster: boolean;
 }
 
 export function toV1Task(t: TaskRecord, lang: Lang = 'en'): V1Task {
@@ -100,6 +102,7 @@ export function toV1Task(t: TaskRecord, lang: Lang = 'en'): V1Task {
     source: t.source,
     start_time: t.start_time,
     started_at: t.started_at,
+    has_poster: Boolean(t.poster_path),
   };
 }
 
