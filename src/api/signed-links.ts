@@ -25,7 +25,8 @@ export function signFileLink(id: number, disposition: Disposition, now = Date.no
 /** True for a GET/HEAD of a task's file carrying an unexpired signature for that very task. */
 export function hasValidFileLink(req: IncomingMessage, now = Date.now()): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // Inside a mounted middleware express strips the mount path from `url`; `originalUrl` keeps it.
+  const url = new URL((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/', 'http://localhost');
   const m = FILE_PATH.exec(url.pathname);
   const sig = url.searchParams.get('sig');
   const expires = Number(url.searchParams.get('expires'));
