@@ -244,4 +244,13 @@ describe('the file route', () => {
     expect(swapped.status).toBe(404);
     expect(swapped.body.includes(passwd)).toBe(false);
   });
+
+  test('deleting a task removes its poster (the service\'s) and keeps its file (the user\'s)', async () => {
+    const poster = (await h.service.manager.get(clip.id)).poster_path!;
+    expect(poster.startsWith(path.join(path.dirname(h.downloadDir), 'data', 'posters'))).toBe(true);
+    expect((await lstat(poster)).isFile()).toBe(true);
+    await api('DELETE', `/tasks/${clip.id}`);
+    await expect(lstat(poster)).rejects.toThrow(/ENOENT/);
+    expect((await lstat(clip.output_path)).isFile()).toBe(true);
+  });
 });
