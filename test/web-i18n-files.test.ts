@@ -171,6 +171,30 @@ describe('a finished download on the page', () => {
   });
 });
 
+describe('a service protected by a Basic user/password only', () => {
+  test('the browser answers its Basic challenge: the page lists, goes live and adds a download; no token prompt', async () => {
+    const basic = await startWebHarness({ basicAuth: { user: 'orig', pass: 'orig-pass 密码' } });
+    try {
+      const anonymous = await fetch(`${basic.service.url}/api/tasks`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toBe('Basic realm="m3u8dm", charset="UTF-8"');
+      const context = await browser.newContext({ locale: 'en-US', httpCredentials: { username: 'orig', password: 'orig-pass 密码' } });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(basic.service.url);
+      await page.locator('#live-status[data-mode="live"]').waitFor();
+      expect(await page.locator('#token-dialog').evaluate((d) => (d as HTMLDialogElement).open)).toBe(false);
+      await page.goto(`${basic.service.url}/#/new`);
+      await page.locator('#new-form').getByLabel('Playlist URLs').fill(basic.playlist('fast'));
+      await page.getByRole('button', { name: 'Add download' }).click();
+      await page.locator('#task-list > li[data-status="completed"]').waitFor({ timeout: 30_000 });
+    } finally {
+      await basic.close();
+    }
+  });
+});
+
 describe('the file route', () => {
   const auth = { authorization: `Bearer ${TOKEN}` };
 

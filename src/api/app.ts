@@ -47,7 +47,7 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
   app.use(['/api', '/ws'], (req, res, next) => {
     // A signed link opens one task's file only (src/api/signed-links.ts): <video> cannot send headers.
     if (isAuthorized(req, config.token, config.basicAuth) || hasValidFileLink(req)) return next();
-    res.setHeader('WWW-Authenticate', challengeFor(req));
+    res.setHeader('WWW-Authenticate', challengeFor(req, config.token));
     if (req.originalUrl.startsWith('/api/v1')) {
       return void res.status(401).json({ code: 40101, message: 'missing or wrong token: send Authorization: Bearer <token> (or ?token=)', data: null });
     }

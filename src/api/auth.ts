@@ -56,14 +56,17 @@ export function isAuthorized(req: IncomingMessage, expected: string | undefined,
 }
 
 /**
- * The `WWW-Authenticate` of a 401: both schemes. A script request of a same-origin page (our
- * own, which has its own token prompt) gets Bearer only, so the browser does not pop up its
- * login dialog over the page; a navigation or a script gets Basic too, as the original offered.
+ * The `WWW-Authenticate` of a 401. With a token, both schemes (Basic takes the token as its
+ * password), except for a script request of a same-origin page (our own, which has its own
+ * token prompt): Bearer only, so the browser's login dialog does not cover the page. With only
+ * a Basic pair, Basic alone: the browser asks for it, as it did for the original.
  */
-export function challengeFor(req: IncomingMessage): string {
+export function challengeFor(req: IncomingMessage, token: string | undefined): string {
+  const basic = 'Basic realm="m3u8dm", charset="UTF-8"';
+  if (!token) return basic;
   const bearer = 'Bearer realm="m3u8dm"';
   const fromOurPage = req.headers['sec-fetch-site'] === 'same-origin' && req.headers['sec-fetch-mode'] !== undefined && req.headers['sec-fetch-mode'] !== 'navigate';
-  return fromOurPage ? bearer : `${bearer}, Basic realm="m3u8dm", charset="UTF-8"`;
+  return fromOurPage ? bearer : `${bearer}, ${basic}`;
 }
 
 /** The request URL with any `token=` (or signed link `sig=`) value hidden, for logs. */

@@ -31,7 +31,7 @@ export function attachProgressSocket(server: http.Server, manager: TaskManager, 
       return;
     }
     if (!isAuthorized(req, options.token, options.basicAuth)) {
-      socket.end(`HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${challengeFor(req)}\r\nConnection: close\r\n\r\n`);
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${challengeFor(req, options.token)}\r\nConnection: close\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));

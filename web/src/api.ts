@@ -39,7 +39,10 @@ async function send(method: Method, path: string, body: unknown, token: string |
 async function call(method: Method, path: string, body?: unknown): Promise<Response> {
   let token = currentToken();
   let res = await send(method, path, body, token);
-  for (let tries = 0; res.status === 401 && tries < 5; tries++) {
+  // Only a service that takes a token says Bearer; one with a Basic user/password only is
+  // answered by the browser's own login dialog, and a token prompt would be no use there.
+  const wantsToken = (r: Response) => /\bBearer\b/i.test(r.headers.get('www-authenticate') ?? '');
+  for (let tries = 0; res.status === 401 && wantsToken(res) && tries < 5; tries++) {
     const next = await tokenAfter401(token);
     if (next === null) break;
     token = next;
