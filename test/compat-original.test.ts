@@ -25,14 +25,13 @@ let svc: RunningService | undefined;
 let dir: string | undefined;
 /** Segment numbers (from the file name) the origin answers 404 for. */
 const missing = new Set<number>();
-let playlistGone = false;
 
 beforeAll(async () => {
   fixture = await ensureFixture('ts');
   origin = await startHlsServer({ root: fixture.dir });
   origin.override((_req, res, urlPath) => {
     const seg = /seg(\d+)\.ts$/.exec(urlPath);
-    if ((seg && missing.has(Number(seg[1]))) || (playlistGone && urlPath.endsWith('.m3u8'))) {
+    if (seg && missing.has(Number(seg[1]))) {
       res.writeHead(404).end();
       return true;
     }
@@ -51,7 +50,6 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
   dir = undefined;
   missing.clear();
-  playlistGone = false;
 });
 
 async function boot(overrides: Partial<ServiceConfig> = {}): Promise<RunningService> {
@@ -178,7 +176,7 @@ describe('the task list and its Chinese status_bar', () => {
 });
 
 describe('a failed task keeps its figures', () => {
-  it('shows the segments and bytes on disk, also when a retry fails before resolving', async () => {
+  it('shows the segments and bytes on disk, also after a retry that fails again at once', async () => {
     await boot();
     // One thread: the first segments finish, then number 3 (0-based file seg003) fails the task for good.
     expect((await post('/api/settings', { download_threads: 1 })).status).toBe(200);
@@ -199,11 +197,19 @@ describe('a failed task keeps its figures', () => {
     expect(v1.progress).toBe(Math.floor((95 * 3) / fixture.segments));
     expect(failed.progress).toBe(v1.progress);
 
-    // The playlist itself now fails: the retry ends in resolving, and the figures stay.
-    playlistGone = true;
+    // The retry resumes from the saved playlist (a resolving phase that knows no figures yet
+    // must not blank them) and fails on the same segment straight away: the figures stay.
+    const firstStart = (await svc!.manager.get(Number(id))).started_at;
+    const sizesSeen: number[] = [];
+    svc!.manager.on('task', (e) => { if (e.task.id === Number(id)) sizesSeen.push(e.task.size); });
     expect((await fetch(`${svc!.url}/api/tasks?id=${id}`, { method: 'PUT', body: JSON.stringify({ status: '等待中' }) })).status).toBe(200);
-    await waitFor(async () => (await svc!.manager.get(Number(id))).started_at !== null && (await svc!.manager.get(Number(id))).err_msg.includes('404'), { timeoutMs: 20_000, what: 'retry failed' });
+    await waitFor(async () => {
+      const t = await svc!.manager.get(Number(id));
+      return t.started_at !== firstStart && t.status === '失败';
+    }, { timeoutMs: 20_000, what: 'the retry to fail' });
     const again = await until(id, '失败');
+    expect(sizesSeen.length).toBeGreaterThan(2);
+    expect(sizesSeen.every((n) => n === bytes)).toBe(true);
     expect(again.size).toBe(bytes);
     expect(again.progress).toBe(v1.progress);
     expect((await getJson<{ data: { segments_done: number } }>(`/api/v1/tasks/${id}`)).data.segments_done).toBe(3);

@@ -23,7 +23,7 @@ const v1TaskSchema = z.object({
   status: z.number().int().min(0).max(4).describe('0 pending, 1 running, 2 completed, 3 failed, 4 paused'),
   status_text: z.enum(['pending', 'running', 'completed', 'failed', 'paused']),
   status_label: z.enum(TASK_STATUSES as [string, ...string[]]).describe('The compat API status string.'),
-  status_bar: z.string(),
+  status_bar: z.string().describe('Phase, segments, speed, time left, in English; in Chinese when Accept-Language puts zh first (the compat API always speaks Chinese).'),
   err_msg: z.string(),
   phase: z.enum(['queued', 'resolving', 'downloading', 'merging', 'done']),
   segments_total: z.number().int(),
