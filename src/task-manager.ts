@@ -363,7 +363,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
       if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       // The poster is the service's, not the user's file: it goes with the task.
-      if (task.poster_path) await rm(task.poster_path, { force: true }).catch(() => undefined);
+      const posters = path.join(this.#opts.dataDir, 'posters');
+      if (task.poster_path && path.dirname(path.resolve(task.poster_path)) === path.resolve(posters)) {
+        await rm(task.poster_path, { force: true }).catch(() => undefined);
+      }
       this.emit('task', { type: 'deleted', task });
       return task;
     });
