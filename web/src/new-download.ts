@@ -2,7 +2,7 @@
 // from a pasted curl command), and per-task options. Only options changed from the
 // saved settings are sent, so an untouched task keeps following the settings page.
 import { ApiError, v1 } from './api.js';
-import { parseCurl } from './curl-parse.js';
+import { CurlParseError, parseCurl } from './curl-parse.js';
 import { notify } from './dialogs.js';
 import { byId } from './dom.js';
 import { FieldErrors } from './field-errors.js';
@@ -76,7 +76,7 @@ export class NewDownloadForm {
       const ignored = [...new Set(parsed.ignored)];
       note.textContent = T.curlFilled(parsed.urls.length, parsed.headers.length) + (ignored.length ? T.curlIgnored(ignored.join(' ')) : '');
     } catch (err) {
-      note.textContent = T.curlUnreadable((err as Error).message);
+      note.textContent = T.curlUnreadable(err instanceof CurlParseError ? T.curlError[err.reason](err.flag) : (err as Error).message);
       note.classList.add('error-text');
     }
   }
