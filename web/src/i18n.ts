@@ -4,7 +4,15 @@
 // Adding a string: one key in `en`, the same key in `zh` (the type makes `zh` complete).
 // Status names in Chinese are the compat API's own (等待中, 下载中, 已暂停, 已完成, 失败).
 
+import type { TaskOptions } from './types.js';
+
 export type Lang = 'en' | 'zh';
+/** A setting's words: every setting of the forms has an entry in each language. */
+interface FieldWords {
+  label: string;
+  placeholder?: string;
+  hint?: string;
+}
 const KEY = 'm3u8dm.lang';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -152,7 +160,7 @@ const en = {
     log_skipped_ts: { label: 'List skipped segments next to the output' },
     variant: { label: 'Variant', placeholder: 'best', hint: 'For master playlists: best, worst, or the tallest at most this many pixels high (e.g. 720).' },
     format: { label: 'Format' },
-  } as Record<string, { label: string; placeholder?: string; hint?: string }>,
+  } as Record<keyof TaskOptions, FieldWords>,
   noProxy: 'No proxy',
   skipGrammarIntro: 'Comma-separated parts:',
   skipGrammar: [

@@ -63,7 +63,7 @@ export class SettingsFields {
 
   #build(key: OptionKey, id: string): HTMLElement {
     const spec = SPECS[key];
-    const words = T.field[key] ?? { label: key };
+    const words = T.field[key];
     const hintId = spec.grammar || words.hint ? `${id}-hint` : undefined;
     const hint = spec.grammar
       ? h('div', { class: 'hint', id: hintId }, T.skipGrammarIntro,
