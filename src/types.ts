@@ -104,6 +104,12 @@ export interface TaskRecord {
   live?: boolean;
   /** Seconds of media recorded so far (live tasks). */
   recorded_s?: number;
+  /** Why a finished live recording ended. */
+  live_end?: LiveEnd;
+  /** While `live_wait` waits for the stream to start: until when (ISO 8601); null once it started. */
+  waiting_until?: string | null;
+  /** The poster frame (JPEG, in the data folder) of a finished file; absent when there is none. */
+  poster_path?: string;
 }
 
 /** What the engine reports while it works. Every field is the current total, not a delta. */
@@ -165,6 +171,8 @@ export interface EngineResult {
   segments_skipped: number;
   /** Set when the stream was live and recorded. */
   live?: LiveSummary;
+  /** The poster JPEG made from the output (in the data folder), when one could be made. */
+  posterPath?: string;
 }
 
 /** Downloads and merges one job. Rejects with an AbortError when `job.signal` aborts. */

@@ -54,7 +54,8 @@ describe('stopping and waiting for live recordings', () => {
     const compat = (await (await fetch(`${live.svc.url}/api/tasks`)).json()) as Array<{ id: string; status: string; status_bar: string }>;
     const row = compat.find((t) => t.id === String(id))!;
     expect(row.status).toBe('下载中');
-    expect(row.status_bar).toMatch(/^recording · /);
+    // The compat API speaks the Go original's Chinese: `[00:00:02]录制中 速度 …`.
+    expect(row.status_bar).toMatch(/^\[00:00:\d\d\]录制中/);
     const res = await fetch(`${live.svc.url}/api/tasks?id=${id}`, { method: 'PUT', body: JSON.stringify({ status: '已暂停' }) });
     expect(res.status).toBe(200);
     const done = await live.finished(id);

@@ -8,7 +8,7 @@ export type StatusName = (typeof STATUS_NAMES)[number];
 export const Status = { pending: 0, running: 1, completed: 2, failed: 3, paused: 4 } as const;
 export type StatusCode = (typeof Status)[StatusName];
 
-export type Phase = 'queued' | 'resolving' | 'downloading' | 'recording' | 'merging' | 'done';
+export type Phase = 'queued' | 'resolving' | 'downloading' | 'merging' | 'done' | 'recording';
 
 export interface V1Task {
   id: number;
@@ -39,6 +39,7 @@ export interface V1Task {
   live: boolean;
   /** Seconds of media recorded so far. */
   recorded_s: number;
+  has_poster: boolean;
 }
 
 export interface TaskPage {
