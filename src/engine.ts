@@ -6,7 +6,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { downloadStream, formatSkippedLog } from './downloader/index.js';
 import type { Logger } from './log.js';
-import { makePoster, mergeSegments } from './merge/index.js';
+import { makePoster, MergeFollower, mergeSegments } from './merge/index.js';
 import type { DebugLog, DownloadJob, Engine, EngineResult, ProgressSnapshot } from './types.js';
 
 export interface HlsEngineOptions {
@@ -46,6 +46,11 @@ export class HlsEngine implements Engine {
       debug = openDebugLog(path.join(logDir, `task-${job.taskId}.log`));
       debug.log(`task ${job.taskId}: ${job.url}`);
     }
+    // The remux starts with the first segment on disk and takes each next one as it lands (src/merge/follow-merge.ts).
+    const follower = options.no_merge_ts || options.follow_merge === false ? undefined : new MergeFollower({
+      saveDir: job.saveDir, filename: job.filename, workDir: job.workDir, format: options.format, signal: job.signal,
+      ...(debug ? { debug: debug.log } : {}),
+    });
     try {
       await mkdir(job.workDir, { recursive: true });
       await mkdir(job.saveDir, { recursive: true });
@@ -62,6 +67,7 @@ export class HlsEngine implements Engine {
           job.onProgress(s);
         },
         debug: debug?.log,
+        ...(follower ? { watcher: follower } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
       const audioSegments = download.audio?.segments ?? [];
@@ -91,6 +97,7 @@ export class HlsEngine implements Engine {
         signal: job.signal,
         onProgress: (fraction) => job.onProgress(merging(fraction)),
         debug: debug?.log,
+        ...(follower ? { followed: follower } : {}),
       });
       if (options.log_skipped_ts) {
         await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped));
@@ -114,6 +121,8 @@ export class HlsEngine implements Engine {
       this.#opts.logger?.debug({ task: job.taskId, err }, 'engine run ended with an error');
       throw err;
     } finally {
+      // Stopped, failed or declined: no ffmpeg left running and no partial output (a no-op after its success).
+      await follower?.close();
       await debug?.close();
     }
   }

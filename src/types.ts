@@ -62,6 +62,8 @@ export interface TaskOptions extends DownloadSettings {
   live_idle_timeout?: number;
   /** Seconds to wait for a stream whose playlist answers 404 or lists no segment yet. @defaultValue 0 */
   live_wait?: number;
+  /** Remux while the segments arrive (src/merge/follow-merge.ts); false merges only after the download. @defaultValue true */
+  follow_merge?: boolean;
 }
 
 export type LiveStart = 'window' | 'edge';
@@ -230,6 +232,30 @@ export interface AudioTrack {
   segments: DownloadedSegment[];
   /** Sum of its segments' EXTINF durations, in seconds. */
   duration: number;
+}
+
+/**
+ * Watches the main track's segment files become final in the work folder, so a merge can follow
+ * the download (src/merge/follow-merge.ts). The downloader calls it; it must not throw or block.
+ */
+export interface SegmentWatcher {
+  /** Once, before the first `landed`, when the segments to fetch are known (never for a live recording). */
+  planned(plan: FollowPlan): void;
+  /** Segment `index` is final on disk (renamed into place); also called at once for the ones an earlier run left. */
+  landed(index: number, file: string, bytes: number): void;
+  /** Segment `index` will not come after all (an `http.code=` skip rule covered its answer). */
+  dropped(index: number): void;
+}
+
+/** The shape of the main track, as the downloader sees it once the playlist is planned. */
+export interface FollowPlan {
+  container: 'ts' | 'fmp4';
+  /** The EXT-X-MAP init section, already on disk. */
+  initFile?: string;
+  /** The segments the skip rules keep, in playlist order. */
+  segments: Array<Pick<DownloadedSegment, 'index' | 'duration' | 'discontinuity'>>;
+  /** True when the audio is a rendition of its own, muxed in by the merge as a second input. */
+  separateAudio: boolean;
 }
 
 /** A line for the per-task debug log (`debug_log`); a no-op when the option is off. */

@@ -36,6 +36,8 @@ export const taskOptionsSchema = z.strictObject({
     .describe('Live streams: stop after this much media, in seconds or "HH:MM:SS" (at most 7 days).'),
   live_idle_timeout: seconds(1, 86_400).describe('Live streams: end the recording when no new segment came for this many seconds (default 60).'),
   live_wait: seconds(0, 86_400).describe('Seconds to keep retrying a playlist that answers 404 or lists no segment yet (default 0).'),
+  follow_merge: z.boolean({ error: 'must be true or false' })
+    .describe('Remux while the segments arrive (default true); false merges only once the download is done. The file is the same.'),
 }).partial();
 
 export const sourceSchema = z.enum(['api', 'ui', 'cli']);

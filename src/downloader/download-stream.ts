@@ -8,7 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
+import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SegmentWatcher, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, SegmentError, SegmentHttpError, UnsupportedStreamError } from './errors.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
 import { liveSettings } from './live-options.js';
@@ -35,6 +35,8 @@ export interface DownloadRequest {
   onProgress: (snapshot: ProgressSnapshot) => void;
   /** Receives a line per request (method, url, status, bytes, try) and per decision. */
   debug?: DebugLog;
+  /** Told of each main-track segment file as it becomes final (a merge that follows the download). */
+  watcher?: SegmentWatcher;
 }
 
 const THREADS_MIN = 1;
@@ -108,7 +110,9 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
         reloadClient.destroy();
       }
     }
-    const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug)];
+    const main = new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug);
+    if (req.watcher) main.watch(req.watcher, audio !== undefined);
+    const tracks = [main];
     if (audio) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
       await work.audio.create();
@@ -191,6 +195,8 @@ class DownloadRun {
   #onDisk = new Map<string, FinishedFile>();
   #pending: Segment[] = [];
   #manifest: Promise<void> = Promise.resolve();
+  #watcher: SegmentWatcher | undefined;
+  #separateAudio = false;
 
   constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, track: string, debug?: DebugLog) {
     this.#playlist = playlist;
@@ -200,6 +206,12 @@ class DownloadRun {
     this.#meter = meter;
     this.#track = track;
     this.#debug = debug;
+  }
+
+  /** Tells `watcher` of this track's files as they become final. */
+  watch(watcher: SegmentWatcher, separateAudio: boolean): void {
+    this.#watcher = watcher;
+    this.#separateAudio = separateAudio;
   }
 
   /** Sorts the segments into on disk, skipped and to fetch. */
@@ -240,6 +252,7 @@ class DownloadRun {
     );
 
     const initFile = await this.#fetchInit(this.#onDisk);
+    this.#announce(initFile);
 
     let failure: unknown;
     await Promise.all(
@@ -261,6 +274,7 @@ class DownloadRun {
           await this.#fetcher.commit(target, file);
           this.#done.set(segment.index, file);
           this.#meter.segmentDone(file.bytes);
+          this.#watcher?.landed(segment.index, this.#work.path(target.name), file.bytes);
         } catch (error) {
           if (this.#skippedByStatus(segment, error)) return;
           if (failure === undefined) {
@@ -273,6 +287,21 @@ class DownloadRun {
     await manifest;
     if (failure !== undefined) throw failure;
     return this.#result(initFile);
+  }
+
+  /** The plan, then the files an earlier run left, to the watcher (before any new segment lands). */
+  #announce(initFile: string | undefined): void {
+    const watcher = this.#watcher;
+    if (!watcher) return;
+    const { segments, container } = this.#playlist;
+    const skipped = new Set(this.#skipped.map((s) => s.index));
+    watcher.planned({
+      container,
+      ...(initFile ? { initFile } : {}),
+      segments: segments.filter((s) => !skipped.has(s.index)).map(({ index, duration, discontinuity }) => ({ index, duration, discontinuity })),
+      separateAudio: this.#separateAudio,
+    });
+    for (const [index, file] of [...this.#done].sort(([a], [b]) => a - b)) watcher.landed(index, this.#work.path(segmentFileName(index, container)), file.bytes);
   }
 
   async #fetchInit(onDisk: Map<string, FinishedFile>): Promise<string | undefined> {
@@ -312,6 +341,7 @@ class DownloadRun {
     this.#debug?.(`segment ${segment.index + 1} (${segment.uri}) ${error.message}: skipped by ${reason}`);
     this.#skipped.push({ index: segment.index, uri: segment.uri, reason });
     this.#meter.segmentSkipped();
+    this.#watcher?.dropped(segment.index);
     return true;
   }
 

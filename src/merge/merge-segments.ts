@@ -29,6 +29,7 @@ import path from 'node:path';
 import type { AudioTrack, DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
 import { abortError, throwIfAborted } from './abort-error.js';
 import { concatFilesTo, writeFilesInto, type SourceFile } from './concat-files.js';
+import type { FollowedMerge } from './follow-merge.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { MergeError } from './merge-error.js';
 import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
@@ -65,6 +66,8 @@ export interface MergeInput {
   debug?: DebugLog;
   /** ffmpeg to run. @defaultValue the result of `locateFfmpeg()` */
   ffmpegPath?: string;
+  /** A remux that followed the download (follow-merge.ts); when it wrote the whole output, it is published as is. */
+  followed?: FollowedMerge;
 }
 
 export interface MergeResult {
@@ -88,7 +91,7 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
   const part = partPath(input.saveDir, input.filename, input.workDir);
   const scratch = path.join(input.workDir, '.merge');
   try {
-    await writeMergedFile(input, part, scratch, report);
+    if (!(await input.followed?.complete(download, report))) await writeMergedFile(input, part, scratch, report);
     if (input.serverTime) await utimes(part, new Date(), input.serverTime);
     throwIfAborted(signal);
     const result = await publish(input, part);
@@ -230,8 +233,8 @@ async function audioInput(input: MergeInput, audio: AudioTrack, scratch: string)
  * PMT (of the separate audio track when there is one) usually settles it; when it does not, ffmpeg is asked
  * which audio streams are AAC.
  */
-async function audioBitstreamFilters(
-  input: MergeInput,
+export async function audioBitstreamFilters(
+  input: Pick<MergeInput, 'format' | 'signal' | 'debug'>,
   container: 'ts' | 'fmp4',
   first: DownloadedSegment | undefined,
   ffmpegPath: string,
@@ -248,7 +251,7 @@ async function audioBitstreamFilters(
   return audio.flatMap((stream, i) => (stream.codec === 'aac' ? [`-bsf:a:${i}`, 'aac_adtstoasc'] : []));
 }
 
-function containerArgs(format: OutputFormat): string[] {
+export function containerArgs(format: OutputFormat): string[] {
   switch (format) {
     case 'mp4':
       // Index at the front so players can start before the whole file is read; costs one fast rewrite.

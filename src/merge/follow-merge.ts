@@ -1,0 +1,295 @@
+// A merge that follows the download: while segments are still arriving, the
+// ones already final on disk (and every one before them) are streamed into the
+// single ffmpeg `-c copy` remux the merge would run anyway, so when the last
+// segment lands only the tail of the remux and the MP4 finalisation are left.
+//
+// It writes the very bytes, in the very order, with the very arguments of the
+// merge's one-run route (see merge-segments.ts), into the same private `.part`
+// output; the merge stage then publishes that file as it would its own. Anything
+// it does not handle the same way (discontinuities or holes left by skipped
+// segments, which need the concat demuxer; a separate audio track; content that
+// is not what the playlist says) it declines, and the merge runs as before. A
+// failure of its ffmpeg is no failure of the task: it is dropped, its output
+// removed, and the merge runs from the files on disk.
+//
+// Segments still go to disk first and are read back from there (the page cache),
+// so resume and crash safety are the downloader's, unchanged. A new run (resume,
+// restart after a crash) makes a new follower, which starts from segment 1.
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+
+import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher } from '../types.js';
+import { abortError } from './abort-error.js';
+import { writeFilesInto, type SourceFile } from './concat-files.js';
+import { locateFfmpeg } from './ffmpeg-locate.js';
+import { audioBitstreamFilters, containerArgs } from './merge-segments.js';
+import { partPath } from './output-path.js';
+import { runFfmpeg } from './run-ffmpeg.js';
+
+export interface FollowMergeOptions {
+  /** The merge's save folder, file name and work folder: together they name the `.part` output both write. */
+  saveDir: string;
+  filename: string;
+  workDir: string;
+  format: OutputFormat;
+  /** The task's signal: aborting kills ffmpeg and removes the partial output. */
+  signal: AbortSignal;
+  debug?: DebugLog;
+  /** @defaultValue the result of `locateFfmpeg()` */
+  ffmpegPath?: string;
+}
+
+/** What the merge stage asks of a follower at the end of the download. */
+export interface FollowedMerge {
+  /**
+   * Waits for the followed remux to finish the output of exactly `download`; true when the `.part` file is
+   * complete, false when the merge must write it itself (declined, failed, or another shape). Rejects only
+   * with the signal's AbortError.
+   */
+  complete(download: DownloadResult, onProgress: (fraction: number) => void): Promise<boolean>;
+}
+
+interface Landed {
+  file: string;
+  bytes: number;
+}
+
+/** MPEG-TS packets start with this byte; anything else in a `.ts` segment (packed audio, HTML) is left to the merge. */
+const TS_SYNC = 0x47;
+
+export class MergeFollower implements SegmentWatcher, FollowedMerge {
+  readonly #opts: FollowMergeOptions;
+  readonly #part: string;
+  /** Our own stop (declined late, dropped segment, the end of the task), beside the task's signal. */
+  readonly #stop = new AbortController();
+  readonly #signal: AbortSignal;
+  #plan: FollowPlan | undefined;
+  /** Why it does not follow; set once, never cleared. */
+  #declined: string | undefined;
+  readonly #landed = new Map<number, Landed>();
+  /** The remux (or, TS to TS, the byte copy) in flight; settles when it has written the whole output or failed. */
+  #run: Promise<void> | undefined;
+  #failure: unknown;
+  #wake: (() => void) | undefined;
+  #fraction = 0;
+  #report: ((fraction: number) => void) | undefined;
+
+  constructor(options: FollowMergeOptions) {
+    this.#opts = options;
+    this.#part = partPath(options.saveDir, options.filename, options.workDir);
+    this.#signal = AbortSignal.any([options.signal, this.#stop.signal]);
+  }
+
+  planned(plan: FollowPlan): void {
+    if (this.#plan || this.#declined) return;
+    this.#plan = plan;
+    const reason = unsupported(plan);
+    if (reason) this.#decline(reason);
+  }
+
+  landed(index: number, file: string, bytes: number): void {
+    if (this.#declined || !this.#plan) return;
+    this.#landed.set(index, { file, bytes });
+    if (!this.#run && index === this.#plan.segments[0]?.index) {
+      this.#run = this.#follow(this.#plan);
+      this.#run.catch((error: unknown) => {
+        this.#failure = error;
+        this.#opts.debug?.(`merge: the following remux stopped (${error instanceof Error ? error.message : String(error)}); the merge will run from the files`);
+      });
+    }
+    this.#wake?.();
+  }
+
+  dropped(index: number): void {
+    this.#decline(`segment ${index + 1} was skipped by an http.code rule, which leaves a hole only the concat demuxer closes`);
+  }
+
+  async complete(download: DownloadResult, onProgress: (fraction: number) => void): Promise<boolean> {
+    const mismatch = this.#declined ?? (this.#failure !== undefined ? 'it failed' : !this.#run ? 'it never started' : this.#differs(download));
+    if (mismatch) {
+      this.#decline(mismatch);
+      await this.close();
+      if (this.#opts.signal.aborted) throw abortError(this.#opts.signal);
+      return false;
+    }
+    this.#report = onProgress;
+    if (this.#fraction > 0) onProgress(this.#fraction);
+    try {
+      await this.#run;
+      // Published by the merge from here on: closing must not remove it.
+      this.#run = undefined;
+      this.#opts.debug?.(`merge: followed the download; ${download.segments.length} segments remuxed as they landed into ${this.#part}`);
+      return true;
+    } catch {
+      if (this.#opts.signal.aborted) throw abortError(this.#opts.signal);
+      await this.close();
+      return false;
+    }
+  }
+
+  /**
+   * Stops following: kills ffmpeg if it still runs and removes its partial output. Idempotent; the engine
+   * calls it when the task ends in any way other than a successful merge of what was followed.
+   */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    this.#wake?.();
+    const run = this.#run;
+    if (!run) return;
+    this.#run = undefined;
+    this.#failure ??= new Error('closed');
+    await run.catch(() => {});
+    await rm(this.#part, { force: true });
+  }
+
+  #decline(reason: string): void {
+    if (this.#declined) return;
+    this.#declined = reason;
+    this.#opts.debug?.(`merge: not following the download: ${reason}`);
+    // Whatever ran is of no use now; its output goes when the merge (or the engine) closes it.
+    this.#stop.abort();
+    this.#wake?.();
+  }
+
+  /** Why `download` is not what was fed, or undefined when it is exactly that. */
+  #differs(download: DownloadResult): string | undefined {
+    const plan = this.#plan;
+    if (!plan) return 'no plan';
+    if (download.audio || hasMoreTracks(download)) return 'the download has more than one track';
+    if (download.container !== plan.container || download.initFile !== plan.initFile) return 'the container or init section changed';
+    if (download.segments.length !== plan.segments.length) return `${download.segments.length} segments downloaded, ${plan.segments.length} followed`;
+    for (const [i, segment] of download.segments.entries()) {
+      const fed = this.#landed.get(segment.index);
+      if (plan.segments[i]?.index !== segment.index || !fed || fed.file !== segment.file || fed.bytes !== segment.bytes) {
+        return `segment ${segment.index + 1} is not the file that was followed`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Starts the output once the first segment is on disk and feeds it segment after segment, in order. */
+  async #follow(plan: FollowPlan): Promise<void> {
+    const opts = this.#opts;
+    const signal = this.#signal;
+    const first = this.#landed.get(plan.segments[0]?.index ?? -1);
+    if (!first) throw new Error('the first segment is not on disk');
+    if (plan.container === 'ts' && !(await startsWithTsSync(first.file))) throw new Error('the first segment is not MPEG-TS');
+    await mkdir(opts.saveDir, { recursive: true });
+    // A fresh file, not the old one truncated: an ffmpeg a crash left behind may still hold the old one open.
+    await rm(this.#part, { force: true });
+    signal.throwIfAborted();
+    const leading: SourceFile[] = plan.initFile ? [{ path: plan.initFile }] : [];
+    const durationSeconds = plan.segments.reduce((sum, segment) => sum + segment.duration, 0);
+    opts.debug?.(`merge: following the download, ${plan.segments.length} ${plan.container} segments into ${this.#part}`);
+
+    if (plan.container === 'ts' && opts.format === 'ts') {
+      // TS in, TS out: the merge joins the bytes as they are, and so does this.
+      const out = createWriteStream(this.#part, { highWaterMark: 1 << 20 });
+      out.on('error', () => {});
+      try {
+        await this.#feed(plan, leading, out, signal);
+        out.end();
+        await finished(out);
+      } catch (error) {
+        out.destroy();
+        await finished(out).catch(() => {});
+        throw error;
+      }
+      return;
+    }
+
+    const ffmpegPath = opts.ffmpegPath ?? (await locateFfmpeg()).path;
+    const filters = await audioBitstreamFilters(
+      { format: opts.format, signal, ...(opts.debug ? { debug: opts.debug } : {}) },
+      plan.container,
+      { index: plan.segments[0]?.index ?? 0, file: first.file, bytes: first.bytes, duration: 0, discontinuity: false },
+      ffmpegPath,
+    );
+    await runFfmpeg({
+      ffmpegPath,
+      // Exactly the merge's one-run command (remuxOneRun), so the file is the one the merge would write.
+      args: [
+        '-f', plan.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0',
+        '-map', '0:v?', '-map', '0:a?',
+        '-c', 'copy',
+        ...filters,
+        '-max_muxing_queue_size', '4096',
+        ...containerArgs(opts.format),
+        '-y', this.#part,
+      ],
+      durationSeconds,
+      signal,
+      onProgress: (fraction) => {
+        this.#fraction = fraction;
+        this.#report?.(fraction);
+      },
+      feedStdin: (stdin, stop) => this.#feed(plan, leading, stdin, AbortSignal.any([signal, stop])),
+      ...(opts.debug ? { debug: opts.debug } : {}),
+    });
+  }
+
+  /** Writes the init section, then each segment as soon as it and all before it have landed. */
+  async #feed(plan: FollowPlan, leading: SourceFile[], sink: Writable, signal: AbortSignal): Promise<void> {
+    await writeFilesInto(leading, sink, signal);
+    let next = 0;
+    while (next < plan.segments.length) {
+      signal.throwIfAborted();
+      const ready: SourceFile[] = [];
+      for (let landed = this.#landed.get(plan.segments[next]?.index ?? -1); landed; landed = this.#landed.get(plan.segments[next]?.index ?? -1)) {
+        ready.push({ path: landed.file, bytes: landed.bytes });
+        next++;
+      }
+      if (ready.length > 0) await writeFilesInto(ready, sink, signal);
+      else await this.#nextLanding(signal);
+    }
+  }
+
+  /** Resolves at the next `landed` (or stop); no timer, no polling. */
+  #nextLanding(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#wake = undefined;
+        reject(signal.reason instanceof Error ? signal.reason : abortError(signal));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#wake = () => {
+        this.#wake = undefined;
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+    });
+  }
+}
+
+/** Why one run of stdin cannot take `plan` as the merge would, or undefined when it can. */
+function unsupported(plan: FollowPlan): string | undefined {
+  if (plan.separateAudio) return 'the audio is a separate track, muxed in as a second input';
+  const [first, ...rest] = plan.segments;
+  if (!first) return 'no segments to merge';
+  let previous = first.index;
+  for (const segment of rest) {
+    if (segment.discontinuity) return `a discontinuity before segment ${segment.index + 1} needs the concat demuxer`;
+    if (segment.index !== previous + 1) return `skipped segments before segment ${segment.index + 1} leave a hole the concat demuxer closes`;
+    previous = segment.index;
+  }
+  return undefined;
+}
+
+/** Track lists a later DownloadResult may carry besides `audio` (several audio renditions, subtitles). */
+function hasMoreTracks(download: DownloadResult): boolean {
+  const extra = download as DownloadResult & { audioTracks?: unknown[]; subtitles?: unknown[] };
+  return (extra.audioTracks?.length ?? 0) > 0 || (extra.subtitles?.length ?? 0) > 0;
+}
+
+async function startsWithTsSync(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(1), 0, 1, 0);
+    return bytesRead === 1 && buffer[0] === TS_SYNC;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,205 @@
+// The merge that follows the download (src/merge/follow-merge.ts), through the
+// real service: the file it writes while segments arrive holds what the merge
+// after the download writes (duration, packets per stream) for TS, fMP4, byte
+// ranges and AES-128; streams it does not follow (discontinuities, a separate
+// audio track) still come out right through the ordinary merge; a pause stops
+// its ffmpeg and leaves no partial file; a kill -9 while it runs, then a
+// restart, ends in one correct MP4.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { configFromEnv } from '../src/config.js';
+import { startService, type RunningService } from '../src/server.js';
+import { expectMedia, ffprobe } from './helpers/ffprobe.js';
+import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
+import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { waitFor } from './helpers/scripted-engine.js';
+import { CLI, startServiceProcess } from './helpers/service-process.js';
+
+const run = promisify(execFile);
+
+interface V1Task {
+  id: number;
+  status: number;
+  phase: string;
+  err_msg: string;
+  segments_done: number;
+  output_path: string;
+}
+
+/** Per stream type, the packets ffprobe reads and the stream's duration: what "the same file" means here. */
+async function packets(file: string): Promise<Record<string, { packets: number; duration: number }>> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=codec_type,nb_read_packets,duration', '-of', 'json', file], { maxBuffer: 16 << 20 });
+  const streams = (JSON.parse(stdout) as { streams: Array<{ codec_type: string; nb_read_packets: string; duration?: string }> }).streams;
+  return Object.fromEntries(streams.map((s) => [s.codec_type, { packets: Number(s.nb_read_packets), duration: Number(s.duration ?? Number.NaN) }]));
+}
+
+/** ffmpeg processes whose parent is `ppid` and whose command line names a `.part` output. */
+async function ffmpegChildren(ppid: number): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent !== ppid) continue;
+      const cmd = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0');
+      if (cmd.some((arg) => /ffmpeg/.test(path.basename(arg))) && cmd.some((arg) => arg.endsWith('.part'))) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+async function api<T>(base: string, method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}/api/v1${route}`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+  const json = (await res.json()) as { code: number; message: string; data: T };
+  if (json.code !== 0) throw new Error(`${method} ${route}: ${json.message}`);
+  return json.data;
+}
+
+async function create(base: string, url: string, filename: string, options: Record<string, unknown>): Promise<number> {
+  const data = await api<{ task_ids: number[] }>(base, 'POST', '/tasks', { url, filename, options: { debug_log: true, download_threads: 2, ...options } });
+  return data.task_ids[0]!;
+}
+
+const taskOf = (base: string, id: number) => api<V1Task>(base, 'GET', `/tasks/${id}`);
+
+async function finished(base: string, id: number): Promise<V1Task> {
+  return waitFor(async () => {
+    const task = await taskOf(base, id);
+    if (task.status === 3) throw new Error(`task ${id} failed: ${task.err_msg}`);
+    return task.status === 2 ? task : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 50, what: `task ${id} to complete` });
+}
+
+describe('merge that follows the download', () => {
+  let dir: string;
+  let svc: RunningService;
+  const servers: HlsServer[] = [];
+  const dataDir = () => path.join(dir, 'data');
+  const logOf = (id: number) => readFile(path.join(dataDir(), 'logs', `task-${id}.log`), 'utf8');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-follow-'));
+    svc = await startService(configFromEnv({}, { port: 0, dataDir: dataDir(), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await Promise.all(servers.map((s) => s.close()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function origin(kind: FixtureKind, latencyMs: number) {
+    const fixture = await ensureFixture(kind);
+    const server = await startHlsServer({ root: fixture.dir, latencyMs });
+    servers.push(server);
+    return { fixture, url: server.url(fixture.playlist) };
+  }
+
+  it.each<[FixtureKind, Record<string, unknown>]>([
+    ['ts', {}],
+    ['fmp4', {}],
+    ['byterange', {}],
+    ['aes', {}],
+    ['ts', { format: 'mkv' }],
+    ['ts', { format: 'ts' }],
+    ['ts', { skip_ts_info: '1-2' }],
+  ])('%s %j: the followed file holds what the merge after the download writes', async (kind, extra) => {
+    // Latency spreads the arrivals, so the remux really runs while segments are still coming.
+    const { fixture, url } = await origin(kind, 30);
+    const format = (extra.format as string | undefined) ?? 'mp4';
+    const followed = await create(svc.url, url, `follow-${kind}-${format}`, extra);
+    const sequential = await create(svc.url, url, `sequential-${kind}-${format}`, { ...extra, follow_merge: false });
+    const [a, b] = [await finished(svc.url, followed), await finished(svc.url, sequential)];
+    expect(await logOf(followed)).toMatch(/merge: followed the download/);
+    expect(await logOf(sequential)).not.toMatch(/following the download/);
+    const seconds = fixture.duration - (extra.skip_ts_info ? 2 : 0);
+    expectMedia(await ffprobe(a.output_path), format as 'mp4' | 'mkv' | 'ts', seconds);
+    expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
+    // No `.part` left beside the outputs.
+    expect((await readdir(path.dirname(a.output_path))).filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
+  it.each<[FixtureKind, RegExp]>([
+    ['discontinuity', /not following the download: a discontinuity/],
+    ['alt-audio', /not following the download: the audio is a separate track/],
+  ])('%s: not followed, and the ordinary merge writes the right file', async (kind, reason) => {
+    const { fixture, url } = await origin(kind, 10);
+    const id = await create(svc.url, url, `fallback-${kind}`, {});
+    const reference = await create(svc.url, url, `fallback-${kind}-sequential`, { follow_merge: false });
+    const [a, b] = [await finished(svc.url, id), await finished(svc.url, reference)];
+    expect(await logOf(id)).toMatch(reason);
+    expectMedia(await ffprobe(a.output_path), 'mp4', fixture.duration);
+    expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
+  });
+
+  it('an http.code skip in the middle drops the follower; the merge closes the hole', async () => {
+    const fixture = await ensureFixture('ts');
+    const server = await startHlsServer({ root: fixture.dir, latencyMs: 30 });
+    servers.push(server);
+    server.override((_req, res, urlPath) => {
+      if (urlPath !== '/seg006.ts') return false;
+      res.writeHead(403).end();
+      return true;
+    });
+    const id = await create(svc.url, server.url(fixture.playlist), 'hole', { skip_ts_info: 'http.code=403' });
+    const task = await finished(svc.url, id);
+    expect(await logOf(id)).toMatch(/not following the download: segment 7 was skipped/);
+    expectMedia(await ffprobe(task.output_path), 'mp4', fixture.duration - 1);
+  });
+
+  it('a pause while it runs kills its ffmpeg and leaves no partial output; the resume starts it again', async () => {
+    const { fixture, url } = await origin('long', 60);
+    const id = await create(svc.url, url, 'paused', {});
+    const saveDir = path.join(dir, 'downloads');
+    await waitFor(async () => (await ffmpegChildren(process.pid)).length > 0, { timeoutMs: 30_000, what: 'the following ffmpeg to start' });
+    await waitFor(async () => (await taskOf(svc.url, id)).segments_done >= 4, { timeoutMs: 30_000, what: 'a few segments' });
+    expect((await taskOf(svc.url, id)).status).toBe(1);
+    await api(svc.url, 'POST', `/tasks/${id}/stop`);
+    expect((await taskOf(svc.url, id)).status).toBe(4);
+    expect(await ffmpegChildren(process.pid)).toEqual([]);
+    expect((await readdir(saveDir)).filter((f) => f.startsWith('.paused'))).toEqual([]);
+
+    await api(svc.url, 'POST', `/tasks/${id}/resume`);
+    const done = await finished(svc.url, id);
+    expect((await logOf(id)).match(/merge: following the download/g)?.length).toBe(2);
+    expectMedia(await ffprobe(done.output_path), 'mp4', fixture.duration);
+    expect((await packets(done.output_path)).video?.packets).toBe(fixture.duration * 25);
+  });
+});
+
+describe.runIf(existsSync(CLI))('merge that follows the download, crash', () => {
+  it('kill -9 while it runs, then a restart, ends in one correct MP4', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-follow-crash-'));
+    const fixture = await ensureFixture('long');
+    const server = await startHlsServer({ root: fixture.dir, latencyMs: 60 });
+    const env = { M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads') };
+    let service = await startServiceProcess(env);
+    try {
+      const id = await create(service.url, server.url(fixture.playlist), 'crash', {});
+      const pid = service.child.pid!;
+      const [orphan] = await waitFor(async () => { const found = await ffmpegChildren(pid); return found.length ? found : undefined; }, { timeoutMs: 30_000, what: 'the following ffmpeg' });
+      await waitFor(async () => (await taskOf(service.url, id)).segments_done >= 6, { timeoutMs: 30_000, what: 'a few segments' });
+      expect(await service.stop('SIGKILL')).toBe('SIGKILL');
+      // Its ffmpeg outlives it (stdin closed, it finishes the part it had); the restart must not mind.
+      service = await startServiceProcess(env);
+      const done = await finished(service.url, id);
+      await waitFor(() => !existsSync(`/proc/${orphan}`), { timeoutMs: 20_000, what: 'the orphaned ffmpeg to end' });
+      expect(await readdir(path.join(dir, 'downloads'))).toEqual(['crash.mp4']);
+      expect(done.output_path).toBe(path.join(dir, 'downloads', 'crash.mp4'));
+      expectMedia(await ffprobe(done.output_path), 'mp4', fixture.duration);
+      expect((await packets(done.output_path)).video?.packets).toBe(fixture.duration * 25);
+    } finally {
+      await service.stop();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
