@@ -3,12 +3,14 @@
 // runs only those.
 import { benchApi } from './api.js';
 import { benchDownload } from './download.js';
+import { benchFollow } from './follow.js';
 import { benchMerge } from './merge.js';
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   download: benchDownload,
   merge: benchMerge,
   api: benchApi,
+  follow: benchFollow,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a in suites);

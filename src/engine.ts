@@ -102,8 +102,9 @@ export class HlsEngine implements Engine {
       if (options.log_skipped_ts) {
         await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped));
       }
-      // The page's thumbnail: made here, at the end of the merge, while the file is fresh in the cache.
-      const posterPath = options.no_merge_ts ? undefined : await makePoster({
+      // The page's thumbnail, made from the fresh file in the cache while the completion is written and
+      // announced: the user waits for the file, not for its picture.
+      const poster = options.no_merge_ts ? undefined : makePoster({
         video: merged.outputPath,
         output: posterPathOf(this.#opts.dataDir, job.taskId),
         durationSeconds: download.duration,
@@ -113,7 +114,7 @@ export class HlsEngine implements Engine {
       await rm(job.workDir, { recursive: true, force: true });
       return {
         outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length,
-        ...(posterPath ? { posterPath } : {}),
+        ...(poster ? { poster } : {}),
         ...(download.live ? { live: download.live } : {}),
       };
     } catch (err) {

@@ -118,6 +118,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   #lock: Promise<unknown> = Promise.resolve();
   /** Per-task chain of store writes, so a late progress write never overtakes the final one. */
   readonly #writes = new Map<number, Promise<unknown>>();
+  /** Posters of completed tasks still being made; shutdown waits for them before the store closes. */
+  readonly #posters = new Set<Promise<void>>();
   #cancelTimer?: () => void;
   #closed = false;
   #scheduleQueued = false;
@@ -401,6 +403,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       return { all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown'))) };
     });
     await stops.all;
+    await Promise.all([...this.#posters]);
     await Promise.all([...this.#writes.values()]);
     await this.#store.close();
   }
@@ -500,6 +503,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const task = entry.live;
     const id = task.id;
     let outcome: Partial<TaskRecord>;
+    let poster: Promise<string | undefined> | undefined;
     try {
       const { saveDir } = this.#checkFolders(task.options);
       const result = await this.#engine.run({
@@ -515,6 +519,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         onProgress: (s) => this.#onProgress(id, entry, s),
       });
       if (entry.stopReason) throw new Error('stopped');
+      poster = result.poster;
       outcome = {
         status: TaskStatus.completed,
         phase: 'done',
@@ -557,5 +562,22 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       }
     });
     this.schedule();
+    if (poster) {
+      const adding = this.#addPoster(id, poster).catch(() => undefined);
+      this.#posters.add(adding);
+      await adding;
+      this.#posters.delete(adding);
+    }
+  }
+
+  /** Puts a poster made after the completion on the record; removes it when the task is gone meanwhile. */
+  async #addPoster(id: number, poster: Promise<string | undefined>): Promise<void> {
+    const file = await poster.catch(() => undefined);
+    if (!file) return;
+    await this.#locked(async () => {
+      const task = await this.#store.get(id);
+      if (task?.status === TaskStatus.completed) await this.#write(id, { poster_path: file });
+      else await rm(file, { force: true }).catch(() => undefined);
+    });
   }
 }

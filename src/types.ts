@@ -175,6 +175,8 @@ export interface EngineResult {
   live?: LiveSummary;
   /** The poster JPEG made from the output (in the data folder), when one could be made. */
   posterPath?: string;
+  /** The same, still being made when the result comes: the task is completed first, its poster added when it resolves. */
+  poster?: Promise<string | undefined>;
 }
 
 /** Downloads and merges one job. Rejects with an AbortError when `job.signal` aborts. */

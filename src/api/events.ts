@@ -39,7 +39,7 @@ export function eventsRouter(manager: TaskManager, options: EventsOptions = {}):
       const message: TaskEventMessage = { type: `task.${type}`, task: toV1Task(task, lang) };
       res.write(`id: ${++seq}\nevent: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`);
     };
-    const updates = new Map<number, { last: number; pending?: TaskRecord; timer?: NodeJS.Timeout }>();
+    const updates = new Map<number, { last: number; status?: TaskRecord['status']; pending?: TaskRecord; timer?: NodeJS.Timeout }>();
     const onTask = (event: TaskEvent) => {
       const id = event.task.id;
       if (event.type !== 'updated') {
@@ -52,8 +52,13 @@ export function eventsRouter(manager: TaskManager, options: EventsOptions = {}):
       const slot = updates.get(id) ?? { last: 0 };
       updates.set(id, slot);
       const wait = slot.last + throttleMs - Date.now();
-      if (wait <= 0) {
+      // A new status (completed, failed, paused…) is news the moment it is written: never held back.
+      if (wait <= 0 || (slot.status !== undefined && slot.status !== event.task.status)) {
+        if (slot.timer) clearTimeout(slot.timer);
+        slot.timer = undefined;
+        slot.pending = undefined;
         slot.last = Date.now();
+        slot.status = event.task.status;
         send('updated', event.task);
         return;
       }
@@ -62,6 +67,7 @@ export function eventsRouter(manager: TaskManager, options: EventsOptions = {}):
         slot.timer = undefined;
         if (!slot.pending) return;
         slot.last = Date.now();
+        slot.status = slot.pending.status;
         send('updated', slot.pending);
         slot.pending = undefined;
       }, wait);

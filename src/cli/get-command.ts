@@ -172,6 +172,11 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
     process.off('SIGTERM', onSignal);
   }
   view.stop();
+  // The engine's poster goes to its data folder, here the work folder: no use to a one-off download.
+  if (result.poster) {
+    await result.poster;
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
   if (!opts.quiet) {
     const kept = result.segments_total - result.segments_skipped;
     const skipped = result.segments_skipped ? ` (${result.segments_skipped} skipped)` : '';
