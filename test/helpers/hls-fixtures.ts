@@ -21,7 +21,7 @@ export const AES_KEY_2 = Buffer.from('f0e0d0c0b0a090807060504030201000', 'hex');
 /** EXT-X-MEDIA-SEQUENCE of the `aes-seq` fixture: its IVs are 100, 101, … */
 export const AES_SEQ_FIRST = 100;
 
-export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio';
+export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio' | 'packed-audio';
 
 export interface FixtureInfo {
   kind: FixtureKind;
@@ -52,6 +52,54 @@ async function ffmpeg(args: string[], cwd: string): Promise<void> {
 }
 
 const hls = (seconds = 1) => ['-f', 'hls', '-hls_time', String(seconds), '-hls_list_size', '0', '-hls_playlist_type', 'vod'];
+
+/** ID3 PRIV timestamps (90 kHz) of packed audio start here: the MPEG-TS start ffmpeg writes (1.4 s), so packed audio lines up with its video. */
+export const PACKED_AUDIO_BASE_PTS = 126_000;
+
+/** An ID3v2.4 tag holding Apple's packed-audio timestamp (a PRIV frame, 33-bit 90 kHz PTS). */
+export function id3Timestamp(pts: number): Buffer {
+  const owner = Buffer.from('com.apple.streaming.transportStreamTimestamp\0', 'latin1');
+  const stamp = Buffer.alloc(8);
+  stamp.writeBigUInt64BE(BigInt(Math.round(pts)) & 0x1ffffffffn);
+  const body = Buffer.concat([owner, stamp]);
+  const syncsafe = (n: number) => Buffer.from([(n >> 21) & 0x7f, (n >> 14) & 0x7f, (n >> 7) & 0x7f, n & 0x7f]);
+  const frame = Buffer.concat([Buffer.from('PRIV', 'latin1'), syncsafe(body.length), Buffer.from([0, 0]), body]);
+  return Buffer.concat([Buffer.from('ID3', 'latin1'), Buffer.from([4, 0, 0]), syncsafe(frame.length), frame]);
+}
+
+/**
+ * Packed audio as Apple publishes it: raw audio frames (ADTS AAC, MP3, AC-3, E-AC-3) cut into ~1 s segments by
+ * ffmpeg's segment muxer, each behind an ID3 tag whose PRIV timestamp says where it starts. `skipFirst` leaves
+ * out the first segments (their timestamps stay), for a rendition that starts later than its video.
+ */
+async function packedAudio(dir: string, name: string, codec: string[], format: string, ext: string, tone: number, seconds: number): Promise<{ playlist: string; duration: number; segments: number }> {
+  const raw = path.join(dir, `${name}-raw`);
+  await mkdir(raw, { recursive: true });
+  await mkdir(path.join(dir, name), { recursive: true });
+  await ffmpeg(['-f', 'lavfi', '-i', `sine=frequency=${tone}:sample_rate=44100`, '-t', String(seconds), '-map', '0:a', ...codec,
+    '-f', 'segment', '-segment_time', '1', '-segment_format', format, '-segment_list', 'list.m3u8', '-segment_list_type', 'm3u8', `seg%03d.${ext}`], raw);
+  const list = (await readFile(path.join(raw, 'list.m3u8'), 'utf8')).split('\n');
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD'];
+  let start = 0;
+  let count = 0;
+  let extinf = 0;
+  for (const line of list) {
+    if (line.startsWith('#EXTINF:')) extinf = Number.parseFloat(line.slice(8));
+    else if (line && !line.startsWith('#')) {
+      // The last cut of the segment muxer may hold a frame or two; a packager would not publish that alone.
+      if (extinf < 0.1) continue;
+      const body = await readFile(path.join(raw, line));
+      await writeFile(path.join(dir, name, line), Buffer.concat([id3Timestamp(PACKED_AUDIO_BASE_PTS + start * 90_000), body]));
+      lines.push(`#EXTINF:${extinf.toFixed(6)},`, line);
+      start += extinf;
+      count++;
+    }
+  }
+  lines.push('#EXT-X-ENDLIST', '');
+  await writeFile(path.join(dir, name, 'index.m3u8'), lines.join('\n'));
+  await rm(raw, { recursive: true, force: true });
+  return { playlist: `${name}/index.m3u8`, duration: start, segments: count };
+}
 
 const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'kind' | 'dir'>>> = {
   async long(dir) {
@@ -202,6 +250,33 @@ const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'k
       ].join('\n'),
     );
     return { playlist: 'master.m3u8', duration: 8, segments: 8 };
+  },
+  async 'packed-audio'(dir) {
+    // Audio-only playlists of packed audio in four codecs (the AC-3 one named .dat: detected by content, not by
+    // name), and a master with video-only TS plus English and French packed-AAC renditions. `master-late.m3u8`
+    // has an English rendition whose playlist starts one segment later: only its ID3 timestamps say so.
+    const aac = ['-c:a', 'aac', '-b:a', '48k'];
+    const en = await packedAudio(dir, 'aac', aac, 'adts', 'aac', 440, 6);
+    await packedAudio(dir, 'fr', aac, 'adts', 'aac', 660, 6);
+    await packedAudio(dir, 'mp3', ['-c:a', 'libmp3lame', '-b:a', '64k', '-write_xing', '0', '-id3v2_version', '0'], 'mp3', 'mp3', 550, 6);
+    await packedAudio(dir, 'ac3', ['-c:a', 'ac3', '-b:a', '96k'], 'ac3', 'dat', 330, 6);
+    await packedAudio(dir, 'ec3', ['-c:a', 'eac3', '-b:a', '96k'], 'eac3', 'ec3', 770, 6);
+    await mkdir(path.join(dir, 'video'), { recursive: true });
+    await ffmpeg([...sourceArgs(6, '160x120'), '-an', ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], path.join(dir, 'video'));
+    const enLines = (await readFile(path.join(dir, 'aac', 'index.m3u8'), 'utf8')).split('\n');
+    const firstUri = enLines.findIndex((l) => l && !l.startsWith('#'));
+    await writeFile(path.join(dir, 'aac', 'late.m3u8'), [...enLines.slice(0, firstUri - 1), ...enLines.slice(firstUri + 1)].join('\n'));
+    const master = (audioUri: string) => [
+      '#EXTM3U',
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="${audioUri}"`,
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Français",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,URI="fr/index.m3u8"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=160x120,CODECS="avc1.42c00c,mp4a.40.2",AUDIO="aud"',
+      'video/index.m3u8',
+      '',
+    ].join('\n');
+    await writeFile(path.join(dir, 'master.m3u8'), master('aac/index.m3u8'));
+    await writeFile(path.join(dir, 'master-late.m3u8'), master('aac/late.m3u8'));
+    return { playlist: en.playlist, duration: en.duration, segments: en.segments };
   },
 };
 
