@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
+import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar, formatBytes } from './progress-text.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
@@ -419,6 +420,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     }
   }
 
+  /** An unexpected exception ended a run: the user sees an InternalError, the log gets the original. */
+  #reportBug(id: number, original: unknown): void {
+    const error = Object.assign(new Error(`task ${id}: unexpected error in the run`), { cause: original });
+    if (this.listenerCount('error')) this.emit('error', error);
+    else console.error(`m3u8dm: task ${id} ended with an unexpected error:`, original);
+  }
+
   async #run(entry: RunningTask): Promise<void> {
     const task = entry.live;
     const id = task.id;
@@ -458,7 +466,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       else if (reason === 'shutdown') outcome = { ...stopped, status: TaskStatus.waiting, phase: 'queued', status_bar: 'queued (service stopped)' };
       else if (reason === 'delete') outcome = {};
       else {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = userFacingError(err, (original) => this.#reportBug(id, original)).message;
         outcome = { ...stopped, status: TaskStatus.failed, err_msg: message, status_bar: `failed: ${message}` };
       }
     }

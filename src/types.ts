@@ -146,6 +146,11 @@ export interface DownloadedSegment {
   /** True when an EXT-X-DISCONTINUITY stands before this segment in the playlist. */
   discontinuity: boolean;
   bytes: number;
+  /**
+   * The init section this segment plays with, when the playlist switches init sections (EXT-X-MAP
+   * changing mid-stream); absent when every segment uses the download's `initFile`.
+   */
+  initFile?: string;
 }
 
 export interface SkippedSegment {
@@ -161,6 +166,8 @@ export interface DownloadResult {
   container: 'ts' | 'fmp4';
   /** The EXT-X-MAP init segment, fetched once, to put before the media segments. */
   initFile?: string;
+  /** Every init section when there are several (the first is `initFile`); segments name theirs. */
+  initFiles?: string[];
   segments: DownloadedSegment[];
   skipped: SkippedSegment[];
   /** Latest `Last-Modified` among the segments, for `use_server_file_time`. */
@@ -180,6 +187,8 @@ export interface AudioTrack {
   container: 'ts' | 'fmp4';
   /** Its own EXT-X-MAP init segment. */
   initFile?: string;
+  /** Every init section when there are several (the first is `initFile`). */
+  initFiles?: string[];
   segments: DownloadedSegment[];
   /** Sum of its segments' EXTINF durations, in seconds. */
   duration: number;

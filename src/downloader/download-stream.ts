@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
-import { AbortError, DownloadError, SegmentError, SegmentHttpError } from './errors.js';
+import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError } from './errors.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
@@ -110,8 +110,8 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       return outcome.value;
     }) as [DownloadResult, DownloadResult?];
     if (audioTrack) {
-      const { container, initFile, segments, duration } = audioTrack;
-      result.audio = { container, segments, duration, ...(initFile ? { initFile } : {}) };
+      const { container, initFile, initFiles, segments, duration } = audioTrack;
+      result.audio = { container, segments, duration, ...(initFile ? { initFile } : {}), ...(initFiles ? { initFiles } : {}) };
     }
     await saved;
     if (req.signal.aborted) throw new AbortError();
@@ -181,7 +181,8 @@ class DownloadRun {
     const pending = this.#pending;
     let bytesOnDisk = 0;
     for (const segment of segments) {
-      const reason = skipReason(this.#rules, segment);
+      // EXT-X-GAP: no media there, so nothing to request; the output lacks that stretch, as with ffmpeg.
+      const reason = segment.gap ? 'EXT-X-GAP' : skipReason(this.#rules, segment);
       if (reason) {
         this.#skipped.push({ index: segment.index, uri: segment.uri, reason });
         continue;
@@ -207,7 +208,7 @@ class DownloadRun {
         `${pending.length} to fetch with ${threads} threads`,
     );
 
-    const initFile = await this.#fetchInit(this.#onDisk);
+    const initFiles = await this.#fetchInits(this.#onDisk);
 
     let failure: unknown;
     await Promise.all(
@@ -240,24 +241,34 @@ class DownloadRun {
     );
     await manifest;
     if (failure !== undefined) throw failure;
-    return this.#result(initFile);
+    return this.#result(initFiles);
   }
 
-  async #fetchInit(onDisk: Map<string, FinishedFile>): Promise<string | undefined> {
-    const init = this.#playlist.init;
-    if (!init) return undefined;
-    const name = initFileName();
-    if (!onDisk.has(name)) {
-      const target: FetchTarget = { name, uri: init.uri, label: `the ${this.#track}init segment`, sequence: this.#playlist.segments[0]?.sequence ?? 0 };
-      if (init.byterange) target.byterange = init.byterange;
-      if (init.key) target.key = init.key;
-      try {
-        await this.#fetcher.commit(target, await this.#fetcher.fetch(target));
-      } catch (error) {
-        throw inContext(error, target, -1);
+  /** Fetches every init section the kept segments use (one, unless EXT-X-MAP changes mid-stream); their paths by position. */
+  async #fetchInits(onDisk: Map<string, FinishedFile>): Promise<Map<number, string>> {
+    const { inits, segments } = this.#playlist;
+    const files = new Map<number, string>();
+    const skipped = new Set(this.#skipped.map((s) => s.index));
+    const used = new Set(segments.filter((s) => !skipped.has(s.index)).map((s) => s.initIndex ?? 0));
+    for (const [n, init] of inits.entries()) {
+      // The first one always: the merge puts it in front even when every segment using it was skipped.
+      if (n > 0 && !used.has(n)) continue;
+      const name = initFileName(n);
+      if (!onDisk.has(name)) {
+        const user = segments.find((s) => (s.initIndex ?? 0) === n);
+        const label = inits.length > 1 ? `init segment ${n + 1}` : 'init segment';
+        const target: FetchTarget = { name, uri: init.uri, label: `the ${this.#track}${label}`, sequence: user?.sequence ?? 0 };
+        if (init.byterange) target.byterange = init.byterange;
+        if (init.key) target.key = init.key;
+        try {
+          await this.#fetcher.commit(target, await this.#fetcher.fetch(target));
+        } catch (error) {
+          throw inContext(error, target, -1);
+        }
       }
+      files.set(n, this.#work.path(name));
     }
-    return this.#work.path(name);
+    return files;
   }
 
   #target(segment: Segment): FetchTarget {
@@ -283,21 +294,26 @@ class DownloadRun {
     return true;
   }
 
-  #result(initFile: string | undefined): DownloadResult {
+  #result(initFiles: Map<number, string>): DownloadResult {
     const { segments: all, container } = this.#playlist;
+    const initFile = initFiles.get(0);
+    const several = this.#playlist.inits.length > 1;
     const segments: DownloadedSegment[] = [];
     let lastModified: Date | undefined;
     let duration = 0;
     for (const segment of all) {
       const file = this.#done.get(segment.index);
       if (!file) continue;
-      segments.push({
+      const downloaded: DownloadedSegment = {
         index: segment.index,
         file: this.#work.path(segmentFileName(segment.index, container)),
         duration: segment.duration,
         discontinuity: segment.discontinuity,
         bytes: file.bytes,
-      });
+      };
+      const init = several ? initFiles.get(segment.initIndex ?? 0) : undefined;
+      if (init) downloaded.initFile = init;
+      segments.push(downloaded);
       duration += segment.duration;
       if (file.lastModified && (!lastModified || file.lastModified > lastModified)) lastModified = file.lastModified;
     }
@@ -308,6 +324,7 @@ class DownloadRun {
       duration,
     };
     if (initFile) result.initFile = initFile;
+    if (several) result.initFiles = [...initFiles.values()];
     if (lastModified) result.lastModified = lastModified;
     return result;
   }
@@ -315,7 +332,8 @@ class DownloadRun {
 
 /** Puts a failure in the words of the segment it happened to. */
 function inContext(error: unknown, target: FetchTarget, index: number): unknown {
-  if (error instanceof AbortError || error instanceof DownloadError) return error;
+  // A bug is not the segment's fault: it goes on as it is, for the run to report as an internal error.
+  if (error instanceof AbortError || error instanceof DownloadError || isBug(error)) return error;
   const where = `${target.label} (${target.uri})`;
   if (error instanceof RequestFailure) {
     if (error.status !== undefined) return new SegmentHttpError(`${where} ${error.message}`, target.uri, error.status, index, { cause: error });

@@ -9,6 +9,7 @@ import { findPlaylistLink } from './html-link.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
 import { pickAudioRendition, type SeparateAudio } from './audio-rendition.js';
 import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
+import type { Definitions } from './playlist-text.js';
 import { pickVariant } from './variant.js';
 
 /** Playlists beyond this are refused while streaming: no real one comes close, a runaway body would eat memory. */
@@ -48,6 +49,8 @@ export async function resolvePlaylist(
   }
   let current = url;
   let audio: SeparateAudio | undefined;
+  // The multivariant playlist's EXT-X-DEFINE variables, which the media playlists may IMPORT.
+  let imported: Definitions | undefined;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     const fetched = await fetchText(client, current);
     const text = fetched.text.replace(/^\uFEFF/, '');
@@ -61,13 +64,14 @@ export async function resolvePlaylist(
       continue;
     }
 
-    const parsed = parsePlaylist(text, fetched.url);
+    const parsed = parsePlaylist(text, fetched.url, imported);
     if (parsed.kind === 'media') {
       const { playlist } = parsed;
       debug?.(describeMedia(playlist));
       if (!audio) return { playlist };
-      return { playlist, audio: await resolveAudio(client, audio, debug) };
+      return { playlist, audio: await resolveAudio(client, audio, imported, debug) };
     }
+    imported = parsed.definitions;
     const chosen = pickVariant(parsed.variants, variant);
     debug?.(`master playlist ${fetched.url}: ${parsed.variants.map(describeVariant).join('; ')}; variant=${String(variant)} picks ${describeVariant(chosen)}`);
     audio = pickAudioRendition(chosen, parsed.audio);
@@ -82,11 +86,11 @@ export async function resolvePlaylist(
 }
 
 /** The alternate audio's media playlist; a master or a page in its place is refused. */
-async function resolveAudio(client: HttpClient, rendition: SeparateAudio, debug?: DebugLog): Promise<MediaPlaylist> {
+async function resolveAudio(client: HttpClient, rendition: SeparateAudio, imported: Definitions | undefined, debug?: DebugLog): Promise<MediaPlaylist> {
   const fetched = await fetchText(client, rendition.uri);
   const text = fetched.text.replace(/^\uFEFF/, '');
   if (!looksLikePlaylist(text)) throw notAPlaylist(fetched, text);
-  const parsed = parsePlaylist(text, fetched.url);
+  const parsed = parsePlaylist(text, fetched.url, imported);
   if (parsed.kind !== 'media') {
     throw new PlaylistError(`the audio rendition "${rendition.name}" (${fetched.url}) is a master playlist, expected a media playlist`, fetched.url);
   }
@@ -156,7 +160,8 @@ const binary = (url: string, contentType: string) =>
   new PlaylistError(`${url} answered binary data${contentType ? ` (${contentType})` : ''}, not an HLS playlist`, url);
 
 function looksLikePlaylist(text: string): boolean {
-  return text.trimStart().startsWith('#EXTM3U') || /^#EXT(?:INF|-X-STREAM-INF):/m.test(text);
+  // `[\r\n]`: CR-only playlists have no `\n` for `^` to see.
+  return text.trimStart().startsWith('#EXTM3U') || /(?:^|[\r\n])#EXT(?:INF|-X-STREAM-INF):/.test(text);
 }
 
 function looksLikeHtml(text: string, contentType: string): boolean {

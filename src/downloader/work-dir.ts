@@ -14,7 +14,7 @@ const MANIFEST = 'segments.jsonl';
 const INIT = 'init.mp4';
 /** Subfolder of the alternate audio track: a work folder of its own. */
 const AUDIO_DIR = 'audio';
-const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:\.part|\.tmp)?$/;
+const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\d*\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:\.part|\.tmp)?$/;
 
 interface PlaylistInfo {
   version: 1;
@@ -43,7 +43,8 @@ export function segmentFileName(index: number, container: 'ts' | 'fmp4'): string
   return `seg${String(index).padStart(5, '0')}.${container === 'ts' ? 'ts' : 'm4s'}`;
 }
 
-export const initFileName = (): string => INIT;
+/** `init.mp4` for the first init section, `init1.mp4`, `init2.mp4`… for those a playlist switches to later. */
+export const initFileName = (n = 0): string => (n === 0 ? INIT : `init${n}.mp4`);
 
 export class WorkDir {
   readonly dir: string;
@@ -160,7 +161,7 @@ export class WorkDir {
     }
     const found = new Map<string, FinishedFile>();
     for (const name of await readdir(this.dir)) {
-      if (!/^(?:seg\d+\.(?:ts|m4s)|init\.mp4)$/.test(name)) continue;
+      if (!/^(?:seg\d+\.(?:ts|m4s)|init\d*\.mp4)$/.test(name)) continue;
       const { size } = await stat(this.path(name));
       const record = records.get(name);
       if (record && record.b !== size) {

@@ -164,7 +164,7 @@ async function remuxOneRun(input: MergeInput, remux: Remux, report: (fraction: n
     durationSeconds: remux.durationSeconds,
     signal: input.signal,
     onProgress: report,
-    feedStdin: (stdin, stop) => writeFilesInto([...remux.leading, ...sourcesOf(download.segments)], stdin, stop),
+    feedStdin: async (stdin, stop) => writeFilesInto([...(await leadingFor(download.segments, remux)), ...sourcesOf(download.segments)], stdin, stop),
     debug: input.debug,
   });
 }
@@ -181,7 +181,7 @@ async function remuxRuns(
   input.debug?.(`merge: ${download.segments.length} segments in ${runs.length} runs (split at discontinuities and skipped segments), joined by the concat demuxer`);
   await mkdir(scratch, { recursive: true });
   // A lone TS segment is a run file already; everything else is joined first (half the progress bar).
-  const needsJoining = (run: DownloadedSegment[]) => run.length > 1 || remux.leading.length > 0;
+  const needsJoining = (run: DownloadedSegment[]) => run.length > 1 || remux.leading.length > 0 || run[0]?.initFile !== undefined;
   const joinBytes = runs.filter(needsJoining).flat().reduce((sum, segment) => sum + segment.bytes, 0);
   const joinShare = joinBytes > 0 ? 0.5 : 0;
   let joined = 0;
@@ -192,7 +192,7 @@ async function remuxRuns(
       continue;
     }
     const runFile = path.join(scratch, `run-${String(i).padStart(5, '0')}${download.container === 'fmp4' ? '.mp4' : '.ts'}`);
-    await concatFilesTo([...remux.leading, ...sourcesOf(run)], runFile, signal, (bytes) => {
+    await concatFilesTo([...(await leadingFor(run, remux)), ...sourcesOf(run)], runFile, signal, (bytes) => {
       joined += bytes;
       if (joinShare > 0) report(Math.min(joined / joinBytes, 1) * joinShare);
     });
@@ -216,6 +216,9 @@ async function remuxRuns(
  * for the video.
  */
 async function audioInput(input: MergeInput, audio: AudioTrack, scratch: string): Promise<string[]> {
+  if ((audio.initFiles?.length ?? 0) > 1) {
+    throw new MergeError('the audio rendition switches EXT-X-MAP init sections mid-stream, which m3u8dm can merge for the video track only');
+  }
   await mkdir(scratch, { recursive: true });
   const file = path.join(scratch, audio.container === 'fmp4' ? 'audio.mp4' : 'audio.ts');
   const leading = audio.initFile ? [{ path: audio.initFile, bytes: (await stat(audio.initFile)).size }] : [];
@@ -308,10 +311,17 @@ export function splitIntoRuns(segments: readonly DownloadedSegment[]): Downloade
   for (const segment of segments) {
     const current = runs.at(-1);
     const previous = current?.at(-1);
-    if (!current || !previous || segment.discontinuity || segment.index !== previous.index + 1) runs.push([segment]);
+    // A new init section (EXT-X-MAP changing) starts a run too: each run file gets the init its fragments need.
+    if (!current || !previous || segment.discontinuity || segment.index !== previous.index + 1 || segment.initFile !== previous.initFile) runs.push([segment]);
     else current.push(segment);
   }
   return runs;
+}
+
+/** The init section in front of a run: its own when the playlist switches init sections, else the download's. */
+async function leadingFor(run: readonly DownloadedSegment[], remux: Remux): Promise<SourceFile[]> {
+  const own = run[0]?.initFile;
+  return own ? [{ path: own, bytes: (await stat(own)).size }] : remux.leading;
 }
 
 function sourcesOf(segments: readonly DownloadedSegment[]): SourceFile[] {
@@ -336,6 +346,8 @@ function monotonic(onProgress: (fraction: number) => void): (fraction: number) =
 function asMergeFailure(error: unknown, signal: AbortSignal): Error {
   if (signal.aborted) return abortError(signal);
   if (error instanceof MergeError) return error;
+  // A bug is not ffmpeg's or the disk's: passed on as it is, for the run to report as an internal error.
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return error as Error;
   const reason = error instanceof Error ? error.message : String(error);
   return new MergeError(`Merge failed: ${reason}`, { cause: error });
 }

@@ -51,9 +51,11 @@ export async function moveSegmentsInto(dir: string, download: DownloadResult, si
   return { files: done.map((move) => move.to), bytes, undo };
 }
 
-function plannedMoves(dir: string, download: Pick<AudioTrack, 'container' | 'initFile' | 'segments'>): Array<{ from: string; to: string }> {
+function plannedMoves(dir: string, download: Pick<AudioTrack, 'container' | 'initFile' | 'initFiles' | 'segments'>): Array<{ from: string; to: string }> {
   const moves: Array<{ from: string; to: string }> = [];
-  if (download.initFile) moves.push({ from: download.initFile, to: path.join(dir, `init${path.extname(download.initFile) || '.mp4'}`) });
+  // Several init sections keep their work-folder names (init.mp4, init1.mp4…), which say which came first.
+  const inits = download.initFiles ?? (download.initFile ? [download.initFile] : []);
+  for (const [n, init] of inits.entries()) moves.push({ from: init, to: path.join(dir, `init${n === 0 ? '' : n}${path.extname(init) || '.mp4'}`) });
   const lastIndex = download.segments.reduce((max, segment) => Math.max(max, segment.index), 0);
   const width = Math.max(4, String(lastIndex).length);
   const fallbackExt = download.container === 'fmp4' ? '.m4s' : '.ts';

@@ -21,7 +21,7 @@ export const AES_KEY_2 = Buffer.from('f0e0d0c0b0a090807060504030201000', 'hex');
 /** EXT-X-MEDIA-SEQUENCE of the `aes-seq` fixture: its IVs are 100, 101, … */
 export const AES_SEQ_FIRST = 100;
 
-export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio' | 'packed-audio';
+export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio' | 'packed-audio' | 'quirks';
 
 export interface FixtureInfo {
   kind: FixtureKind;
@@ -277,6 +277,48 @@ const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'k
     await writeFile(path.join(dir, 'master.m3u8'), master('aac/index.m3u8'));
     await writeFile(path.join(dir, 'master-late.m3u8'), master('aac/late.m3u8'));
     return { playlist: en.playlist, duration: en.duration, segments: en.segments };
+  },
+  async quirks(dir) {
+    // Playlist shapes real servers publish, over one 4 s TS stream in media/ (and an fMP4 one in map/):
+    // CR-only line endings; EXT-X-DEFINE with NAME/VALUE, IMPORT and QUERYPARAM; an EXT-X-GAP segment whose
+    // file does not exist; masters with a bare, a BANDWIDTH-less and a malformed EXT-X-STREAM-INF; and fMP4
+    // whose EXT-X-MAP changes after a discontinuity (two encodes, two init sections).
+    const media = path.join(dir, 'media');
+    await mkdir(media, { recursive: true });
+    await ffmpeg([...sourceArgs(4, '160x120'), ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], media);
+    const text = await readFile(path.join(media, 'index.m3u8'), 'utf8');
+    const entries = text.split('\n').filter((l) => l.startsWith('#EXTINF') || (l && !l.startsWith('#')));
+    const head = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD'];
+    await writeFile(path.join(media, 'cr.m3u8'), text.replace(/\n/g, '\r'));
+    await writeFile(path.join(media, 'define.m3u8'), [
+      ...head, '#EXT-X-DEFINE:IMPORT="prefix"', '#EXT-X-DEFINE:QUERYPARAM="token"', '#EXT-X-DEFINE:NAME="ext",VALUE=".ts"',
+      ...entries.map((l) => (l.startsWith('#') ? l : `${l.replace(/\.ts$/, '').replace(/^seg/, '{$prefix}')}{$ext}?t={$token}`)), '#EXT-X-ENDLIST', ''].join('\n'));
+    await writeFile(path.join(dir, 'define-master.m3u8'), [
+      '#EXTM3U', '#EXT-X-DEFINE:NAME="prefix",VALUE="seg"', '#EXT-X-DEFINE:NAME="folder",VALUE="media"', '#EXT-X-DEFINE:QUERYPARAM="token"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=160x120', '{$folder}/define.m3u8?token={$token}', ''].join('\n'));
+    // Segment 3 is a gap: the playlist says so and the server has no such file.
+    const gapped = entries.flatMap((l, i) => (i === 4 ? ['#EXT-X-GAP'] : []).concat(i === 5 ? ['gone002.ts'] : [l]));
+    await writeFile(path.join(media, 'gap.m3u8'), [...head, ...gapped, '#EXT-X-ENDLIST', ''].join('\n'));
+    const masters: Record<string, string[]> = {
+      'bare-master.m3u8': ['#EXT-X-STREAM-INF:', 'media/index.m3u8'],
+      'nobw-master.m3u8': ['#EXT-X-STREAM-INF:RESOLUTION=160x120', 'media/index.m3u8', '#EXT-X-STREAM-INF:CODECS="avc1.42c00c"', 'missing/index.m3u8'],
+      'malformed-master.m3u8': ['#EXT-X-STREAM-INF:BANDWIDTH=lots,RESOLUTION=wide', 'media/index.m3u8', '#EXT-X-STREAM-INF:AVERAGE-BANDWIDTH=,RESOLUTION=x', 'missing/index.m3u8', '#EXT-X-STREAM-INF:BANDWIDTH=1'],
+    };
+    for (const [name, lines] of Object.entries(masters)) await writeFile(path.join(dir, name), ['#EXTM3U', ...lines, ''].join('\n'));
+    // fMP4 in two encodes: each part has its own init section; the playlist switches at the discontinuity.
+    const map = path.join(dir, 'map');
+    const parts: string[][] = [];
+    for (const [part, tone] of [['a', 440], ['b', 880]] as const) {
+      await mkdir(path.join(map, part), { recursive: true });
+      await ffmpeg([...sourceArgs(3, '160x120', tone), ...hls(), '-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4',
+        '-hls_segment_filename', 'seg%03d.m4s', 'index.m3u8'], path.join(map, part));
+      const partText = await readFile(path.join(map, part, 'index.m3u8'), 'utf8');
+      parts.push([`#EXT-X-MAP:URI="${part}/init.mp4"`,
+        ...partText.split('\n').filter((l) => l.startsWith('#EXTINF') || (l && !l.startsWith('#'))).map((l) => (l.startsWith('#') ? l : `${part}/${l}`))]);
+    }
+    await writeFile(path.join(map, 'index.m3u8'), ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD',
+      ...(parts[0] ?? []), '#EXT-X-DISCONTINUITY', ...(parts[1] ?? []), '#EXT-X-ENDLIST', ''].join('\n'));
+    return { playlist: 'media/index.m3u8', duration: 4, segments: 4 };
   },
 };
 
