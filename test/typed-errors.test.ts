@@ -86,8 +86,10 @@ describe('typed errors', () => {
         expect(task.err_msg, name).not.toMatch(/internal error/);
       }
     }
-    // Nearly all of them cannot produce a video; the shapes players accept (extinf garbage…) may complete.
-    expect(failed.length).toBeGreaterThanOrEqual(names.length - 3);
+    // Shapes players shrug off (a tag the parser ignores, an unknown audio group) may complete; the rest cannot.
+    const tolerated = ['b/audio-no-group.m3u8', 'b/key-no-uri.m3u8', 'b/map-empty.m3u8', 'b/byterange-bad.m3u8'];
+    expect(outcomes.filter(({ task }) => task.status !== '失败').map(({ name }) => name).filter((n) => !tolerated.includes(n))).toEqual([]);
+    expect(failed.length).toBeGreaterThan(0);
     const message = (name: string) => outcomes.find((o) => o.name === name)?.task.err_msg ?? '';
     expect(message('b/no-uri-master.m3u8')).toMatch(/lists no variant with a URI/);
     expect(message('b/key-sample-aes.m3u8')).toMatch(/SAMPLE-AES, which m3u8dm cannot decrypt/);
