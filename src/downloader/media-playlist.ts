@@ -111,6 +111,10 @@ export function parsePlaylist(rawText: string, url: string, imported?: Definitio
     if (variants.length === 0) throw new PlaylistError(`the master playlist ${url} lists no variant with a URI`, url);
     return { kind: 'master', variants, audio: audioRenditions(manifest, url), definitions };
   }
+  // The parser drops an EXT-X-STREAM-INF without a URI line; a master of only those is still a master.
+  if (manifest.segments.length === 0 && /^#EXT-X-STREAM-INF/m.test(text)) {
+    throw new PlaylistError(`the master playlist ${url} lists no variant with a URI`, url);
+  }
   return { kind: 'media', playlist: toMediaPlaylist(manifest, text, url) };
 }
 
