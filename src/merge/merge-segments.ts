@@ -33,7 +33,8 @@ import { locateFfmpeg } from './ffmpeg-locate.js';
 import { MergeError } from './merge-error.js';
 import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
 import { partPath, stemOf, uniqueDirectory, uniqueOutputPath } from './output-path.js';
-import { probeStreams } from './probe-streams.js';
+import { detectPackedAudio, joinPackedAudio, type PackedAudio } from './packed-audio.js';
+import { probeStartSeconds, probeStreams } from './probe-streams.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 import { adtsAudio, readTsStreamTypes } from './ts-stream-types.js';
 
@@ -119,27 +120,64 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   const { download } = input;
   const runs = splitIntoRuns(download.segments);
   const { audio } = download;
-  if (!audio && download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
+  // Content decides, not names: an audio-only playlist of packed audio has no EXT-X-MAP and looks like TS.
+  const first = download.segments[0];
+  const packed = download.container === 'ts' && first ? await detectPackedAudio(first.file).catch(() => undefined) : undefined;
+  if (!packed && !audio && download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
 
   const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+  const durationSeconds = download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0);
+  if (packed) return mergePackedAudio(input, packed, part, scratch, ffmpegPath, durationSeconds, report);
+
+  const separate = audio ? await audioInput(input, audio, scratch, ffmpegPath) : undefined;
   const audioSource = audio ? { container: audio.container, first: audio.segments[0] } : { container: download.container, first: download.segments[0] };
   const remux: Remux = {
     ffmpegPath,
-    extraInputArgs: audio ? await audioInput(input, audio, scratch) : [],
+    extraInputArgs: separate?.args ?? [],
     outputArgs: [
       ...(audio ? ['-map', '0:v?', '-map', '1:a'] : ['-map', '0:v?', '-map', '0:a?']),
       '-c', 'copy',
-      ...(await audioBitstreamFilters(input, audioSource.container, audioSource.first, ffmpegPath)),
+      ...(separate?.packed ? packedFilters(separate.packed, input.format) : await audioBitstreamFilters(input, audioSource.container, audioSource.first, ffmpegPath)),
       // Audio and video of HLS segments can sit seconds apart in the stream; let the muxer wait for both.
       '-max_muxing_queue_size', '4096',
       ...containerArgs(input.format),
       '-y', part,
     ],
-    durationSeconds: download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0),
+    durationSeconds,
     leading: download.initFile ? [{ path: download.initFile, bytes: (await stat(download.initFile)).size }] : [],
   };
   if (runs.length === 1) return remuxOneRun(input, remux, report);
   return remuxRuns(input, runs, scratch, remux, report);
+}
+
+/** ADTS AAC needs the ADTS → MP4 filter for MP4 and MKV; MP3, AC-3 and E-AC-3 go in as they are. */
+function packedFilters(packed: PackedAudio, format: OutputFormat): string[] {
+  return packed.codec === 'aac' && format !== 'ts' ? ['-bsf:a', 'aac_adtstoasc'] : [];
+}
+
+/** An audio-only stream of packed audio: its frames joined without the ID3 tags, remuxed into the container asked for. */
+async function mergePackedAudio(
+  input: MergeInput,
+  packed: PackedAudio,
+  part: string,
+  scratch: string,
+  ffmpegPath: string,
+  durationSeconds: number,
+  report: (fraction: number) => void,
+): Promise<void> {
+  const { segments } = input.download;
+  await mkdir(scratch, { recursive: true });
+  const joined = path.join(scratch, `audio.${packed.extension}`);
+  await joinPackedAudio(segments, joined, input.signal);
+  input.debug?.(`merge: ${segments.length} segments of packed ${packed.codec} audio (detected by content) joined into ${joined}`);
+  await runFfmpeg({
+    ffmpegPath,
+    args: ['-f', packed.format, '-i', joined, '-map', '0:a', '-c', 'copy', ...packedFilters(packed, input.format), ...containerArgs(input.format), '-y', part],
+    durationSeconds,
+    signal: input.signal,
+    onProgress: report,
+    debug: input.debug,
+  });
 }
 
 /** TS in, TS out, no discontinuity: the joined bytes are the output. */
@@ -213,18 +251,55 @@ async function remuxRuns(
 /**
  * The separate audio track as ffmpeg's second input: its segments (after its init section) joined into one
  * file in the scratch folder. Audio is a small share of the bytes, so a copy costs little and keeps stdin
- * for the video.
+ * for the video. Packed audio has no timestamps of its own: its first ID3 timestamp, against the video's
+ * first timestamp, says how far to shift it (`-itsoffset`), so the two play in sync.
  */
-async function audioInput(input: MergeInput, audio: AudioTrack, scratch: string): Promise<string[]> {
+async function audioInput(input: MergeInput, audio: AudioTrack, scratch: string, ffmpegPath: string): Promise<{ args: string[]; packed?: PackedAudio }> {
   if ((audio.initFiles?.length ?? 0) > 1) {
     throw new MergeError('the audio rendition switches EXT-X-MAP init sections mid-stream, which m3u8dm can merge for the video track only');
   }
   await mkdir(scratch, { recursive: true });
+  const first = audio.segments[0];
+  const packed = audio.container === 'ts' && first ? await detectPackedAudio(first.file).catch(() => undefined) : undefined;
+  if (packed) {
+    const file = path.join(scratch, `audio.${packed.extension}`);
+    await joinPackedAudio(audio.segments, file, input.signal);
+    const offset = packed.startSeconds === undefined ? undefined : await packedOffset(input, packed.startSeconds, scratch, ffmpegPath);
+    input.debug?.(`merge: ${audio.segments.length} segments of packed ${packed.codec} audio joined into ${file}; ID3 start ${packed.startSeconds ?? 'none'} s, offset to the video ${offset ?? 0} s`);
+    return { args: [...(offset ? ['-itsoffset', offset.toFixed(6)] : []), '-f', packed.format, '-i', file], packed };
+  }
   const file = path.join(scratch, audio.container === 'fmp4' ? 'audio.mp4' : 'audio.ts');
   const leading = audio.initFile ? [{ path: audio.initFile, bytes: (await stat(audio.initFile)).size }] : [];
   await concatFilesTo([...leading, ...sourcesOf(audio.segments)], file, input.signal);
   input.debug?.(`merge: ${audio.segments.length} audio segments joined into ${file}, muxed as the second input`);
-  return ['-f', audio.container === 'fmp4' ? 'mov' : 'mpegts', '-i', file];
+  return { args: ['-f', audio.container === 'fmp4' ? 'mov' : 'mpegts', '-i', file] };
+}
+
+/** 2^33 ticks of the 90 kHz clock: where MPEG-TS timestamps wrap. */
+const PTS_WRAP_SECONDS = 2 ** 33 / 90_000;
+
+/**
+ * Seconds the packed audio starts after the video (negative: before). ffmpeg rebases each input to its own
+ * start, so this is the audio's ID3 start minus the first timestamp of the video's first kept segment.
+ */
+async function packedOffset(input: MergeInput, audioStart: number, scratch: string, ffmpegPath: string): Promise<number | undefined> {
+  const { download } = input;
+  const first = download.segments[0];
+  if (!first) return undefined;
+  let probed = first.file;
+  const init = first.initFile ?? download.initFile;
+  if (download.container === 'fmp4' && init) {
+    // A fragment alone is unreadable; with its init section in front it is a tiny MP4.
+    probed = path.join(scratch, 'probe-start.mp4');
+    await concatFilesTo([{ path: init }, { path: first.file, bytes: first.bytes }], probed, input.signal);
+  }
+  const videoStart = await probeStartSeconds(ffmpegPath, probed, input.signal);
+  if (videoStart === undefined) return undefined;
+  let offset = audioStart - videoStart;
+  // Timestamps on either side of a wrap: take the short way round.
+  if (offset > PTS_WRAP_SECONDS / 2) offset -= PTS_WRAP_SECONDS;
+  else if (offset < -PTS_WRAP_SECONDS / 2) offset += PTS_WRAP_SECONDS;
+  return Math.abs(offset) < 0.001 ? 0 : offset;
 }
 
 /**

@@ -68,7 +68,8 @@ export async function startStreamService(root: string): Promise<StreamService> {
 /** Duration of what `ffmpeg -i <playlist> -c copy` makes of the stream: the yardstick for ours. */
 export async function ffmpegCopyDuration(playlistUrl: string, dir: string): Promise<number> {
   const out = path.join(dir, `reference-${++counter}.mkv`);
-  await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-allowed_extensions', 'ALL', '-i', playlistUrl, '-map', '0', '-c', 'copy', '-y', out], { maxBuffer: 16 << 20 });
+  const hlsOptions = playlistUrl.startsWith('http') ? ['-allowed_extensions', 'ALL'] : [];
+  await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', ...hlsOptions, '-i', playlistUrl, '-map', '0', '-c', 'copy', '-y', out], { maxBuffer: 16 << 20 });
   return (await ffprobe(out)).duration;
 }
 
