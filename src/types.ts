@@ -18,6 +18,8 @@ export type ProxyType = 'none' | 'http' | 'https' | 'socks5' | 'socks4';
 export type OutputFormat = 'mp4' | 'mkv' | 'ts';
 /** `best`, `worst`, or the largest acceptable video height in pixels. */
 export type VariantChoice = 'best' | 'worst' | number;
+/** Audio renditions to take: the DEFAULT one (`default`), every one (`all`), or those in these languages. */
+export type AudioChoice = 'default' | 'all' | string[];
 
 /** HTTP headers as the Go original carries them: one name, many values. */
 export type HeaderMap = Record<string, string[]>;
@@ -54,6 +56,11 @@ export interface TaskOptions extends DownloadSettings {
   format: OutputFormat;
   /** Tries per request (segment, key, playlist) before giving up. @defaultValue 5 */
   retries: number;
+  /**
+   * Alternate audio renditions (EXT-X-MEDIA TYPE=AUDIO) to download and mux, each with its LANGUAGE/NAME
+   * tags, the DEFAULT one first. @defaultValue 'default'
+   */
+  audio?: AudioChoice;
 }
 
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */
@@ -146,6 +153,8 @@ export interface DownloadedSegment {
   /** True when an EXT-X-DISCONTINUITY stands before this segment in the playlist. */
   discontinuity: boolean;
   bytes: number;
+  /** Seconds from the start of the playlist (sum of the EXTINFs before it), for cutting other tracks alike. */
+  start?: number;
   /**
    * The init section this segment plays with, when the playlist switches init sections (EXT-X-MAP
    * changing mid-stream); absent when every segment uses the download's `initFile`.
@@ -177,9 +186,11 @@ export interface DownloadResult {
   /**
    * The variant's alternate audio rendition, when it has a media playlist of its own (EXT-X-MEDIA
    * TYPE=AUDIO with URI): its segments, to be muxed with the video. Absent when the audio is in the
-   * video segments. The skip rules do not apply to it: it is always complete.
+   * video segments. The first of `audioTracks` when there are several.
    */
   audio?: AudioTrack;
+  /** Every separate audio track, the DEFAULT one first (option `audio`: `all` or languages). */
+  audioTracks?: AudioTrack[];
 }
 
 /** A separate audio track of a download, in playlist order. */
@@ -192,6 +203,10 @@ export interface AudioTrack {
   segments: DownloadedSegment[];
   /** Sum of its segments' EXTINF durations, in seconds. */
   duration: number;
+  /** The rendition's NAME, LANGUAGE and DEFAULT=YES, for the output's stream tags. */
+  name?: string;
+  language?: string;
+  isDefault?: boolean;
 }
 
 /** A line for the per-task debug log (`debug_log`); a no-op when the option is off. */

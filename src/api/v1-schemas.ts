@@ -10,12 +10,18 @@ const queryInt = (min: number, max: number) =>
     .min(min, { error: `must be an integer from ${min} to ${max}` })
     .max(max, { error: `must be an integer from ${min} to ${max}` });
 
+/** An RFC 5646 language tag as HLS LANGUAGE attributes carry it: `en`, `fr-CA`, `zh-Hant`. */
+const languageCode = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, { error: 'must be a language code such as "en" or "pt-BR"' });
+
 export const taskOptionsSchema = z.strictObject({
   ...settingsFields,
   variant: z.union([z.enum(['best', 'worst']), boundedInt(1, 10_000)], { error: 'must be "best", "worst" or a maximum height in pixels (1–10000)' })
     .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
   format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
   retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  audio: z.union([z.enum(['default', 'all']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
+    { error: 'must be "default", "all" or a list of language codes such as ["en", "fr"]' })
+    .describe('Alternate audio renditions: the DEFAULT one, all of them, or those in these languages (muxed with their language tags, DEFAULT first).'),
 }).partial();
 
 export const sourceSchema = z.enum(['api', 'ui', 'cli']);

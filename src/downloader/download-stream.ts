@@ -3,12 +3,14 @@
 // previous run saved), applies the skip rules, then fetches what is missing with
 // `download_threads` segments in flight. A variant whose audio is an alternate
 // rendition with its own playlist is two tracks: the audio's segments go to the
-// `audio/` subfolder and share the same threads; the skip rules (numbers, times,
-// http.code) apply to the video track only, the audio is always fetched whole.
+// `audio/` subfolder (more tracks, with the option `audio`, in `audio1/`…) and
+// share the same threads; the skip rules (numbers, times, http.code) pick video
+// segments only, the audio is fetched whole and the merge cuts it by the same
+// media time.
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
+import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError } from './errors.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
@@ -70,19 +72,22 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     if (stream) {
       debug?.(`resuming with the playlist saved in ${work.dir} (${stream.playlist.url}${stream.audio ? `, audio ${stream.audio.url}` : ''})`);
     } else {
-      stream = await resolvePlaylist(client, req.url, variant, debug);
+      stream = await resolvePlaylist(client, req.url, variant, debug, options.audio ?? 'default');
       saved = work.savePlaylist(req.url, variant, stream);
       saved.catch((error: unknown) => stop.abort(error));
     }
     if (req.signal.aborted) throw new AbortError();
 
-    const { playlist, audio } = stream;
+    const { playlist } = stream;
+    const audios = stream.audio ? [stream.audio, ...(stream.moreAudio ?? [])] : [];
     const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug)];
-    if (audio) {
+    for (const [n, audio] of audios.entries()) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
-      await work.audio.create();
-      const fetcher = new SegmentFetcher(client, work.audio, meter, audio.container, debug);
-      tracks.push(new DownloadRun(audio, NO_RULES, work.audio, fetcher, meter, 'audio ', debug));
+      const folder = work.audioTrack(n);
+      await folder.create();
+      const fetcher = new SegmentFetcher(client, folder, meter, audio.container, debug);
+      const label = audios.length > 1 ? `audio ${audio.rendition?.language ?? n + 1} ` : 'audio ';
+      tracks.push(new DownloadRun(audio, NO_RULES, folder, fetcher, meter, label, debug));
     }
     // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
     const fresh = saved !== undefined;
@@ -104,15 +109,23 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
         }),
       ),
     );
-    const [result, audioTrack] = outcomes.map((outcome) => {
+    const [result, ...audioResults] = outcomes.map((outcome) => {
       // The first failure is the one that stopped the rest: the others' are mostly AbortErrors.
       if (outcome.status === 'rejected') throw stop.signal.aborted ? stop.signal.reason : outcome.reason;
       return outcome.value;
-    }) as [DownloadResult, DownloadResult?];
-    if (audioTrack) {
-      const { container, initFile, initFiles, segments, duration } = audioTrack;
-      result.audio = { container, segments, duration, ...(initFile ? { initFile } : {}), ...(initFiles ? { initFiles } : {}) };
-    }
+    }) as [DownloadResult, ...DownloadResult[]];
+    const audioTracks = audioResults.map((track, n): AudioTrack => {
+      const { container, initFile, initFiles, segments, duration } = track;
+      const rendition = audios[n]?.rendition;
+      return {
+        container, segments, duration,
+        ...(initFile ? { initFile } : {}),
+        ...(initFiles ? { initFiles } : {}),
+        ...(rendition ? { name: rendition.name, isDefault: rendition.isDefault, ...(rendition.language ? { language: rendition.language } : {}) } : {}),
+      };
+    });
+    if (audioTracks[0]) result.audio = audioTracks[0];
+    if (audioTracks.length > 1) result.audioTracks = audioTracks;
     await saved;
     if (req.signal.aborted) throw new AbortError();
     meter.finish();
@@ -310,6 +323,7 @@ class DownloadRun {
         duration: segment.duration,
         discontinuity: segment.discontinuity,
         bytes: file.bytes,
+        start: segment.start,
       };
       const init = several ? initFiles.get(segment.initIndex ?? 0) : undefined;
       if (init) downloaded.initFile = init;

@@ -57,6 +57,16 @@ export interface MediaPlaylist {
   segments: Segment[];
   /** False for a live playlist (no EXT-X-ENDLIST): only the segments listed now are fetched. */
   endList: boolean;
+  /** The EXT-X-MEDIA rendition this playlist was reached through (alternate audio), for stream tags. */
+  rendition?: RenditionInfo;
+}
+
+/** What an output stream is tagged with. */
+export interface RenditionInfo {
+  name: string;
+  language?: string;
+  /** DEFAULT=YES, or the rendition a player would pick first. */
+  isDefault: boolean;
 }
 
 export interface Variant {

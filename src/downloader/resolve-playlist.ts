@@ -3,11 +3,11 @@
 // rendition it plays with, when that has a playlist of its own), and refuses
 // anything that is not a playlist with a message saying what came instead.
 import type { Readable } from 'node:stream';
-import type { DebugLog, VariantChoice } from '../types.js';
+import type { AudioChoice, DebugLog, VariantChoice } from '../types.js';
 import { PlaylistError } from './errors.js';
 import { findPlaylistLink } from './html-link.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
-import { pickAudioRendition, type SeparateAudio } from './audio-rendition.js';
+import { pickAudioRenditions, type SeparateAudio } from './audio-rendition.js';
 import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
 import type { Definitions } from './playlist-text.js';
 import { pickVariant } from './variant.js';
@@ -29,7 +29,10 @@ interface FetchedText {
 /** The media playlists of one download: the variant's, and its alternate audio when that is a separate playlist. */
 export interface ResolvedStream {
   playlist: MediaPlaylist;
+  /** The first (default) separate audio track. */
   audio?: MediaPlaylist;
+  /** Further audio tracks (option `audio`: `all` or languages), in output order after `audio`. */
+  moreAudio?: MediaPlaylist[];
 }
 
 export async function resolvePlaylist(
@@ -37,6 +40,7 @@ export async function resolvePlaylist(
   url: string,
   variant: VariantChoice,
   debug?: DebugLog,
+  audioChoice: AudioChoice = 'default',
 ): Promise<ResolvedStream> {
   let parsedUrl: URL | undefined;
   try {
@@ -48,7 +52,7 @@ export async function resolvePlaylist(
     throw new PlaylistError(`"${url}" is not an http or https URL`, url);
   }
   let current = url;
-  let audio: SeparateAudio | undefined;
+  let audios: SeparateAudio[] = [];
   // The multivariant playlist's EXT-X-DEFINE variables, which the media playlists may IMPORT.
   let imported: Definitions | undefined;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
@@ -68,17 +72,18 @@ export async function resolvePlaylist(
     if (parsed.kind === 'media') {
       const { playlist } = parsed;
       debug?.(describeMedia(playlist));
-      if (!audio) return { playlist };
-      return { playlist, audio: await resolveAudio(client, audio, imported, debug) };
+      if (audios.length === 0) return { playlist };
+      const [audio, ...moreAudio] = await Promise.all(audios.map((rendition, i) => resolveAudio(client, rendition, i === 0, imported, debug)));
+      return { playlist, ...(audio ? { audio } : {}), ...(moreAudio.length > 0 ? { moreAudio } : {}) };
     }
     imported = parsed.definitions;
     const chosen = pickVariant(parsed.variants, variant);
     debug?.(`master playlist ${fetched.url}: ${parsed.variants.map(describeVariant).join('; ')}; variant=${String(variant)} picks ${describeVariant(chosen)}`);
-    audio = pickAudioRendition(chosen, parsed.audio);
     // Some masters list the audio-only playlist as a variant too; taken as the variant, it needs no second track.
-    if (audio?.uri === chosen.uri) audio = undefined;
+    audios = pickAudioRenditions(chosen, parsed.audio, audioChoice).filter((r) => r.uri !== chosen.uri);
     if (chosen.audioGroup !== undefined) {
-      debug?.(`audio group "${chosen.audioGroup}": ${audio ? `rendition "${audio.name}" (${audio.uri}) is downloaded as a second track` : 'no rendition with its own playlist; the audio is in the variant'}`);
+      const list = audios.map((a) => `"${a.name}"${a.language ? ` [${a.language}]` : ''} (${a.uri})`).join(', ');
+      debug?.(`audio group "${chosen.audioGroup}", audio=${JSON.stringify(audioChoice)}: ${audios.length > 0 ? `${list} downloaded as separate tracks` : 'no rendition with its own playlist; the audio is in the variant'}`);
     }
     current = chosen.uri;
   }
@@ -86,7 +91,7 @@ export async function resolvePlaylist(
 }
 
 /** The alternate audio's media playlist; a master or a page in its place is refused. */
-async function resolveAudio(client: HttpClient, rendition: SeparateAudio, imported: Definitions | undefined, debug?: DebugLog): Promise<MediaPlaylist> {
+async function resolveAudio(client: HttpClient, rendition: SeparateAudio, lead: boolean, imported: Definitions | undefined, debug?: DebugLog): Promise<MediaPlaylist> {
   const fetched = await fetchText(client, rendition.uri);
   const text = fetched.text.replace(/^\uFEFF/, '');
   if (!looksLikePlaylist(text)) throw notAPlaylist(fetched, text);
@@ -95,7 +100,9 @@ async function resolveAudio(client: HttpClient, rendition: SeparateAudio, import
     throw new PlaylistError(`the audio rendition "${rendition.name}" (${fetched.url}) is a master playlist, expected a media playlist`, fetched.url);
   }
   debug?.(`audio ${describeMedia(parsed.playlist)}`);
-  return parsed.playlist;
+  const { playlist } = parsed;
+  playlist.rendition = { name: rendition.name, isDefault: lead, ...(rendition.language ? { language: rendition.language } : {}) };
+  return playlist;
 }
 
 function describeMedia(playlist: MediaPlaylist): string {

@@ -1,11 +1,12 @@
 // What a download keeps in its work folder so a later run resumes it: the
 // resolved playlist, finished segment files (written as .part, renamed when
 // complete, so a final name is always a whole file) and a small manifest of them.
-// A separate audio rendition keeps the same three in the `audio/` subfolder.
+// A separate audio rendition keeps the same three in the `audio/` subfolder
+// (further ones, with the option `audio` at `all` or languages, in `audio1/`, `audio2/`…).
 import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { VariantChoice } from '../types.js';
-import { parsePlaylist, type MediaPlaylist } from './media-playlist.js';
+import { parsePlaylist, type MediaPlaylist, type RenditionInfo } from './media-playlist.js';
 import type { ResolvedStream } from './resolve-playlist.js';
 
 const PLAYLIST_TEXT = 'playlist.m3u8';
@@ -25,6 +26,10 @@ interface PlaylistInfo {
   url: string;
   /** The alternate audio's playlist URL, whose playlist and segments are in `audio/`; absent when there is none. */
   audio?: string;
+  /** Further audio tracks' playlist URLs, in `audio1/`, `audio2/`…; absent when there are none. */
+  moreAudio?: string[];
+  /** The rendition an audio track's playlist was reached through (in the audio folders' own info). */
+  rendition?: RenditionInfo;
 }
 
 /** A finished file: its size and the server's Last-Modified, when it sent one. */
@@ -58,7 +63,7 @@ export class WorkDir {
   #nextWrite: Promise<void> | undefined;
   /** The last manifest write started. */
   #lastWrite: Promise<void> = Promise.resolve();
-  #audio: WorkDir | undefined;
+  readonly #audioTracks = new Map<number, WorkDir>();
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -74,8 +79,17 @@ export class WorkDir {
 
   /** The work folder of the alternate audio track (`audio/`), with its own playlist and manifest. */
   get audio(): WorkDir {
-    this.#audio ??= new WorkDir(this.path(AUDIO_DIR));
-    return this.#audio;
+    return this.audioTrack(0);
+  }
+
+  /** The work folder of audio track `n`: `audio/` for the first, `audio1/`, `audio2/`… for the others. */
+  audioTrack(n: number): WorkDir {
+    let track = this.#audioTracks.get(n);
+    if (!track) {
+      track = new WorkDir(this.path(n === 0 ? AUDIO_DIR : `${AUDIO_DIR}${n}`));
+      this.#audioTracks.set(n, track);
+    }
+    return track;
   }
 
   /**
@@ -89,11 +103,20 @@ export class WorkDir {
     if (saved) {
       if (saved.info.audio === undefined) {
         // Leftovers of an audio track the saved playlist does not have.
-        await rm(this.path(AUDIO_DIR), { recursive: true, force: true });
+        await this.#removeAudioFolders();
         return { playlist: saved.playlist };
       }
-      const audio = await this.audio.#loadMedia(source, variant);
-      if (audio && audio.playlist.url === saved.info.audio) return { playlist: saved.playlist, audio: audio.playlist };
+      const urls = [saved.info.audio, ...(saved.info.moreAudio ?? [])];
+      const tracks = await Promise.all(urls.map((_url, n) => this.audioTrack(n).#loadMedia(source, variant)));
+      if (tracks.every((track, n) => track && track.playlist.url === urls[n])) {
+        const [audio, ...moreAudio] = tracks.map((track) => {
+          const playlist = (track as { playlist: MediaPlaylist; info: PlaylistInfo }).playlist;
+          const rendition = track?.info.rendition;
+          if (rendition) playlist.rendition = rendition;
+          return playlist;
+        });
+        return { playlist: saved.playlist, ...(audio ? { audio } : {}), ...(moreAudio.length > 0 ? { moreAudio } : {}) };
+      }
     }
     await this.clear();
     return undefined;
@@ -120,12 +143,16 @@ export class WorkDir {
     const info: PlaylistInfo = { version: 1, source, variant: String(variant), url: stream.playlist.url };
     let saving: Promise<void>;
     if (stream.audio) {
+      const audios = [stream.audio, ...(stream.moreAudio ?? [])];
       info.audio = stream.audio.url;
-      const audioInfo: PlaylistInfo = { version: 1, source, variant: String(variant), url: stream.audio.url };
-      const track = this.audio;
-      const { text } = stream.audio;
-      const audioSaved = track.create().then(() => track.#writePlaylist(text, audioInfo));
-      track.#savedBy(audioSaved);
+      if (audios.length > 1) info.moreAudio = audios.slice(1).map((a) => a.url);
+      const audioSaved = Promise.all(audios.map((audio, n) => {
+        const audioInfo: PlaylistInfo = { version: 1, source, variant: String(variant), url: audio.url, ...(audio.rendition ? { rendition: audio.rendition } : {}) };
+        const track = this.audioTrack(n);
+        const saved = track.create().then(() => track.#writePlaylist(audio.text, audioInfo));
+        track.#savedBy(saved);
+        return saved;
+      }));
       saving = audioSaved.then(() => this.#writePlaylist(stream.playlist.text, info));
     } else {
       saving = this.#writePlaylist(stream.playlist.text, info);
@@ -220,7 +247,7 @@ export class WorkDir {
   }
 
   async close(): Promise<void> {
-    await this.#audio?.close();
+    for (const track of this.#audioTracks.values()) await track.close();
     const opening = this.#manifest;
     this.#manifest = undefined;
     await this.#lastWrite.catch(() => {});
@@ -230,7 +257,7 @@ export class WorkDir {
 
   /** Removes this module's files (segments, playlist, manifest, the audio track's folder), nothing else. */
   async clear(): Promise<void> {
-    await rm(this.path(AUDIO_DIR), { recursive: true, force: true });
+    await this.#removeAudioFolders();
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -238,6 +265,17 @@ export class WorkDir {
       return;
     }
     await Promise.all(names.filter((n) => OUR_FILES.test(n)).map((n) => rm(this.path(n), { force: true })));
+  }
+
+  async #removeAudioFolders(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    const folders = names.filter((n) => n === AUDIO_DIR || new RegExp(`^${AUDIO_DIR}\\d+$`).test(n));
+    await Promise.all(folders.map((n) => rm(this.path(n), { recursive: true, force: true })));
   }
 }
 

@@ -35,6 +35,7 @@ import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
 import { partPath, stemOf, uniqueDirectory, uniqueOutputPath } from './output-path.js';
 import { detectPackedAudio, joinPackedAudio, type PackedAudio } from './packed-audio.js';
 import { probeStartSeconds, probeStreams } from './probe-streams.js';
+import { iso639_2 } from './language-codes.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 import { adtsAudio, readTsStreamTypes } from './ts-stream-types.js';
 
@@ -129,15 +130,25 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   const durationSeconds = download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0);
   if (packed) return mergePackedAudio(input, packed, part, scratch, ffmpegPath, durationSeconds, report);
 
-  const separate = audio ? await audioInput(input, audio, scratch, ffmpegPath) : undefined;
+  const tracks = download.audioTracks ?? (audio ? [audio] : []);
+  const kept = keptSpans(download.segments);
+  const separate: AudioInput[] = [];
+  for (const [n, track] of tracks.entries()) separate.push(await audioInput(input, track, n, kept, scratch, ffmpegPath));
   const audioSource = audio ? { container: audio.container, first: audio.segments[0] } : { container: download.container, first: download.segments[0] };
+  // Every separate track is decided on its own: one may be packed AAC, another TS.
+  const filters = separate.length > 0
+    ? (await Promise.all(separate.map(async (track, n) => (track.packed
+      ? packedFilters(track.packed, input.format, n)
+      : retarget(await audioBitstreamFilters(input, track.container, track.first, ffmpegPath), n))))).flat()
+    : await audioBitstreamFilters(input, audioSource.container, audioSource.first, ffmpegPath);
   const remux: Remux = {
     ffmpegPath,
-    extraInputArgs: separate?.args ?? [],
+    extraInputArgs: separate.flatMap((track) => track.args),
     outputArgs: [
-      ...(audio ? ['-map', '0:v?', '-map', '1:a'] : ['-map', '0:v?', '-map', '0:a?']),
+      ...(separate.length > 0 ? ['-map', '0:v?', ...separate.flatMap((_t, n) => ['-map', `${n + 1}:a`])] : ['-map', '0:v?', '-map', '0:a?']),
       '-c', 'copy',
-      ...(separate?.packed ? packedFilters(separate.packed, input.format) : await audioBitstreamFilters(input, audioSource.container, audioSource.first, ffmpegPath)),
+      ...filters,
+      ...trackTags(tracks, input.format),
       // Audio and video of HLS segments can sit seconds apart in the stream; let the muxer wait for both.
       '-max_muxing_queue_size', '4096',
       ...containerArgs(input.format),
@@ -150,9 +161,52 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   return remuxRuns(input, runs, scratch, remux, report);
 }
 
+/** `-bsf:a …` / `-bsf:a:i …` of one input's audio, aimed at output audio stream `n` (one audio stream per separate track). */
+function retarget(filters: string[], n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < filters.length; i += 2) out.push(`-bsf:a:${n}`, filters[i + 1] as string);
+  return out;
+}
+
+/** LANGUAGE and NAME of each separate audio track as stream tags; the first (the DEFAULT rendition) flagged default. */
+function trackTags(tracks: readonly AudioTrack[], format: OutputFormat): string[] {
+  if (tracks.length === 0 || format === 'ts') return [];
+  return tracks.flatMap((track, n) => {
+    const language = iso639_2(track.language);
+    return [
+      ...(language ? [`-metadata:s:a:${n}`, `language=${language}`] : []),
+      ...(track.name ? [`-metadata:s:a:${n}`, `title=${track.name}`, `-metadata:s:a:${n}`, `handler_name=${track.name}`] : []),
+      `-disposition:a:${n}`, n === 0 ? 'default' : '0',
+    ];
+  });
+}
+
+/** A stretch of the playlist the output keeps, in seconds of playlist time. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/**
+ * The stretches of playlist time the kept video segments cover, merged where they touch. Skip rules and
+ * EXT-X-GAP take segments out; other tracks must lose the same media time so they stay in sync. Undefined
+ * when the segments do not say where they sit (a download of an older version).
+ */
+export function keptSpans(segments: readonly DownloadedSegment[]): Span[] | undefined {
+  const spans: Span[] = [];
+  for (const segment of segments) {
+    if (segment.start === undefined) return undefined;
+    const last = spans.at(-1);
+    const end = segment.start + segment.duration;
+    if (last && Math.abs(segment.start - last.end) < 1e-3) last.end = end;
+    else spans.push({ start: segment.start, end });
+  }
+  return spans;
+}
+
 /** ADTS AAC needs the ADTS → MP4 filter for MP4 and MKV; MP3, AC-3 and E-AC-3 go in as they are. */
-function packedFilters(packed: PackedAudio, format: OutputFormat): string[] {
-  return packed.codec === 'aac' && format !== 'ts' ? ['-bsf:a', 'aac_adtstoasc'] : [];
+function packedFilters(packed: PackedAudio, format: OutputFormat, stream?: number): string[] {
+  return packed.codec === 'aac' && format !== 'ts' ? [stream === undefined ? '-bsf:a' : `-bsf:a:${stream}`, 'aac_adtstoasc'] : [];
 }
 
 /** An audio-only stream of packed audio: its frames joined without the ID3 tags, remuxed into the container asked for. */
@@ -254,25 +308,93 @@ async function remuxRuns(
  * for the video. Packed audio has no timestamps of its own: its first ID3 timestamp, against the video's
  * first timestamp, says how far to shift it (`-itsoffset`), so the two play in sync.
  */
-async function audioInput(input: MergeInput, audio: AudioTrack, scratch: string, ffmpegPath: string): Promise<{ args: string[]; packed?: PackedAudio }> {
+interface AudioInput {
+  /** ffmpeg input arguments. */
+  args: string[];
+  packed?: PackedAudio;
+  container: 'ts' | 'fmp4';
+  first: DownloadedSegment | undefined;
+}
+
+async function audioInput(input: MergeInput, audio: AudioTrack, n: number, kept: Span[] | undefined, scratch: string, ffmpegPath: string): Promise<AudioInput> {
   if ((audio.initFiles?.length ?? 0) > 1) {
     throw new MergeError('the audio rendition switches EXT-X-MAP init sections mid-stream, which m3u8dm can merge for the video track only');
   }
   await mkdir(scratch, { recursive: true });
   const first = audio.segments[0];
   const packed = audio.container === 'ts' && first ? await detectPackedAudio(first.file).catch(() => undefined) : undefined;
+  const suffix = n === 0 ? '' : String(n);
+  let file: string;
+  let format: string;
+  /** Seconds of playlist time at the joined file's time 0. */
+  let origin = 0;
   if (packed) {
-    const file = path.join(scratch, `audio.${packed.extension}`);
+    file = path.join(scratch, `audio${suffix}.${packed.extension}`);
+    format = packed.format;
     await joinPackedAudio(audio.segments, file, input.signal);
     const offset = packed.startSeconds === undefined ? undefined : await packedOffset(input, packed.startSeconds, scratch, ffmpegPath);
-    input.debug?.(`merge: ${audio.segments.length} segments of packed ${packed.codec} audio joined into ${file}; ID3 start ${packed.startSeconds ?? 'none'} s, offset to the video ${offset ?? 0} s`);
-    return { args: [...(offset ? ['-itsoffset', offset.toFixed(6)] : []), '-f', packed.format, '-i', file], packed };
+    origin = (offset ?? 0) + (input.download.segments[0]?.start ?? 0);
+    input.debug?.(`merge: ${audio.segments.length} segments of packed ${packed.codec} audio joined into ${file}; ID3 start ${packed.startSeconds ?? 'none'} s, ${offset ?? 0} s after the video`);
+  } else {
+    file = path.join(scratch, `audio${suffix}${audio.container === 'fmp4' ? '.mp4' : '.ts'}`);
+    format = audio.container === 'fmp4' ? 'mov' : 'mpegts';
+    const leading = audio.initFile ? [{ path: audio.initFile, bytes: (await stat(audio.initFile)).size }] : [];
+    await concatFilesTo([...leading, ...sourcesOf(audio.segments)], file, input.signal);
+    input.debug?.(`merge: ${audio.segments.length} audio segments joined into ${file}, muxed as input ${n + 1}`);
   }
-  const file = path.join(scratch, audio.container === 'fmp4' ? 'audio.mp4' : 'audio.ts');
-  const leading = audio.initFile ? [{ path: audio.initFile, bytes: (await stat(audio.initFile)).size }] : [];
-  await concatFilesTo([...leading, ...sourcesOf(audio.segments)], file, input.signal);
-  input.debug?.(`merge: ${audio.segments.length} audio segments joined into ${file}, muxed as the second input`);
-  return { args: ['-f', audio.container === 'fmp4' ? 'mov' : 'mpegts', '-i', file] };
+  const base = { ...(packed ? { packed } : {}), container: audio.container, first };
+  if (!kept || input.download.skipped.length === 0) {
+    // Nothing cut from the video: the audio only needs placing.
+    const shift = origin - (kept?.[0]?.start ?? 0);
+    return { ...base, args: [...(Math.abs(shift) >= 0.001 ? ['-itsoffset', shift.toFixed(6)] : []), '-f', format, '-i', file] };
+  }
+  // The video lost stretches (skip rules, gaps): the audio loses the same media time, cut by the concat
+  // demuxer's in and out points (audio packets are all key frames, so the cut is within one packet).
+  // In and out points are in the file's own timestamps: MPEG-TS and fMP4 seldom start at zero, raw audio does.
+  let fileStart = packed ? 0 : (await probeStartSeconds(ffmpegPath, file, input.signal)) ?? 0;
+  if (!packed && audio.container === 'ts') {
+    // MPEG-TS carries several audio frames per PES packet, and the concat demuxer cuts whole packets (a third
+    // of a second): the track is first copied out as raw frames, whose time 0 is the TS file's start.
+    const raw = await rawAudioOf(input, file, scratch, suffix, ffmpegPath);
+    if (raw) {
+      file = raw;
+      fileStart = 0;
+    }
+  }
+  const lines = ['ffconcat version 1.0'];
+  let lead = 0;
+  for (const [i, span] of kept.entries()) {
+    let inpoint = span.start - origin;
+    const outpoint = span.end - origin + fileStart;
+    if (outpoint <= fileStart) continue;
+    if (inpoint < 0) {
+      // The audio starts inside this stretch: it plays that much later.
+      if (i === 0) lead = -inpoint;
+      inpoint = 0;
+    }
+    lines.push(`file '${path.basename(file)}'`, `inpoint ${(inpoint + fileStart).toFixed(6)}`, `outpoint ${outpoint.toFixed(6)}`);
+  }
+  const list = path.join(scratch, `audio${suffix}.ffconcat`);
+  await writeFile(list, `${lines.join('\n')}\n`);
+  input.debug?.(`merge: audio input ${n + 1} cut to the video's ${kept.length} kept stretches (${kept.map((k) => `${k.start.toFixed(3)}-${k.end.toFixed(3)}`).join(', ')} s)`);
+  return { ...base, args: [...(lead >= 0.001 ? ['-itsoffset', lead.toFixed(6)] : []), '-f', 'concat', '-safe', '1', '-i', list] };
+}
+
+const RAW_FORMATS: Record<string, { format: string; extension: string }> = {
+  aac: { format: 'adts', extension: 'aac' },
+  mp3: { format: 'mp3', extension: 'mp3' },
+  ac3: { format: 'ac3', extension: 'ac3' },
+  eac3: { format: 'eac3', extension: 'eac3' },
+};
+
+/** The TS audio track's first audio stream copied into its raw format, or undefined for a codec without one. */
+async function rawAudioOf(input: MergeInput, file: string, scratch: string, suffix: string, ffmpegPath: string): Promise<string | undefined> {
+  const codec = (await probeStreams(ffmpegPath, file, input.signal)).find((stream) => stream.type === 'audio')?.codec;
+  const raw = codec ? RAW_FORMATS[codec] : undefined;
+  if (!raw) return undefined;
+  const out = path.join(scratch, `audio${suffix}-raw.${raw.extension}`);
+  await runFfmpeg({ ffmpegPath, args: ['-f', 'mpegts', '-i', file, '-map', '0:a:0', '-c', 'copy', '-f', raw.format, '-y', out], signal: input.signal, debug: input.debug });
+  return out;
 }
 
 /** 2^33 ticks of the 90 kHz clock: where MPEG-TS timestamps wrap. */

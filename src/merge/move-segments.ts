@@ -28,16 +28,18 @@ const AUDIO_DIR = 'audio';
  */
 export async function moveSegmentsInto(dir: string, download: DownloadResult, signal?: AbortSignal): Promise<MovedSegments> {
   const moves = plannedMoves(dir, download);
-  const audioDir = path.join(dir, AUDIO_DIR);
-  if (download.audio) moves.push(...plannedMoves(audioDir, download.audio));
+  // Further audio tracks (option `audio`: all or languages) go to audio1/, audio2/…
+  const tracks = download.audioTracks ?? (download.audio ? [download.audio] : []);
+  const audioDirs = tracks.map((_track, n) => path.join(dir, n === 0 ? AUDIO_DIR : `${AUDIO_DIR}${n}`));
+  for (const [n, track] of tracks.entries()) moves.push(...plannedMoves(audioDirs[n] as string, track));
   const done: Array<{ from: string; to: string }> = [];
   const undo = async () => {
     for (let move = done.pop(); move; move = done.pop()) await moveFile(move.to, move.from);
-    if (download.audio) await rmdir(audioDir).catch(() => {});
+    for (const audioDir of audioDirs) await rmdir(audioDir).catch(() => {});
   };
   let bytes = 0;
   try {
-    if (download.audio) await mkdir(audioDir, { recursive: true });
+    for (const audioDir of audioDirs) await mkdir(audioDir, { recursive: true });
     for (const move of moves) {
       if (signal?.aborted) throw abortError(signal);
       await moveFile(move.from, move.to);
