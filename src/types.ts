@@ -20,6 +20,8 @@ export type OutputFormat = 'mp4' | 'mkv' | 'ts';
 export type VariantChoice = 'best' | 'worst' | number;
 /** Audio renditions to take: the DEFAULT one (`default`), every one (`all`), or those in these languages. */
 export type AudioChoice = 'default' | 'all' | string[];
+/** Subtitle renditions to take: every one (`all`), none, or those in these languages. */
+export type SubtitleChoice = 'all' | 'none' | string[];
 
 /** HTTP headers as the Go original carries them: one name, many values. */
 export type HeaderMap = Record<string, string[]>;
@@ -61,6 +63,11 @@ export interface TaskOptions extends DownloadSettings {
    * tags, the DEFAULT one first. @defaultValue 'default'
    */
   audio?: AudioChoice;
+  /**
+   * Subtitle renditions (EXT-X-MEDIA TYPE=SUBTITLES, segmented WebVTT): written beside the output as
+   * `.vtt` and `.srt` and muxed into MP4/MKV. @defaultValue 'all'
+   */
+  subtitles?: SubtitleChoice;
 }
 
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */
@@ -191,6 +198,18 @@ export interface DownloadResult {
   audio?: AudioTrack;
   /** Every separate audio track, the DEFAULT one first (option `audio`: `all` or languages). */
   audioTracks?: AudioTrack[];
+  /** Subtitle renditions, stitched into one cue list each (option `subtitles`). */
+  subtitles?: SubtitleTrack[];
+}
+
+/** One subtitle rendition's cues. */
+export interface SubtitleTrack {
+  name: string;
+  language?: string;
+  isDefault: boolean;
+  /** `mpegts`: cue times on the MPEG-TS clock (X-TIMESTAMP-MAP applied); `playlist`: seconds of playlist time. */
+  clock: 'mpegts' | 'playlist';
+  cues: Array<{ start: number; end: number; text: string }>;
 }
 
 /** A separate audio track of a download, in playlist order. */

@@ -22,6 +22,9 @@ export const taskOptionsSchema = z.strictObject({
   audio: z.union([z.enum(['default', 'all']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
     { error: 'must be "default", "all" or a list of language codes such as ["en", "fr"]' })
     .describe('Alternate audio renditions: the DEFAULT one, all of them, or those in these languages (muxed with their language tags, DEFAULT first).'),
+  subtitles: z.union([z.enum(['all', 'none']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
+    { error: 'must be "all", "none" or a list of language codes such as ["en", "fr"]' })
+    .describe('Subtitle renditions (segmented WebVTT): written beside the output as .vtt and .srt and muxed into MP4/MKV; all by default.'),
 }).partial();
 
 export const sourceSchema = z.enum(['api', 'ui', 'cli']);

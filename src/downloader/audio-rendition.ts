@@ -3,7 +3,7 @@
 // group, DEFAULT=YES first, then AUTOSELECT=YES, then the first one listed.
 // With `all` or a list of languages, several renditions of that group, the
 // one a player would pick first (it is the output's default track).
-import type { AudioChoice } from '../types.js';
+import type { AudioChoice, SubtitleChoice } from '../types.js';
 import type { AudioRendition, Variant } from './media-playlist.js';
 
 /**
@@ -32,6 +32,16 @@ export function pickAudioRenditions(variant: Variant, renditions: readonly Audio
   const unique = wanted.filter((r, i) => wanted.findIndex((o) => o.uri === r.uri) === i);
   const lead = unique.find((r) => r === first) ?? playerChoice(unique);
   return lead ? [lead, ...unique.filter((r) => r !== lead)] : unique;
+}
+
+/** The subtitle renditions to download for `choice` (`all`, `none`, languages), the player's choice first. */
+export function pickSubtitleRenditions(variant: Variant, renditions: readonly AudioRendition[], choice: SubtitleChoice = 'all'): SeparateAudio[] {
+  if (choice === 'none' || variant.subtitleGroup === undefined) return [];
+  const group = renditions.filter((r) => r.groupId === variant.subtitleGroup).filter(hasPlaylist);
+  const wanted = choice === 'all' ? group : group.filter((r) => choice.some((code) => languageMatches(r.language, code)));
+  const unique = wanted.filter((r, i) => wanted.findIndex((o) => o.uri === r.uri) === i);
+  const lead = playerChoice(unique);
+  return lead ? [lead, ...unique.filter((r) => r !== lead)] : [];
 }
 
 function groupOf(variant: Variant, renditions: readonly AudioRendition[]): AudioRendition[] {

@@ -10,7 +10,8 @@
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
+import { cuesOnClock, parseVtt, stitchCues } from './webvtt.js';
+import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, SubtitleTrack, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError } from './errors.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
@@ -72,7 +73,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     if (stream) {
       debug?.(`resuming with the playlist saved in ${work.dir} (${stream.playlist.url}${stream.audio ? `, audio ${stream.audio.url}` : ''})`);
     } else {
-      stream = await resolvePlaylist(client, req.url, variant, debug, options.audio ?? 'default');
+      stream = await resolvePlaylist(client, req.url, variant, debug, options.audio ?? 'default', options.subtitles ?? 'all');
       saved = work.savePlaylist(req.url, variant, stream);
       saved.catch((error: unknown) => stop.abort(error));
     }
@@ -126,6 +127,9 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     });
     if (audioTracks[0]) result.audio = audioTracks[0];
     if (audioTracks.length > 1) result.audioTracks = audioTracks;
+    if (stream.subtitles && stream.subtitles.length > 0) {
+      result.subtitles = await Promise.all(stream.subtitles.map((playlist) => fetchSubtitles(client, playlist, limit, debug)));
+    }
     await saved;
     if (req.signal.aborted) throw new AbortError();
     meter.finish();
@@ -140,6 +144,44 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     await work.close();
   }
 }
+
+/**
+ * A subtitle rendition's WebVTT segments, read as text and stitched into one cue list. A segment that
+ * cannot be fetched is left out with a debug line: subtitles are an extra the video does not depend on.
+ */
+async function fetchSubtitles(client: HttpClient, playlist: MediaPlaylist, limit: LimitFunction, debug?: DebugLog): Promise<SubtitleTrack> {
+  const rendition = playlist.rendition ?? { name: 'Subtitles', isDefault: false };
+  let mapped = false;
+  const parts = await Promise.all(playlist.segments.filter((segment) => !segment.gap).map((segment) => limit(async () => {
+    try {
+      const text = await client.get(segment.uri, { decompress: true }, async (body) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > SUBTITLE_SEGMENT_MAX) throw new SegmentError(`subtitle segment ${segment.index + 1} (${segment.uri}) is over ${SUBTITLE_SEGMENT_MAX >> 20} MB`, segment.uri, segment.index);
+          chunks.push(chunk);
+        }
+        return Buffer.concat(chunks).toString('utf8');
+      });
+      const parsed = parseVtt(text);
+      if (parsed.map) mapped = true;
+      return { parsed, segment };
+    } catch (error) {
+      if (error instanceof AbortError) throw error;
+      debug?.(`subtitles "${rendition.name}": segment ${segment.index + 1} (${segment.uri}) left out: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  })));
+  // One clock for the whole rendition: segments without a map then count as starting at zero on it.
+  const cues = parts.flatMap((part) => (part ? (mapped ? cuesOnClock(part.parsed.map ? part.parsed : { ...part.parsed, map: { mpegts: 0, local: 0 } }) : part.parsed.cues) : []));
+  const stitched = stitchCues(cues);
+  debug?.(`subtitles "${rendition.name}"${rendition.language ? ` [${rendition.language}]` : ''}: ${stitched.length} cues from ${parts.filter(Boolean).length} segments`);
+  return { name: rendition.name, isDefault: rendition.isDefault, clock: mapped ? 'mpegts' : 'playlist', cues: stitched, ...(rendition.language ? { language: rendition.language } : {}) };
+}
+
+/** A WebVTT segment is a few KB; anything this big is not one. */
+const SUBTITLE_SEGMENT_MAX = 4 << 20;
 
 /** The audio track's rules: none, so it is fetched whole. */
 const NO_RULES: SkipRules = { ranges: [], httpCodes: [], skipTimes: [], keepTimes: [] };

@@ -52,7 +52,7 @@ declare module 'm3u8-parser' {
     segments: ParsedSegment[];
     playlists?: ParsedVariant[];
     /** EXT-X-MEDIA renditions by TYPE, then GROUP-ID, then NAME. */
-    mediaGroups?: { AUDIO?: Record<string, Record<string, ParsedMediaGroupEntry>> };
+    mediaGroups?: { AUDIO?: Record<string, Record<string, ParsedMediaGroupEntry>>; SUBTITLES?: Record<string, Record<string, ParsedMediaGroupEntry>> };
     mediaSequence?: number;
     targetDuration?: number;
     endList?: boolean;

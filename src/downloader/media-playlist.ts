@@ -75,6 +75,8 @@ export interface Variant {
   height?: number;
   /** GROUP-ID of the EXT-X-MEDIA audio renditions this variant plays with (its AUDIO attribute). */
   audioGroup?: string;
+  /** GROUP-ID of its subtitle renditions (its SUBTITLES attribute). */
+  subtitleGroup?: string;
 }
 
 /** One EXT-X-MEDIA TYPE=AUDIO entry of a master playlist. */
@@ -90,7 +92,7 @@ export interface AudioRendition {
 }
 
 export type ParsedPlaylist =
-  | { kind: 'master'; variants: Variant[]; audio: AudioRendition[]; definitions: Definitions }
+  | { kind: 'master'; variants: Variant[]; audio: AudioRendition[]; subtitles: AudioRendition[]; definitions: Definitions }
   | { kind: 'media'; playlist: MediaPlaylist };
 
 /**
@@ -116,10 +118,11 @@ export function parsePlaylist(rawText: string, url: string, imported?: Definitio
       const height = positive(attributes.RESOLUTION?.height);
       if (height !== undefined) variant.height = height;
       if (typeof attributes.AUDIO === 'string') variant.audioGroup = attributes.AUDIO;
+      if (typeof attributes.SUBTITLES === 'string') variant.subtitleGroup = attributes.SUBTITLES;
       return [variant];
     });
     if (variants.length === 0) throw new PlaylistError(`the master playlist ${url} lists no variant with a URI`, url);
-    return { kind: 'master', variants, audio: audioRenditions(manifest, url), definitions };
+    return { kind: 'master', variants, audio: audioRenditions(manifest, url), subtitles: audioRenditions(manifest, url, 'SUBTITLES'), definitions };
   }
   // The parser drops an EXT-X-STREAM-INF without a URI line; a master of only those is still a master.
   if (manifest.segments.length === 0 && /^#EXT-X-STREAM-INF/m.test(text)) {
@@ -133,12 +136,13 @@ function positive(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
-function audioRenditions(manifest: ParsedManifest, url: string): AudioRendition[] {
+/** The EXT-X-MEDIA renditions of one type (AUDIO, or SUBTITLES, which have the same attributes we use). */
+function audioRenditions(manifest: ParsedManifest, url: string, type: 'AUDIO' | 'SUBTITLES' = 'AUDIO'): AudioRendition[] {
   const renditions: AudioRendition[] = [];
-  for (const [groupId, group] of Object.entries(manifest.mediaGroups?.AUDIO ?? {})) {
+  for (const [groupId, group] of Object.entries(manifest.mediaGroups?.[type] ?? {})) {
     for (const [name, media] of Object.entries(group)) {
       const rendition: AudioRendition = { groupId, name, default: media.default === true, autoselect: media.autoselect === true };
-      if (typeof media.uri === 'string' && media.uri.trim() !== '') rendition.uri = absolute(media.uri, url, `audio rendition "${name}"`);
+      if (typeof media.uri === 'string' && media.uri.trim() !== '') rendition.uri = absolute(media.uri, url, `${type === 'AUDIO' ? 'audio' : 'subtitle'} rendition "${name}"`);
       if (typeof media.language === 'string' && media.language.trim() !== '') rendition.language = media.language.trim();
       renditions.push(rendition);
     }

@@ -3,11 +3,11 @@
 // rendition it plays with, when that has a playlist of its own), and refuses
 // anything that is not a playlist with a message saying what came instead.
 import type { Readable } from 'node:stream';
-import type { AudioChoice, DebugLog, VariantChoice } from '../types.js';
+import type { AudioChoice, DebugLog, SubtitleChoice, VariantChoice } from '../types.js';
 import { PlaylistError } from './errors.js';
 import { findPlaylistLink } from './html-link.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
-import { pickAudioRenditions, type SeparateAudio } from './audio-rendition.js';
+import { pickAudioRenditions, pickSubtitleRenditions, type SeparateAudio } from './audio-rendition.js';
 import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
 import type { Definitions } from './playlist-text.js';
 import { pickVariant } from './variant.js';
@@ -33,6 +33,8 @@ export interface ResolvedStream {
   audio?: MediaPlaylist;
   /** Further audio tracks (option `audio`: `all` or languages), in output order after `audio`. */
   moreAudio?: MediaPlaylist[];
+  /** Subtitle renditions' playlists (segmented WebVTT, option `subtitles`), the default one first. */
+  subtitles?: MediaPlaylist[];
 }
 
 export async function resolvePlaylist(
@@ -41,6 +43,7 @@ export async function resolvePlaylist(
   variant: VariantChoice,
   debug?: DebugLog,
   audioChoice: AudioChoice = 'default',
+  subtitleChoice: SubtitleChoice = 'all',
 ): Promise<ResolvedStream> {
   let parsedUrl: URL | undefined;
   try {
@@ -53,6 +56,7 @@ export async function resolvePlaylist(
   }
   let current = url;
   let audios: SeparateAudio[] = [];
+  let subtitles: SeparateAudio[] = [];
   // The multivariant playlist's EXT-X-DEFINE variables, which the media playlists may IMPORT.
   let imported: Definitions | undefined;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
@@ -72,15 +76,22 @@ export async function resolvePlaylist(
     if (parsed.kind === 'media') {
       const { playlist } = parsed;
       debug?.(describeMedia(playlist));
-      if (audios.length === 0) return { playlist };
       const [audio, ...moreAudio] = await Promise.all(audios.map((rendition, i) => resolveAudio(client, rendition, i === 0, imported, debug)));
-      return { playlist, ...(audio ? { audio } : {}), ...(moreAudio.length > 0 ? { moreAudio } : {}) };
+      const subtitleTracks = (await Promise.all(subtitles.map((rendition, i) => resolveSubtitles(client, rendition, i === 0, imported, debug)))).filter((p) => p !== undefined);
+      return {
+        playlist,
+        ...(audio ? { audio } : {}),
+        ...(moreAudio.length > 0 ? { moreAudio } : {}),
+        ...(subtitleTracks.length > 0 ? { subtitles: subtitleTracks } : {}),
+      };
     }
     imported = parsed.definitions;
     const chosen = pickVariant(parsed.variants, variant);
     debug?.(`master playlist ${fetched.url}: ${parsed.variants.map(describeVariant).join('; ')}; variant=${String(variant)} picks ${describeVariant(chosen)}`);
     // Some masters list the audio-only playlist as a variant too; taken as the variant, it needs no second track.
     audios = pickAudioRenditions(chosen, parsed.audio, audioChoice).filter((r) => r.uri !== chosen.uri);
+    subtitles = pickSubtitleRenditions(chosen, parsed.subtitles, subtitleChoice);
+    if (subtitles.length > 0) debug?.(`subtitles=${JSON.stringify(subtitleChoice)}: ${subtitles.map((r) => `"${r.name}"${r.language ? ` [${r.language}]` : ''}`).join(', ')}`);
     if (chosen.audioGroup !== undefined) {
       const list = audios.map((a) => `"${a.name}"${a.language ? ` [${a.language}]` : ''} (${a.uri})`).join(', ');
       debug?.(`audio group "${chosen.audioGroup}", audio=${JSON.stringify(audioChoice)}: ${audios.length > 0 ? `${list} downloaded as separate tracks` : 'no rendition with its own playlist; the audio is in the variant'}`);
@@ -103,6 +114,22 @@ async function resolveAudio(client: HttpClient, rendition: SeparateAudio, lead: 
   const { playlist } = parsed;
   playlist.rendition = { name: rendition.name, isDefault: lead, ...(rendition.language ? { language: rendition.language } : {}) };
   return playlist;
+}
+
+/** A subtitle rendition's playlist; one that cannot be read is left out (the video does not depend on it). */
+async function resolveSubtitles(client: HttpClient, rendition: SeparateAudio, lead: boolean, imported: Definitions | undefined, debug?: DebugLog): Promise<MediaPlaylist | undefined> {
+  try {
+    const fetched = await fetchText(client, rendition.uri);
+    const parsed = parsePlaylist(fetched.text.replace(/^\uFEFF/, ''), fetched.url, imported);
+    if (parsed.kind !== 'media') throw new PlaylistError(`the subtitle rendition "${rendition.name}" is a master playlist`, fetched.url);
+    const { playlist } = parsed;
+    playlist.rendition = { name: rendition.name, isDefault: lead, ...(rendition.language ? { language: rendition.language } : {}) };
+    return playlist;
+  } catch (error) {
+    if (!(error instanceof PlaylistError)) throw error;
+    debug?.(`subtitle rendition "${rendition.name}" left out: ${error.message}`);
+    return undefined;
+  }
 }
 
 function describeMedia(playlist: MediaPlaylist): string {

@@ -30,6 +30,8 @@ interface PlaylistInfo {
   moreAudio?: string[];
   /** The rendition an audio track's playlist was reached through (in the audio folders' own info). */
   rendition?: RenditionInfo;
+  /** Subtitle renditions' playlists, kept here whole: their segments are small text fetched again on resume. */
+  subtitles?: Array<{ url: string; text: string; rendition?: RenditionInfo }>;
 }
 
 /** A finished file: its size and the server's Last-Modified, when it sent one. */
@@ -104,7 +106,7 @@ export class WorkDir {
       if (saved.info.audio === undefined) {
         // Leftovers of an audio track the saved playlist does not have.
         await this.#removeAudioFolders();
-        return { playlist: saved.playlist };
+        return withSubtitles({ playlist: saved.playlist }, saved.info);
       }
       const urls = [saved.info.audio, ...(saved.info.moreAudio ?? [])];
       const tracks = await Promise.all(urls.map((_url, n) => this.audioTrack(n).#loadMedia(source, variant)));
@@ -115,7 +117,7 @@ export class WorkDir {
           if (rendition) playlist.rendition = rendition;
           return playlist;
         });
-        return { playlist: saved.playlist, ...(audio ? { audio } : {}), ...(moreAudio.length > 0 ? { moreAudio } : {}) };
+        return withSubtitles({ playlist: saved.playlist, ...(audio ? { audio } : {}), ...(moreAudio.length > 0 ? { moreAudio } : {}) }, saved.info);
       }
     }
     await this.clear();
@@ -141,6 +143,7 @@ export class WorkDir {
    */
   savePlaylist(source: string, variant: VariantChoice, stream: ResolvedStream): Promise<void> {
     const info: PlaylistInfo = { version: 1, source, variant: String(variant), url: stream.playlist.url };
+    if (stream.subtitles) info.subtitles = stream.subtitles.map((p) => ({ url: p.url, text: p.text, ...(p.rendition ? { rendition: p.rendition } : {}) }));
     let saving: Promise<void>;
     if (stream.audio) {
       const audios = [stream.audio, ...(stream.moreAudio ?? [])];
@@ -277,6 +280,20 @@ export class WorkDir {
     const folders = names.filter((n) => n === AUDIO_DIR || new RegExp(`^${AUDIO_DIR}\\d+$`).test(n));
     await Promise.all(folders.map((n) => rm(this.path(n), { recursive: true, force: true })));
   }
+}
+
+function withSubtitles(stream: ResolvedStream, info: PlaylistInfo): ResolvedStream {
+  const subtitles = (info.subtitles ?? []).flatMap((saved) => {
+    try {
+      const parsed = parsePlaylist(saved.text, saved.url);
+      if (parsed.kind !== 'media') return [];
+      if (saved.rendition) parsed.playlist.rendition = saved.rendition;
+      return [parsed.playlist];
+    } catch {
+      return [];
+    }
+  });
+  return subtitles.length > 0 ? { ...stream, subtitles } : stream;
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {

@@ -36,6 +36,7 @@ import { partPath, stemOf, uniqueDirectory, uniqueOutputPath } from './output-pa
 import { detectPackedAudio, joinPackedAudio, type PackedAudio } from './packed-audio.js';
 import { probeStartSeconds, probeStreams } from './probe-streams.js';
 import { iso639_2 } from './language-codes.js';
+import { formatSrt, formatVtt, stitchCues } from '../downloader/webvtt.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 import { adtsAudio, readTsStreamTypes } from './ts-stream-types.js';
 
@@ -76,6 +77,8 @@ export interface MergeResult {
   size: number;
   /** Where the segments went with `keepSegments` or `noMerge`. */
   segmentsDir?: string;
+  /** Subtitle sidecars written beside the output (`<name>.<lang>.vtt` and `.srt`). */
+  sidecars?: string[];
 }
 
 /** Merges (or with `noMerge` moves) the downloaded segments; rejects with a MergeError or an AbortError. */
@@ -90,10 +93,13 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
   const part = partPath(input.saveDir, input.filename, input.workDir);
   const scratch = path.join(input.workDir, '.merge');
   try {
-    await writeMergedFile(input, part, scratch, report);
+    const subtitles = await prepareSubtitles(input, scratch);
+    await writeMergedFile(input, part, scratch, report, subtitles);
     if (input.serverTime) await utimes(part, new Date(), input.serverTime);
     throwIfAborted(signal);
     const result = await publish(input, part);
+    const sidecars = await writeSidecars(result.outputPath, subtitles);
+    if (sidecars.length > 0) result.sidecars = sidecars;
     report(1);
     return result;
   } catch (error) {
@@ -117,13 +123,14 @@ interface Remux {
   leading: SourceFile[];
 }
 
-async function writeMergedFile(input: MergeInput, part: string, scratch: string, report: (fraction: number) => void): Promise<void> {
+async function writeMergedFile(input: MergeInput, part: string, scratch: string, report: (fraction: number) => void, subtitles: PreparedSubtitles[] = []): Promise<void> {
   const { download } = input;
   const runs = splitIntoRuns(download.segments);
   const { audio } = download;
   // Content decides, not names: an audio-only playlist of packed audio has no EXT-X-MAP and looks like TS.
   const first = download.segments[0];
   const packed = download.container === 'ts' && first ? await detectPackedAudio(first.file).catch(() => undefined) : undefined;
+  // (TS output holds no text subtitles: they go beside it only.)
   if (!packed && !audio && download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
 
   const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
@@ -141,14 +148,19 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
       ? packedFilters(track.packed, input.format, n)
       : retarget(await audioBitstreamFilters(input, track.container, track.first, ffmpegPath), n))))).flat()
     : await audioBitstreamFilters(input, audioSource.container, audioSource.first, ffmpegPath);
+  const muxed = input.format === 'ts' ? [] : subtitles;
+  const firstSubtitleInput = separate.length + 1;
   const remux: Remux = {
     ffmpegPath,
-    extraInputArgs: separate.flatMap((track) => track.args),
+    extraInputArgs: [...separate.flatMap((track) => track.args), ...muxed.flatMap((sub) => ['-f', 'srt', '-i', sub.srtFile])],
     outputArgs: [
       ...(separate.length > 0 ? ['-map', '0:v?', ...separate.flatMap((_t, n) => ['-map', `${n + 1}:a`])] : ['-map', '0:v?', '-map', '0:a?']),
+      ...muxed.flatMap((_sub, j) => ['-map', `${firstSubtitleInput + j}:s`]),
       '-c', 'copy',
+      ...(muxed.length > 0 ? ['-c:s', input.format === 'mp4' ? 'mov_text' : 'srt'] : []),
       ...filters,
       ...trackTags(tracks, input.format),
+      ...subtitleTags(muxed),
       // Audio and video of HLS segments can sit seconds apart in the stream; let the muxer wait for both.
       '-max_muxing_queue_size', '4096',
       ...containerArgs(input.format),
@@ -179,6 +191,93 @@ function trackTags(tracks: readonly AudioTrack[], format: OutputFormat): string[
       `-disposition:a:${n}`, n === 0 ? 'default' : '0',
     ];
   });
+}
+
+/** One subtitle rendition, its cues on the output's timeline. */
+interface PreparedSubtitles {
+  /** `en`, `fr`… for the sidecar names (`sub1`… when the rendition has no LANGUAGE). */
+  tag: string;
+  name: string;
+  language?: string;
+  isDefault: boolean;
+  vtt: string;
+  srt: string;
+  /** The SRT in the scratch folder, ffmpeg's input for muxing. */
+  srtFile: string;
+}
+
+/**
+ * Puts each subtitle rendition's cues on the output's timeline: cues on the MPEG-TS clock are placed against
+ * the video's first timestamp; then the stretches the video lost (skip rules, gaps) are cut from the cues
+ * too, and what follows moves up, exactly as the video does.
+ */
+async function prepareSubtitles(input: MergeInput, scratch: string): Promise<PreparedSubtitles[]> {
+  const { download } = input;
+  const tracks = download.subtitles ?? [];
+  if (tracks.length === 0 || input.noMerge) return [];
+  await mkdir(scratch, { recursive: true });
+  const first = download.segments[0];
+  const spans = keptSpans(download.segments) ?? [{ start: first?.start ?? 0, end: Number.POSITIVE_INFINITY }];
+  let videoStart: number | undefined;
+  if (tracks.some((t) => t.clock === 'mpegts')) {
+    const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+    videoStart = await firstTimestamp(input, scratch, ffmpegPath);
+  }
+  const prepared: PreparedSubtitles[] = [];
+  const used = new Set<string>();
+  for (const [j, track] of tracks.entries()) {
+    // MPEG-TS seconds → playlist time: the first kept segment starts at the video's first timestamp.
+    const toPlaylist = track.clock === 'mpegts' && videoStart !== undefined ? (first?.start ?? 0) - videoStart : 0;
+    const cues = stitchCues(track.cues.flatMap((cue) => onOutput(cue.start + toPlaylist, cue.end + toPlaylist, spans).map((t) => ({ ...t, text: cue.text }))));
+    let tag = (track.language ?? `sub${j + 1}`).replace(/[^A-Za-z0-9-]/g, '');
+    if (used.has(tag)) tag = `${tag}-${j + 1}`;
+    used.add(tag);
+    const srtFile = path.join(scratch, `subtitles-${j}.srt`);
+    const srt = formatSrt(cues);
+    await writeFile(srtFile, srt);
+    prepared.push({ tag, name: track.name, isDefault: track.isDefault, vtt: formatVtt(cues), srt, srtFile, ...(track.language ? { language: track.language } : {}) });
+    input.debug?.(`merge: subtitles "${track.name}": ${cues.length} cues on the output timeline (${track.clock} clock${videoStart !== undefined ? `, video starts at ${videoStart} s` : ''})`);
+  }
+  return prepared;
+}
+
+/** A cue of playlist time on the output's timeline: the parts inside kept stretches, moved up past the cut ones. */
+function onOutput(start: number, end: number, spans: readonly Span[]): Array<{ start: number; end: number }> {
+  const out: Array<{ start: number; end: number }> = [];
+  let before = 0;
+  for (const span of spans) {
+    const from = Math.max(start, span.start);
+    const to = Math.min(end, span.end);
+    if (to - from > 0.001) out.push({ start: before + from - span.start, end: before + to - span.start });
+    before += span.end - span.start;
+  }
+  return out;
+}
+
+function subtitleTags(subtitles: readonly PreparedSubtitles[]): string[] {
+  return subtitles.flatMap((sub, j) => {
+    const language = iso639_2(sub.language);
+    return [
+      ...(language ? [`-metadata:s:s:${j}`, `language=${language}`] : []),
+      `-metadata:s:s:${j}`, `title=${sub.name}`, `-metadata:s:s:${j}`, `handler_name=${sub.name}`,
+      `-disposition:s:${j}`, sub.isDefault ? 'default' : '0',
+    ];
+  });
+}
+
+/** `<stem>.<lang>.vtt` and `.srt` beside the output, never overwriting a file (a `_1`… suffix instead). */
+async function writeSidecars(outputPath: string, subtitles: readonly PreparedSubtitles[]): Promise<string[]> {
+  const written: string[] = [];
+  const dir = path.dirname(outputPath);
+  const stem = stemOf(path.basename(outputPath));
+  for (const sub of subtitles) {
+    for (const [ext, text] of [['vtt', sub.vtt], ['srt', sub.srt]] as const) {
+      const file = await uniqueOutputPath(dir, `${stem}.${sub.tag}.${ext}`);
+      await writeFile(file, text);
+      written.push(file);
+    }
+  }
+  return written;
 }
 
 /** A stretch of the playlist the output keeps, in seconds of playlist time. */
@@ -397,14 +496,8 @@ async function rawAudioOf(input: MergeInput, file: string, scratch: string, suff
   return out;
 }
 
-/** 2^33 ticks of the 90 kHz clock: where MPEG-TS timestamps wrap. */
-const PTS_WRAP_SECONDS = 2 ** 33 / 90_000;
-
-/**
- * Seconds the packed audio starts after the video (negative: before). ffmpeg rebases each input to its own
- * start, so this is the audio's ID3 start minus the first timestamp of the video's first kept segment.
- */
-async function packedOffset(input: MergeInput, audioStart: number, scratch: string, ffmpegPath: string): Promise<number | undefined> {
+/** The first timestamp (seconds) of the video's first kept segment, which the output's time 0 is. */
+async function firstTimestamp(input: MergeInput, scratch: string, ffmpegPath: string): Promise<number | undefined> {
   const { download } = input;
   const first = download.segments[0];
   if (!first) return undefined;
@@ -415,7 +508,18 @@ async function packedOffset(input: MergeInput, audioStart: number, scratch: stri
     probed = path.join(scratch, 'probe-start.mp4');
     await concatFilesTo([{ path: init }, { path: first.file, bytes: first.bytes }], probed, input.signal);
   }
-  const videoStart = await probeStartSeconds(ffmpegPath, probed, input.signal);
+  return probeStartSeconds(ffmpegPath, probed, input.signal);
+}
+
+/** 2^33 ticks of the 90 kHz clock: where MPEG-TS timestamps wrap. */
+const PTS_WRAP_SECONDS = 2 ** 33 / 90_000;
+
+/**
+ * Seconds the packed audio starts after the video (negative: before). ffmpeg rebases each input to its own
+ * start, so this is the audio's ID3 start minus the first timestamp of the video's first kept segment.
+ */
+async function packedOffset(input: MergeInput, audioStart: number, scratch: string, ffmpegPath: string): Promise<number | undefined> {
+  const videoStart = await firstTimestamp(input, scratch, ffmpegPath);
   if (videoStart === undefined) return undefined;
   let offset = audioStart - videoStart;
   // Timestamps on either side of a wrap: take the short way round.

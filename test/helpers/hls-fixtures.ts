@@ -21,7 +21,7 @@ export const AES_KEY_2 = Buffer.from('f0e0d0c0b0a090807060504030201000', 'hex');
 /** EXT-X-MEDIA-SEQUENCE of the `aes-seq` fixture: its IVs are 100, 101, … */
 export const AES_SEQ_FIRST = 100;
 
-export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio' | 'packed-audio' | 'quirks';
+export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio' | 'packed-audio' | 'quirks' | 'subtitles';
 
 export interface FixtureInfo {
   kind: FixtureKind;
@@ -320,7 +320,65 @@ const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'k
       ...(parts[0] ?? []), '#EXT-X-DISCONTINUITY', ...(parts[1] ?? []), '#EXT-X-ENDLIST', ''].join('\n'));
     return { playlist: 'media/index.m3u8', duration: 4, segments: 4 };
   },
+  async subtitles(dir) {
+    // A 6 s A/V stream (ffmpeg) with segmented WebVTT subtitle renditions in English and French, written here
+    // as packagers publish them (ffmpeg 5.1's hls muxer writes neither the subtitle playlist nor the map): an
+    // X-TIMESTAMP-MAP header (English: MPEG-TS 1.4 s = local 0, the video's start; French: local times one
+    // second late, with a map that says local 1 s is the video's start), and a cue that crosses a segment boundary repeated in both.
+    for (const [lang, cues] of Object.entries(SUBTITLE_CUES)) {
+      const srt = cues.map((c, i) => `${i + 1}\n${srtClock(c.start)} --> ${srtClock(c.end)}\n${c.text}\n`).join('\n');
+      await writeFile(path.join(dir, `${lang}.srt`), srt);
+      await mkdir(path.join(dir, lang), { recursive: true });
+    }
+    await ffmpeg([...sourceArgs(6, '160x120'), ...hls(), '-hls_segment_filename', 'v%03d.ts', 'video.m3u8'], dir);
+    const segments = 6;
+    for (const [lang, cues] of Object.entries(SUBTITLE_CUES)) {
+      const late = lang === 'fr' ? 1 : 0;
+      const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD'];
+      for (let i = 0; i < segments; i++) {
+        // Every cue that overlaps the segment is in it, as packagers repeat cues across boundaries.
+        const inSegment = cues.filter((c) => c.start < i + 1 && c.end > i);
+        const map = late ? 'X-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:01.000' : 'X-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000';
+        const body = inSegment.map((c) => `${vttClock(c.start + late)} --> ${vttClock(c.end + late)}\n${c.text}\n`).join('\n');
+        await writeFile(path.join(dir, lang, `sub${i}.vtt`), `WEBVTT\n${map}\n\n${body}`);
+        lines.push('#EXTINF:1.000000,', `sub${i}.vtt`);
+      }
+      lines.push('#EXT-X-ENDLIST', '');
+      await writeFile(path.join(dir, lang, 'index.m3u8'), lines.join('\n'));
+    }
+    await writeFile(path.join(dir, 'master.m3u8'), [
+      '#EXTM3U',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="en/index.m3u8"',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Français",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,URI="fr/index.m3u8"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=160x120,CODECS="avc1.42c00c,mp4a.40.2",SUBTITLES="subs"',
+      'video.m3u8',
+      '',
+    ].join('\n'));
+    return { playlist: 'master.m3u8', duration: 6, segments };
+  },
 };
+
+/** The subtitle fixture's cues per language, in seconds of the video: what the sidecars must hold. */
+export const SUBTITLE_CUES: Record<string, Array<{ start: number; end: number; text: string }>> = {
+  en: [
+    { start: 0.5, end: 1.5, text: 'Hello, this is the first line' },
+    { start: 2.2, end: 3.8, text: 'This one crosses a segment boundary' },
+    { start: 4.25, end: 5.5, text: 'And the last one' },
+  ],
+  fr: [
+    { start: 0.5, end: 1.5, text: 'Bonjour, voici la première ligne' },
+    { start: 2.2, end: 3.8, text: 'Celle-ci traverse une limite de segment' },
+    { start: 4.25, end: 5.5, text: 'Et la dernière' },
+  ],
+};
+
+function clockParts(seconds: number): [string, string, string, string] {
+  const ms = Math.round(seconds * 1000);
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return [pad(Math.floor(ms / 3_600_000)), pad(Math.floor(ms / 60_000) % 60), pad(Math.floor(ms / 1000) % 60), pad(ms % 1000, 3)];
+}
+const vttClock = (s: number) => { const [h, m, sec, ms] = clockParts(s); return `${h}:${m}:${sec}.${ms}`; };
+const srtClock = (s: number) => { const [h, m, sec, ms] = clockParts(s); return `${h}:${m}:${sec},${ms}`; };
 
 export const FIXTURE_KINDS = Object.keys(recipes) as FixtureKind[];
 
