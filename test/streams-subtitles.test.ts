@@ -61,6 +61,13 @@ describe('streams: subtitles', () => {
     }
   });
 
+  it("reads the WebVTT segments ffmpeg's hls muxer writes (no timestamp map: playlist time)", async () => {
+    const task = await service.runTask(service.hls.url('master-de.m3u8'), { format: 'mkv' }, 'deutsch.mkv');
+    expect(task.status).toBe('已完成');
+    expect((await ffprobe(task.output_path)).streams.filter((s) => s.type === 'subtitle').map((s) => [s.codec, s.language])).toEqual([['subrip', 'ger']]);
+    expectCues(await sidecarCues(path.join(path.dirname(task.output_path), 'deutsch.de.vtt')), SUBTITLE_CUES.de!);
+  });
+
   it('subtitles ["fr"] takes only French; "none" takes none and writes no sidecar', async () => {
     const french = await service.runTask(service.hls.url('master.m3u8'), { subtitles: ['fr'] }, 'only-fr.mp4');
     expect((await ffprobe(french.output_path)).streams.filter((s) => s.type === 'subtitle').map((s) => s.language)).toEqual(['fre']);

@@ -325,14 +325,14 @@ const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'k
     // as packagers publish them (ffmpeg 5.1's hls muxer writes neither the subtitle playlist nor the map): an
     // X-TIMESTAMP-MAP header (English: MPEG-TS 1.4 s = local 0, the video's start; French: local times one
     // second late, with a map that says local 1 s is the video's start), and a cue that crosses a segment boundary repeated in both.
-    for (const [lang, cues] of Object.entries(SUBTITLE_CUES)) {
+    for (const [lang, cues] of Object.entries(SUBTITLE_CUES).filter(([lang]) => lang !== 'de')) {
       const srt = cues.map((c, i) => `${i + 1}\n${srtClock(c.start)} --> ${srtClock(c.end)}\n${c.text}\n`).join('\n');
       await writeFile(path.join(dir, `${lang}.srt`), srt);
       await mkdir(path.join(dir, lang), { recursive: true });
     }
     await ffmpeg([...sourceArgs(6, '160x120'), ...hls(), '-hls_segment_filename', 'v%03d.ts', 'video.m3u8'], dir);
     const segments = 6;
-    for (const [lang, cues] of Object.entries(SUBTITLE_CUES)) {
+    for (const [lang, cues] of Object.entries(SUBTITLE_CUES).filter(([lang]) => lang !== 'de')) {
       const late = lang === 'fr' ? 1 : 0;
       const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD'];
       for (let i = 0; i < segments; i++) {
@@ -346,6 +346,20 @@ const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'k
       lines.push('#EXT-X-ENDLIST', '');
       await writeFile(path.join(dir, lang, 'index.m3u8'), lines.join('\n'));
     }
+    // German, segmented by ffmpeg's own hls muxer: its subtitle playlist (muxed_vtt.m3u8) and WebVTT segments,
+    // which carry playlist time and no X-TIMESTAMP-MAP.
+    await mkdir(path.join(dir, 'de'), { recursive: true });
+    const de = SUBTITLE_CUES.de ?? [];
+    await writeFile(path.join(dir, 'de.srt'), de.map((c, i) => `${i + 1}\n${srtClock(c.start)} --> ${srtClock(c.end)}\n${c.text}\n`).join('\n'));
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25', '-i', '../de.srt', '-t', '6', '-map', '0:v', '-map', '1:s',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-c:s', 'webvtt', ...hls(), '-hls_segment_filename', 'v%03d.ts', 'muxed.m3u8'], path.join(dir, 'de'));
+    await writeFile(path.join(dir, 'master-de.m3u8'), [
+      '#EXTM3U',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Deutsch",LANGUAGE="de",DEFAULT=YES,AUTOSELECT=YES,URI="de/muxed_vtt.m3u8"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=160x120,CODECS="avc1.42c00c,mp4a.40.2",SUBTITLES="subs"',
+      'video.m3u8',
+      '',
+    ].join('\n'));
     await writeFile(path.join(dir, 'master.m3u8'), [
       '#EXTM3U',
       '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="en/index.m3u8"',
@@ -369,6 +383,10 @@ export const SUBTITLE_CUES: Record<string, Array<{ start: number; end: number; t
     { start: 0.5, end: 1.5, text: 'Bonjour, voici la première ligne' },
     { start: 2.2, end: 3.8, text: 'Celle-ci traverse une limite de segment' },
     { start: 4.25, end: 5.5, text: 'Et la dernière' },
+  ],
+  de: [
+    { start: 0.5, end: 1.5, text: 'Hallo, das ist die erste Zeile' },
+    { start: 4.25, end: 5.5, text: 'Und die letzte' },
   ],
 };
 
