@@ -63,7 +63,7 @@ const BROKEN: Record<string, string | [Record<string, string>, string | Buffer]>
   'b/empty.m3u8': [{}, ''],
   'b/binary.m3u8': [{ 'content-type': 'application/octet-stream' }, Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 0, 0, 7])],
   'b/segment-not-media.m3u8': media('#EXTINF:1,', 'not-media.ts'),
-  'b/not-media.ts': [{ 'content-type': 'video/mp2t' }, 'this is not a video at all'],
+  'b/not-media.ts': [{ 'content-type': 'video/mp2t' }, `<html><body>Access denied</body></html>${' '.repeat(1000)}`],
   'b/segment-bad-gzip.m3u8': media('#EXTINF:1,', 'bad-gzip.ts'),
   'b/bad-gzip.ts': [{ 'content-encoding': 'gzip' }, Buffer.from('definitely not gzip')],
   'b/segment-zstd.m3u8': media('#EXTINF:1,', 'zstd.ts'),
@@ -94,6 +94,7 @@ describe('typed errors', () => {
     expect(message('b/no-uri-master.m3u8')).toMatch(/lists no variant with a URI/);
     expect(message('b/key-sample-aes.m3u8')).toMatch(/SAMPLE-AES, which m3u8dm cannot decrypt/);
     expect(message('b/define-unknown.m3u8')).toMatch(/\{\$zzz\} is used but not defined/);
+    expect(message('b/segment-not-media.m3u8')).toMatch(/^segment 1 is neither MPEG-TS nor packed audio .*: it starts with "<html><body>Access denied/);
     expect(message('b/segment-zstd.m3u8')).toMatch(/Content-Encoding: zstd, which m3u8dm cannot decode/);
   }, 120_000);
 

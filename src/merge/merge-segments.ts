@@ -23,7 +23,7 @@
 // renamed only when complete, to a name that overwrites nothing. A failure
 // leaves the segments in the work folder as they were; the work folder itself
 // belongs to the caller, who removes it after a success.
-import { mkdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { AudioTrack, DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
@@ -136,6 +136,7 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
   const durationSeconds = download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0);
   if (packed) return mergePackedAudio(input, packed, part, scratch, ffmpegPath, durationSeconds, report);
+  if (download.container === 'ts' && first) await assertMedia(first);
 
   const tracks = download.audioTracks ?? (audio ? [audio] : []);
   const kept = keptSpans(download.segments);
@@ -301,6 +302,33 @@ export function keptSpans(segments: readonly DownloadedSegment[]): Span[] | unde
     else spans.push({ start: segment.start, end });
   }
   return spans;
+}
+
+/**
+ * A segment that is neither MPEG-TS (no sync pattern anywhere in its head) nor packed audio: ffmpeg would
+ * only say `Could not detect TS packet size`; this says what came instead.
+ */
+async function assertMedia(segment: DownloadedSegment): Promise<void> {
+  const handle = await open(segment.file, 'r');
+  let head: Buffer;
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    head = buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  // Too short to judge by the pattern: ffmpeg decides.
+  if (head.length < 3 * 188) return;
+  for (let at = 0; at + 2 * 188 < head.length; at++) {
+    if (head[at] === 0x47 && head[at + 188] === 0x47 && head[at + 376] === 0x47) return;
+  }
+  const text = head.subarray(0, 40).toString('latin1');
+  const shown = /^[\x20-\x7e\t\r\n]*$/.test(text) ? `"${text.replace(/\s+/g, ' ').trim()}"` : head.subarray(0, 8).toString('hex').replace(/(..)/g, '$1 ').trim();
+  throw new MergeError(
+    `segment ${segment.index + 1} is neither MPEG-TS nor packed audio (AAC, MP3, AC-3, E-AC-3): it starts with ${shown}; ` +
+      'the server may be sending an error page or a format m3u8dm does not know',
+  );
 }
 
 /** ADTS AAC needs the ADTS → MP4 filter for MP4 and MKV; MP3, AC-3 and E-AC-3 go in as they are. */
