@@ -12,7 +12,7 @@ export const TaskStatus = {
 export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 export const TASK_STATUSES: readonly TaskStatus[] = Object.values(TaskStatus);
 
-export type Phase = 'queued' | 'resolving' | 'downloading' | 'merging' | 'done';
+export type Phase = 'queued' | 'resolving' | 'downloading' | 'recording' | 'merging' | 'done';
 export type TaskSource = 'api' | 'ui' | 'cli';
 export type ProxyType = 'none' | 'http' | 'https' | 'socks5' | 'socks4';
 export type OutputFormat = 'mp4' | 'mkv' | 'ts';
@@ -68,7 +68,17 @@ export interface TaskOptions extends DownloadSettings {
    * `.vtt` and `.srt` and muxed into MP4/MKV. @defaultValue 'all'
    */
   subtitles?: SubtitleChoice;
+  /** Live streams: where the recording starts. `edge` keeps only the last 3 listed segments. @defaultValue 'window' */
+  live_start?: LiveStart;
+  /** Live streams: stop once this many seconds of media are recorded. @defaultValue no limit */
+  live_max_duration?: number;
+  /** Live streams: stop when no new segment was recorded for this many seconds. @defaultValue 60 */
+  live_idle_timeout?: number;
+  /** Seconds to wait for a stream whose playlist answers 404 or lists no segment yet. @defaultValue 0 */
+  live_wait?: number;
 }
+
+export type LiveStart = 'window' | 'edge';
 
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */
 export interface TaskRecord {
@@ -104,6 +114,16 @@ export interface TaskRecord {
   eta_s: number | null;
   /** Final output file (or segment folder with `no_merge_ts`), set when known. */
   output_path: string;
+  /** True once the playlist turned out to be live (no EXT-X-ENDLIST): the task records it. Absent on older records. */
+  live?: boolean;
+  /** Seconds of media recorded so far (live tasks). */
+  recorded_s?: number;
+  /** Why a finished live recording ended. */
+  live_end?: LiveEnd;
+  /** While `live_wait` waits for the stream to start: until when (ISO 8601); null once it started. */
+  waiting_until?: string | null;
+  /** The poster frame (JPEG, in the data folder) of a finished file; absent when there is none. */
+  poster_path?: string;
 }
 
 /** What the engine reports while it works. Every field is the current total, not a delta. */
@@ -118,6 +138,25 @@ export interface ProgressSnapshot {
   eta_s: number | null;
   /** 0–1 during the merge phase. */
   merge_fraction?: number;
+  /** Set while a live stream is recorded. */
+  live?: LiveProgress;
+  /** Set while `live_wait` waits for a stream to start: when the wait gives up (ISO 8601). */
+  waiting_until?: string;
+}
+
+export interface LiveProgress {
+  /** Seconds of media recorded (finished segments). */
+  recorded_s: number;
+  /** `live_max_duration`, when there is one. */
+  limit_s?: number;
+}
+
+/** Why a live recording ended. */
+export type LiveEnd = 'endlist' | 'limit' | 'stopped' | 'idle';
+
+export interface LiveSummary {
+  recorded_s: number;
+  ended: LiveEnd;
 }
 
 /** A plain description of one download: no store, no HTTP route in sight. */
@@ -133,6 +172,8 @@ export interface DownloadJob {
   /** Wanted output file name (sanitised, extension included); a suffix is added if it exists. */
   filename: string;
   signal: AbortSignal;
+  /** Live streams: aborting it ends the recording and merges what was recorded (a user's stop). */
+  finish?: AbortSignal;
   onProgress: (snapshot: ProgressSnapshot) => void;
 }
 
@@ -142,6 +183,10 @@ export interface EngineResult {
   size: number;
   segments_total: number;
   segments_skipped: number;
+  /** Set when the stream was live and recorded. */
+  live?: LiveSummary;
+  /** The poster JPEG made from the output (in the data folder), when one could be made. */
+  posterPath?: string;
 }
 
 /** Downloads and merges one job. Rejects with an AbortError when `job.signal` aborts. */
@@ -196,6 +241,8 @@ export interface DownloadResult {
    * video segments. The first of `audioTracks` when there are several.
    */
   audio?: AudioTrack;
+  /** Set when the stream was live: how much was recorded and why it ended. */
+  live?: LiveSummary;
   /** Every separate audio track, the DEFAULT one first (option `audio`: `all` or languages). */
   audioTracks?: AudioTrack[];
   /** Subtitle renditions, stitched into one cue list each (option `subtitles`). */

@@ -12,8 +12,10 @@ import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { cuesOnClock, parseVtt, stitchCues } from './webvtt.js';
 import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, SubtitleTrack, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
-import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError } from './errors.js';
+import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError, UnsupportedStreamError } from './errors.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
+import { liveSettings } from './live-options.js';
+import { LiveRecorder, resolveWhenLive } from './live-recorder.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
@@ -30,6 +32,8 @@ export interface DownloadRequest {
   workDir: string;
   /** Aborting stops every request within a second; downloadStream then rejects with an AbortError. */
   signal: AbortSignal;
+  /** Live streams: aborting it ends the recording, and the segments recorded so far are the result. */
+  finish?: AbortSignal;
   /** Called at most every 250 ms, plus once at each phase change and at the end. */
   onProgress: (snapshot: ProgressSnapshot) => void;
   /** Receives a line per request (method, url, status, bytes, try) and per decision. */
@@ -54,6 +58,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   const tries = Number.isFinite(options.retries) && options.retries >= 1 ? Math.floor(options.retries) : DEFAULT_TRIES;
   const variant = options.variant ?? 'best';
   const rules = parseSkipExpression(options.skip_ts_info ?? '');
+  const live = liveSettings(options);
 
   const meter = new ProgressMeter(req.onProgress);
   // Our own stop, for when one segment fails for good and the others should not carry on.
@@ -73,14 +78,40 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     if (stream) {
       debug?.(`resuming with the playlist saved in ${work.dir} (${stream.playlist.url}${stream.audio ? `, audio ${stream.audio.url}` : ''})`);
     } else {
-      stream = await resolvePlaylist(client, req.url, variant, debug, options.audio ?? 'default', options.subtitles ?? 'all');
+      stream = await resolveWhenLive(() => resolvePlaylist(client, req.url, variant, debug, options.audio ?? 'default', options.subtitles ?? 'all'), live.waitS, req.url, req.signal, debug, (until) => meter.waiting(until));
       saved = work.savePlaylist(req.url, variant, stream);
       saved.catch((error: unknown) => stop.abort(error));
     }
     if (req.signal.aborted) throw new AbortError();
 
-    const { playlist } = stream;
-    const audios = stream.audio ? [stream.audio, ...(stream.moreAudio ?? [])] : [];
+    const { playlist, audio } = stream;
+    const audios = audio ? [audio, ...(stream.moreAudio ?? [])] : [];
+    if (!playlist.endList) {
+      if (audio) throw new UnsupportedStreamError('recording a live stream whose audio is a separate rendition is not supported yet; pick a variant with muxed audio');
+      if (rules.ranges.length || rules.httpCodes.length || rules.skipTimes.length || rules.keepTimes.length) debug?.('live: skip_ts_info does not apply to a live recording; ignored');
+      // Reloads get two tries each: the recorder tries again itself, every half target duration, until the idle timeout.
+      const reloadClient = new HttpClient(req.headers, { ...options, retries: 2, maxSockets: 1 }, signal, debug);
+      try {
+        const recorder = new LiveRecorder({
+          first: saved !== undefined ? playlist : undefined,
+          playlist,
+          fetcher: new SegmentFetcher(client, work, meter, playlist.container, debug),
+          reloadClient,
+          work,
+          meter,
+          settings: live,
+          threads,
+          signal,
+          finish: req.finish,
+          debug,
+        });
+        const result = await recorder.run();
+        await saved;
+        return result;
+      } finally {
+        reloadClient.destroy();
+      }
+    }
     const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug)];
     for (const [n, audio] of audios.entries()) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
@@ -136,6 +167,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     return result;
   } catch (error) {
     if (req.signal.aborted) throw error instanceof AbortError ? error : new AbortError('download aborted', { cause: error });
+    meter.settle();
     throw (await saved?.then(() => undefined, (saveError: unknown) => saveError)) ?? error;
   } finally {
     await saved?.catch(() => {});

@@ -30,6 +30,12 @@ export class PlaylistError extends DownloadError {
   }
 }
 
+/** The playlist lists no segment (yet): a live stream that has not started, or an empty VOD. */
+export class EmptyPlaylistError extends PlaylistError {
+  override name = 'EmptyPlaylistError';
+  override code = 'ERR_PLAYLIST_EMPTY';
+}
+
 /** A segment (or the init segment) answered an HTTP error status that no skip rule covers. */
 export class SegmentHttpError extends DownloadError {
   override name = 'SegmentHttpError';

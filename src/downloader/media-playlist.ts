@@ -1,7 +1,7 @@
 // Turns playlist text into what the downloader works with: a MediaPlaylist of
 // Segments with absolute URIs, or the variants of a master playlist.
 import { Parser, type ParsedByteRange, type ParsedKey, type ParsedManifest } from 'm3u8-parser';
-import { PlaylistError, UnsupportedStreamError } from './errors.js';
+import { EmptyPlaylistError, PlaylistError, UnsupportedStreamError } from './errors.js';
 import { gapFlags, normaliseLineEndings, substituteVariables, type Definitions } from './playlist-text.js';
 
 export interface ByteRange {
@@ -55,8 +55,10 @@ export interface MediaPlaylist {
   /** Every distinct EXT-X-MAP in playlist order; a new one usually comes after a discontinuity. Empty for TS. */
   inits: InitSection[];
   segments: Segment[];
-  /** False for a live playlist (no EXT-X-ENDLIST): only the segments listed now are fetched. */
+  /** False for a live playlist (no EXT-X-ENDLIST): it is recorded, reloaded until it ends. */
   endList: boolean;
+  /** EXT-X-TARGETDURATION in seconds, when the playlist has one: a live playlist's reload interval. */
+  targetDuration?: number;
   /** The EXT-X-MEDIA rendition this playlist was reached through (alternate audio), for stream tags. */
   rendition?: RenditionInfo;
 }
@@ -155,7 +157,7 @@ function toMediaPlaylist(manifest: ParsedManifest, text: string, url: string): M
     const systems = Object.keys(manifest.contentProtection).join(', ');
     throw new UnsupportedStreamError(`the stream is DRM-protected (${systems}); m3u8dm can only decrypt AES-128`);
   }
-  if (manifest.segments.length === 0) throw new PlaylistError(`the playlist ${url} lists no segments`, url);
+  if (manifest.segments.length === 0) throw new EmptyPlaylistError(`the playlist ${url} lists no segments`, url);
 
   const firstSequence = manifest.mediaSequence ?? 0;
   const gaps = gapFlags(text);
@@ -204,6 +206,7 @@ function toMediaPlaylist(manifest: ParsedManifest, text: string, url: string): M
   }
   const playlist: MediaPlaylist = { url, text, container: inits.length > 0 ? 'fmp4' : 'ts', inits, segments, endList: manifest.endList === true };
   if (inits[0]) playlist.init = inits[0];
+  if (typeof manifest.targetDuration === 'number' && Number.isFinite(manifest.targetDuration)) playlist.targetDuration = manifest.targetDuration;
   return playlist;
 }
 

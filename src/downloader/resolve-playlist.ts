@@ -101,6 +101,19 @@ export async function resolvePlaylist(
   throw new PlaylistError(`${url} leads through more than ${MAX_HOPS} pages and playlists without reaching a media playlist`, url);
 }
 
+/**
+ * A live stream's media playlist, reloaded: fetched and parsed, with a master or anything
+ * that is not a playlist refused (the URL was a media playlist when the recording began).
+ */
+export async function fetchMediaPlaylist(client: HttpClient, url: string): Promise<MediaPlaylist> {
+  const fetched = await fetchText(client, url);
+  const text = fetched.text.replace(/^\uFEFF/, '');
+  if (!looksLikePlaylist(text)) throw notAPlaylist(fetched, text);
+  const parsed = parsePlaylist(text, fetched.url);
+  if (parsed.kind !== 'media') throw new PlaylistError(`the live playlist ${fetched.url} turned into a master playlist`, fetched.url);
+  return parsed.playlist;
+}
+
 /** The alternate audio's media playlist; a master or a page in its place is refused. */
 async function resolveAudio(client: HttpClient, rendition: SeparateAudio, lead: boolean, imported: Definitions | undefined, debug?: DebugLog): Promise<MediaPlaylist> {
   const fetched = await fetchText(client, rendition.uri);
@@ -133,7 +146,7 @@ async function resolveSubtitles(client: HttpClient, rendition: SeparateAudio, le
 }
 
 function describeMedia(playlist: MediaPlaylist): string {
-  return `media playlist ${playlist.url}: ${playlist.segments.length} segments, ${playlist.container}${playlist.endList ? '' : ', live (no EXT-X-ENDLIST): taking the segments listed now'}`;
+  return `media playlist ${playlist.url}: ${playlist.segments.length} segments, ${playlist.container}${playlist.endList ? '' : ', live (no EXT-X-ENDLIST): recording it'}`;
 }
 
 function describeVariant(v: Variant): string {

@@ -40,7 +40,7 @@ export interface FinishedFile {
   lastModified?: Date;
 }
 
-interface ManifestLine {
+export interface ManifestLine {
   f: string;
   b: number;
   lm?: string;
@@ -206,12 +206,35 @@ export class WorkDir {
     return found;
   }
 
-  /** Makes a `.part` file final and notes it in the manifest. */
-  async commit(name: string, file: FinishedFile): Promise<void> {
+  /**
+   * The manifest's lines, in the order they were written, torn ones left out. A live recording
+   * keeps its per-segment record (sequence, URI, duration) in them, so nothing of it stays in memory.
+   */
+  async manifestLines(): Promise<Array<ManifestLine & Record<string, unknown>>> {
+    let text: string;
+    try {
+      text = await readFile(this.path(MANIFEST), 'utf8');
+    } catch {
+      return [];
+    }
+    const lines: Array<ManifestLine & Record<string, unknown>> = [];
+    for (const line of text.split('\n')) {
+      try {
+        const record = JSON.parse(line) as ManifestLine & Record<string, unknown>;
+        if (typeof record.f === 'string' && typeof record.b === 'number') lines.push(record);
+      } catch {
+        // torn by a crash
+      }
+    }
+    return lines;
+  }
+
+  /** Makes a `.part` file final and notes it in the manifest, with `extra` fields on its line (a live segment's record). */
+  async commit(name: string, file: FinishedFile, extra?: Record<string, unknown>): Promise<void> {
     await this.#playlistSaved;
     const manifest = this.#manifest ? await this.#manifest : undefined;
     await rename(this.path(`${name}.part`), this.path(name));
-    const line: ManifestLine = { f: name, b: file.bytes, ...(file.lastModified ? { lm: file.lastModified.toISOString() } : {}) };
+    const line: ManifestLine = { ...extra, f: name, b: file.bytes, ...(file.lastModified ? { lm: file.lastModified.toISOString() } : {}) };
     const text = `${JSON.stringify(line)}\n`;
     // O_APPEND: each short write lands whole at the end, so concurrent commits need no lock.
     if (manifest) await this.#append(manifest, text);

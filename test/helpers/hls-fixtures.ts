@@ -21,7 +21,7 @@ export const AES_KEY_2 = Buffer.from('f0e0d0c0b0a090807060504030201000', 'hex');
 /** EXT-X-MEDIA-SEQUENCE of the `aes-seq` fixture: its IVs are 100, 101, … */
 export const AES_SEQ_FIRST = 100;
 
-export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio' | 'packed-audio' | 'quirks' | 'subtitles';
+export type FixtureKind = 'ts' | 'aes' | 'aes-iv' | 'fmp4' | 'byterange' | 'master' | 'discontinuity' | 'aes-seq' | 'disguised' | 'long' | 'alt-audio' | 'live' | 'packed-audio' | 'quirks' | 'subtitles';
 
 export interface FixtureInfo {
   kind: FixtureKind;
@@ -102,6 +102,17 @@ async function packedAudio(dir: string, name: string, codec: string[], format: s
 }
 
 const recipes: Record<FixtureKind, (dir: string) => Promise<Omit<FixtureInfo, 'kind' | 'dir'>>> = {
+  async live(dir) {
+    // The live simulator's material (test/helpers/live-hls.ts): 60 × 0.5 s, small frames, a keyframe
+    // every 12 frames at 24 fps so every segment starts on one and lasts exactly half a second.
+    await ffmpeg([
+      '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=24', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '30',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '12', '-keyint_min', '12', '-sc_threshold', '0',
+      '-c:a', 'aac', '-b:a', '32k',
+      ...hls(0.5), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8',
+    ], dir);
+    return { playlist: 'index.m3u8', duration: 30, segments: 60 };
+  },
   async long(dir) {
     // Long enough (60 × 1 s) that crash and fault tests can interrupt it many times.
     await ffmpeg([...sourceArgs(60, '160x120'), ...hls(), '-hls_segment_filename', 'seg%03d.ts', 'index.m3u8'], dir);

@@ -8,7 +8,7 @@ export type StatusName = (typeof STATUS_NAMES)[number];
 export const Status = { pending: 0, running: 1, completed: 2, failed: 3, paused: 4 } as const;
 export type StatusCode = (typeof Status)[StatusName];
 
-export type Phase = 'queued' | 'resolving' | 'downloading' | 'merging' | 'done';
+export type Phase = 'queued' | 'resolving' | 'downloading' | 'merging' | 'done' | 'recording';
 
 export interface V1Task {
   id: number;
@@ -35,6 +35,11 @@ export interface V1Task {
   source: 'api' | 'ui' | 'cli';
   start_time: string | null;
   started_at: string | null;
+  /** A live stream, recorded until it ends, a limit, or Stop. */
+  live: boolean;
+  /** Seconds of media recorded so far. */
+  recorded_s: number;
+  has_poster: boolean;
 }
 
 export interface TaskPage {
