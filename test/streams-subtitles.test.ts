@@ -93,6 +93,13 @@ describe('streams: subtitles', () => {
     expect(closeTo((await ffprobe(task.output_path)).duration, videoSeconds - 2)).toBe(true);
   });
 
+  it('no_merge_ts writes the sidecars beside the segment folder', async () => {
+    const task = await service.runTask(service.hls.url('master.m3u8'), { no_merge_ts: true }, 'loose.mp4');
+    expect(task.status).toBe('已完成');
+    expect(path.basename(task.output_path)).toBe('loose');
+    expectCues(await sidecarCues(path.join(path.dirname(task.output_path), 'loose.fr.srt')), SUBTITLE_CUES.fr!);
+  });
+
   it('a compat API task gets the subtitles by default', async () => {
     const res = await fetch(`${service.svc.url}/api/tasks`, {
       method: 'POST', headers: { 'content-type': 'application/json' },

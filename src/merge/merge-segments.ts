@@ -215,7 +215,7 @@ interface PreparedSubtitles {
 async function prepareSubtitles(input: MergeInput, scratch: string): Promise<PreparedSubtitles[]> {
   const { download } = input;
   const tracks = download.subtitles ?? [];
-  if (tracks.length === 0 || input.noMerge) return [];
+  if (tracks.length === 0) return [];
   await mkdir(scratch, { recursive: true });
   const first = download.segments[0];
   const spans = keptSpans(download.segments) ?? [{ start: first?.start ?? 0, end: Number.POSITIVE_INFINITY }];
@@ -616,6 +616,16 @@ async function publish(input: MergeInput, part: string): Promise<MergeResult> {
 }
 
 async function moveWithoutMerging(input: MergeInput): Promise<MergeResult> {
+  // Subtitles go beside the segment folder (`<name>.<lang>.vtt`), timed from its first segment; placed before
+  // the segments move, since that reads the first one.
+  const scratch = path.join(input.workDir, '.merge');
+  let subtitles: PreparedSubtitles[];
+  try {
+    subtitles = await prepareSubtitles(input, scratch);
+  } catch (error) {
+    await rm(scratch, { recursive: true, force: true });
+    throw asMergeFailure(error, input.signal);
+  }
   const dir = await uniqueDirectory(input.saveDir, stemOf(input.filename));
   let moved: MovedSegments;
   try {
@@ -623,11 +633,14 @@ async function moveWithoutMerging(input: MergeInput): Promise<MergeResult> {
   } catch (error) {
     await rmdir(dir).catch(() => {});
     throw asMergeFailure(error, input.signal);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
   if (input.serverTime) await utimes(dir, new Date(), input.serverTime);
   input.debug?.(`merge: no_merge_ts, moved ${moved.files.length} files (${moved.bytes} bytes) to ${dir}`);
+  const sidecars = await writeSidecars(dir, subtitles);
   input.onProgress(1);
-  return { outputPath: dir, size: moved.bytes, segmentsDir: dir };
+  return { outputPath: dir, size: moved.bytes, segmentsDir: dir, ...(sidecars.length > 0 ? { sidecars } : {}) };
 }
 
 /**
