@@ -70,7 +70,7 @@ export class HlsEngine implements Engine {
         ...(follower ? { watcher: follower } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
-      const audioSegments = download.audio?.segments ?? [];
+      const audioSegments = (download.audioTracks ?? (download.audio ? [download.audio] : [])).flatMap((track) => track.segments);
       const segmentsDone = download.segments.length + audioSegments.length;
       const segmentsTotal = segmentsDone + download.skipped.length;
       const bytes = [...download.segments, ...audioSegments].reduce((sum, s) => sum + s.bytes, 0);

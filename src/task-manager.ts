@@ -7,6 +7,7 @@ import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
+import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
@@ -499,6 +500,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     }
   }
 
+  /** An unexpected exception ended a run: the user sees an InternalError, the log gets the original. */
+  #reportBug(id: number, original: unknown): void {
+    const error = Object.assign(new Error(`task ${id}: unexpected error in the run`), { cause: original });
+    if (this.listenerCount('error')) this.emit('error', error);
+    else console.error(`m3u8dm: task ${id} ended with an unexpected error:`, original);
+  }
+
   async #run(entry: RunningTask): Promise<void> {
     const task = entry.live;
     const id = task.id;
@@ -549,7 +557,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       else if (reason === 'shutdown') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
       else if (reason === 'delete') outcome = {};
       else {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = userFacingError(err, (original) => this.#reportBug(id, original)).message;
         outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
       }
     }

@@ -18,6 +18,10 @@ export type ProxyType = 'none' | 'http' | 'https' | 'socks5' | 'socks4';
 export type OutputFormat = 'mp4' | 'mkv' | 'ts';
 /** `best`, `worst`, or the largest acceptable video height in pixels. */
 export type VariantChoice = 'best' | 'worst' | number;
+/** Audio renditions to take: the DEFAULT one (`default`), every one (`all`), or those in these languages. */
+export type AudioChoice = 'default' | 'all' | string[];
+/** Subtitle renditions to take: every one (`all`), none, or those in these languages. */
+export type SubtitleChoice = 'all' | 'none' | string[];
 
 /** HTTP headers as the Go original carries them: one name, many values. */
 export type HeaderMap = Record<string, string[]>;
@@ -54,6 +58,16 @@ export interface TaskOptions extends DownloadSettings {
   format: OutputFormat;
   /** Tries per request (segment, key, playlist) before giving up. @defaultValue 5 */
   retries: number;
+  /**
+   * Alternate audio renditions (EXT-X-MEDIA TYPE=AUDIO) to download and mux, each with its LANGUAGE/NAME
+   * tags, the DEFAULT one first. @defaultValue 'default'
+   */
+  audio?: AudioChoice;
+  /**
+   * Subtitle renditions (EXT-X-MEDIA TYPE=SUBTITLES, segmented WebVTT): written beside the output as
+   * `.vtt` and `.srt` and muxed into MP4/MKV. @defaultValue 'all'
+   */
+  subtitles?: SubtitleChoice;
   /** Live streams: where the recording starts. `edge` keeps only the last 3 listed segments. @defaultValue 'window' */
   live_start?: LiveStart;
   /** Live streams: stop once this many seconds of media are recorded. @defaultValue no limit */
@@ -195,6 +209,13 @@ export interface DownloadedSegment {
   /** True when an EXT-X-DISCONTINUITY stands before this segment in the playlist. */
   discontinuity: boolean;
   bytes: number;
+  /** Seconds from the start of the playlist (sum of the EXTINFs before it), for cutting other tracks alike. */
+  start?: number;
+  /**
+   * The init section this segment plays with, when the playlist switches init sections (EXT-X-MAP
+   * changing mid-stream); absent when every segment uses the download's `initFile`.
+   */
+  initFile?: string;
 }
 
 export interface SkippedSegment {
@@ -210,6 +231,8 @@ export interface DownloadResult {
   container: 'ts' | 'fmp4';
   /** The EXT-X-MAP init segment, fetched once, to put before the media segments. */
   initFile?: string;
+  /** Every init section when there are several (the first is `initFile`); segments name theirs. */
+  initFiles?: string[];
   segments: DownloadedSegment[];
   skipped: SkippedSegment[];
   /** Latest `Last-Modified` among the segments, for `use_server_file_time`. */
@@ -219,11 +242,25 @@ export interface DownloadResult {
   /**
    * The variant's alternate audio rendition, when it has a media playlist of its own (EXT-X-MEDIA
    * TYPE=AUDIO with URI): its segments, to be muxed with the video. Absent when the audio is in the
-   * video segments. The skip rules do not apply to it: it is always complete.
+   * video segments. The first of `audioTracks` when there are several.
    */
   audio?: AudioTrack;
   /** Set when the stream was live: how much was recorded and why it ended. */
   live?: LiveSummary;
+  /** Every separate audio track, the DEFAULT one first (option `audio`: `all` or languages). */
+  audioTracks?: AudioTrack[];
+  /** Subtitle renditions, stitched into one cue list each (option `subtitles`). */
+  subtitles?: SubtitleTrack[];
+}
+
+/** One subtitle rendition's cues. */
+export interface SubtitleTrack {
+  name: string;
+  language?: string;
+  isDefault: boolean;
+  /** `mpegts`: cue times on the MPEG-TS clock (X-TIMESTAMP-MAP applied); `playlist`: seconds of playlist time. */
+  clock: 'mpegts' | 'playlist';
+  cues: Array<{ start: number; end: number; text: string }>;
 }
 
 /** A separate audio track of a download, in playlist order. */
@@ -231,9 +268,15 @@ export interface AudioTrack {
   container: 'ts' | 'fmp4';
   /** Its own EXT-X-MAP init segment. */
   initFile?: string;
+  /** Every init section when there are several (the first is `initFile`). */
+  initFiles?: string[];
   segments: DownloadedSegment[];
   /** Sum of its segments' EXTINF durations, in seconds. */
   duration: number;
+  /** The rendition's NAME, LANGUAGE and DEFAULT=YES, for the output's stream tags. */
+  name?: string;
+  language?: string;
+  isDefault?: boolean;
 }
 
 /**
@@ -252,12 +295,14 @@ export interface SegmentWatcher {
 /** The shape of the main track, as the downloader sees it once the playlist is planned. */
 export interface FollowPlan {
   container: 'ts' | 'fmp4';
-  /** The EXT-X-MAP init section, already on disk. */
+  /** The (first) EXT-X-MAP init section, already on disk. */
   initFile?: string;
+  /** How many init sections the kept segments use: more than one when EXT-X-MAP changes mid-stream. */
+  initSections: number;
   /** The segments the skip rules keep, in playlist order. */
   segments: Array<Pick<DownloadedSegment, 'index' | 'duration' | 'discontinuity'>>;
-  /** True when the audio is a rendition of its own, muxed in by the merge as a second input. */
-  separateAudio: boolean;
+  /** True when the merge muxes in tracks of their own (separate audio renditions, subtitles) as more inputs. */
+  otherTracks: boolean;
 }
 
 /** A line for the per-task debug log (`debug_log`); a no-op when the option is off. */

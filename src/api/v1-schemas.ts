@@ -11,6 +11,8 @@ const queryInt = (min: number, max: number) =>
     .min(min, { error: `must be an integer from ${min} to ${max}` })
     .max(max, { error: `must be an integer from ${min} to ${max}` });
 
+/** An RFC 5646 language tag as HLS LANGUAGE attributes carry it: `en`, `fr-CA`, `zh-Hant`. */
+const languageCode = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, { error: 'must be a language code such as "en" or "pt-BR"' });
 /** Seconds, fractions allowed. */
 const seconds = (min: number, max: number) =>
   z.number({ error: `must be a number of seconds from ${min} to ${max}` })
@@ -23,6 +25,12 @@ export const taskOptionsSchema = z.strictObject({
     .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
   format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
   retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  audio: z.union([z.enum(['default', 'all']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
+    { error: 'must be "default", "all" or a list of language codes such as ["en", "fr"]' })
+    .describe('Alternate audio renditions: the DEFAULT one, all of them, or those in these languages (muxed with their language tags, DEFAULT first).'),
+  subtitles: z.union([z.enum(['all', 'none']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
+    { error: 'must be "all", "none" or a list of language codes such as ["en", "fr"]' })
+    .describe('Subtitle renditions (segmented WebVTT): written beside the output as .vtt and .srt and muxed into MP4/MKV; all by default.'),
   live_start: z.enum(['window', 'edge']).describe('Live streams: `window` records from the oldest segment listed, `edge` from the last 3.'),
   live_max_duration: z.union([z.number(), z.string()], { error: LIVE_DURATION_EXPECTED })
     .transform((value, ctx) => {

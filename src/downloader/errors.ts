@@ -112,3 +112,8 @@ export class AbortError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
   }
 }
+
+/** Programming errors (TypeError and kin): never a statement about the stream, so never dressed up as one. */
+export function isBug(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError || error instanceof EvalError;
+}

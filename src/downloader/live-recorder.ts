@@ -222,6 +222,11 @@ export class LiveRecorder {
     let added = 0;
     for (const segment of fresh) {
       if (max !== undefined && this.#recordedS + this.#queuedS >= max) break;
+      if (segment.gap) {
+        // EXT-X-GAP: nothing to fetch; the next segment follows a hole (a sequence jump), so a discontinuity.
+        this.#remember(segment.uri);
+        continue;
+      }
       const previous = this.#lastSequence;
       const gap = previous !== undefined && !restarted && segment.sequence !== previous + 1;
       if (gap) {

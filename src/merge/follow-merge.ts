@@ -26,6 +26,7 @@ import { writeFilesInto, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { audioBitstreamFilters, containerArgs } from './merge-segments.js';
 import { partPath } from './output-path.js';
+import { detectPackedAudio } from './packed-audio.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 
 export interface FollowMergeOptions {
@@ -158,7 +159,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     const plan = this.#plan;
     if (!plan) return 'no plan';
     if (download.audio || hasMoreTracks(download)) return 'the download has more than one track';
-    if (download.container !== plan.container || download.initFile !== plan.initFile) return 'the container or init section changed';
+    if (download.container !== plan.container || download.initFile !== plan.initFile || (download.initFiles?.length ?? 0) > 1) return 'the container or init section changed';
     if (download.segments.length !== plan.segments.length) return `${download.segments.length} segments downloaded, ${plan.segments.length} followed`;
     for (const [i, segment] of download.segments.entries()) {
       const fed = this.#landed.get(segment.index);
@@ -176,6 +177,8 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     const first = this.#landed.get(plan.segments[0]?.index ?? -1);
     if (!first) throw new Error('the first segment is not on disk');
     if (plan.container === 'ts' && !(await startsWithTsSync(first.file))) throw new Error('the first segment is not MPEG-TS');
+    // Packed audio may carry stray sync bytes; the merge decides by content, and so does this.
+    if (plan.container === 'ts' && (await detectPackedAudio(first.file).catch(() => undefined))) throw new Error('the segments are packed audio');
     await mkdir(opts.saveDir, { recursive: true });
     // A fresh file, not the old one truncated: an ffmpeg a crash left behind may still hold the old one open.
     await rm(this.#part, { force: true });
@@ -266,7 +269,8 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
 
 /** Why one run of stdin cannot take `plan` as the merge would, or undefined when it can. */
 function unsupported(plan: FollowPlan): string | undefined {
-  if (plan.separateAudio) return 'the audio is a separate track, muxed in as a second input';
+  if (plan.otherTracks) return 'the audio is a separate track or there are subtitles, muxed in as more inputs';
+  if (plan.initSections > 1) return `EXT-X-MAP changes mid-stream (${plan.initSections} init sections)`;
   const [first, ...rest] = plan.segments;
   if (!first) return 'no segments to merge';
   let previous = first.index;
@@ -278,10 +282,9 @@ function unsupported(plan: FollowPlan): string | undefined {
   return undefined;
 }
 
-/** Track lists a later DownloadResult may carry besides `audio` (several audio renditions, subtitles). */
+/** Tracks the merge adds as inputs of their own: audio renditions, subtitles. */
 function hasMoreTracks(download: DownloadResult): boolean {
-  const extra = download as DownloadResult & { audioTracks?: unknown[]; subtitles?: unknown[] };
-  return (extra.audioTracks?.length ?? 0) > 0 || (extra.subtitles?.length ?? 0) > 0;
+  return (download.audioTracks?.length ?? 0) > 0 || (download.subtitles?.length ?? 0) > 0;
 }
 
 async function startsWithTsSync(file: string): Promise<boolean> {
