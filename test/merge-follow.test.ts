@@ -2,7 +2,7 @@
 // real service: the file it writes while segments arrive holds what the merge
 // after the download writes (duration, packets per stream) for TS, fMP4, byte
 // ranges and AES-128; streams it does not follow (discontinuities, a separate
-// audio track) still come out right through the ordinary merge; a pause stops
+// audio track, subtitles, packed audio) still come out right through the ordinary merge; a pause stops
 // its ffmpeg and leaves no partial file; a kill -9 while it runs, then a
 // restart, ends in one correct MP4.
 import { execFile } from 'node:child_process';
@@ -137,6 +137,21 @@ describe('merge that follows the download', () => {
     const [a, b] = [await finished(svc.url, id), await finished(svc.url, reference)];
     expect(await logOf(id)).toMatch(reason);
     expectMedia(await ffprobe(a.output_path), 'mp4', fixture.duration);
+    expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
+  });
+
+  it.each<[FixtureKind, RegExp]>([
+    ['packed-audio', /the following remux stopped \((the first segment is not MPEG-TS|the segments are packed audio)\)/],
+    ['subtitles', /not following the download: the audio is a separate track or there are subtitles/],
+  ])('%s: not followed, and the file is the one the ordinary merge writes', async (kind, reason) => {
+    const { fixture, url } = await origin(kind, 10);
+    const id = await create(svc.url, url, `fallback-${kind}`, {});
+    const reference = await create(svc.url, url, `fallback-${kind}-sequential`, { follow_merge: false });
+    const [a, b] = [await finished(svc.url, id), await finished(svc.url, reference)];
+    expect(await logOf(id)).toMatch(reason);
+    const media = await ffprobe(a.output_path);
+    expect(Math.abs(media.duration - fixture.duration)).toBeLessThanOrEqual(fixture.duration * 0.02);
+    expect(media.streams.map((s) => s.type).sort()).toEqual((await ffprobe(b.output_path)).streams.map((s) => s.type).sort());
     expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
   });
 
