@@ -147,6 +147,8 @@ async function loopbackBandwidth(origin: string): Promise<number> {
   return received / ((performance.now() - started) / 1000);
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
 const timed = async (work: () => Promise<unknown>) => {
   const started = performance.now();
   await work();
@@ -158,8 +160,15 @@ async function catAndRemux(set: SegmentSet, scratch: string): Promise<{ catMs: n
   const joined = path.join(scratch, 'all.ts');
   const catMs = await timed(() => run('sh', ['-c', 'cat "$@" > "$0"', joined, ...set.files]));
   const remux = (flags: string[]) => timed(() => run(ffmpegBin(), ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', joined, ...MP4_OUTPUT, ...flags, '-f', 'mp4', '-y', path.join(scratch, 'out.mp4')]));
-  const remuxNoFaststartMs = await remux([]);
-  const remuxMs = await remux(['-movflags', '+faststart']);
+  // Alternated, medians of three each: one sample is noise on a shared machine.
+  const withFaststart: number[] = [];
+  const without: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    without.push(await remux([]));
+    withFaststart.push(await remux(['-movflags', '+faststart']));
+  }
+  const remuxNoFaststartMs = median(without);
+  const remuxMs = median(withFaststart);
   await rm(joined, { force: true });
   await rm(path.join(scratch, 'out.mp4'), { force: true });
   return { catMs, remuxMs, remuxNoFaststartMs };
@@ -257,10 +266,20 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
         const lower = await catAndRemux(set, scratch);
         const n = set.files.length;
         const idealMs = Math.ceil(n / THREADS) * LATENCY_MS + (set.bytes / bandwidth) * 1000 + lower.catMs + lower.remuxMs;
-        const followed = await throughService(url, origin, scratch, {});
-        const sequential = await throughService(url, origin, scratch, { follow_merge: false });
+        // Alternated rounds, medians (by total time) of each: the big case once, it takes long.
+        const rounds = c.name === 'big' ? 1 : 3;
+        const followedRuns: ServiceRun[] = [];
+        const sequentialRuns: ServiceRun[] = [];
+        for (let round = 0; round < rounds; round++) {
+          followedRuns.push(await throughService(url, origin, scratch, {}));
+          sequentialRuns.push(await throughService(url, origin, scratch, { follow_merge: false }));
+        }
+        const middle = (runs: ServiceRun[]) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!;
+        const followed = middle(followedRuns);
+        const sequential = middle(sequentialRuns);
         const row = {
           segments: n,
+          rounds,
           mb: Number((set.bytes / 1e6).toFixed(1)),
           ideal_ms: Math.round(idealMs),
           cat_ms: Math.round(lower.catMs),
@@ -278,7 +297,7 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
         };
         results[c.name] = row;
         lines.push(
-          `${c.name}: ${n} segments, ${row.mb} MB, ${LATENCY_MS} ms latency, ${THREADS} threads, loopback ${(bandwidth / 1e6).toFixed(0)} MB/s`,
+          `${c.name}: ${n} segments, ${row.mb} MB, ${LATENCY_MS} ms latency, ${THREADS} threads, loopback ${(bandwidth / 1e6).toFixed(0)} MB/s, median of ${rounds}`,
           `  sequential ideal ${s(idealMs)} (cat ${s(lower.catMs)} + remux ${s(lower.remuxMs)}; without +faststart ${s(lower.remuxNoFaststartMs)}, faststart ${Math.round(row.faststart_share * 100)}% of the remux)`,
           `  followed:   ${s(followed.ms)} = ${row.followed_ratio}× ideal (target ≤ ${TARGET_RATIO}×), last segment → 已完成 ${s(followed.tailMs)}, peak RSS ${row.followed_peak_rss_mb} MB`,
           `  sequential: ${s(sequential.ms)} = ${row.sequential_ratio}× ideal, last segment → 已完成 ${s(sequential.tailMs)}, peak RSS ${row.sequential_peak_rss_mb} MB`,
