@@ -11,6 +11,7 @@ import type { Clock } from './clock.js';
 import type { Engine } from './types.js';
 import { HlsEngine } from './engine.js';
 import { attachProgressSocket } from './api/ws-progress.js';
+import { RequestGuard } from './api/request-guard.js';
 import type { EventsOptions } from './api/events.js';
 import { serviceMounts } from './api/mounts.js';
 import { locateFfmpeg } from './merge/index.js';
@@ -31,7 +32,14 @@ export interface ServiceDeps {
   clock?: Clock;
   logger?: Logger;
   events?: EventsOptions;
+  /** How long a client may take to send a request's headers, and its whole request (ms). @defaultValue 20 s, 120 s */
+  requestTimeouts?: { headersMs: number; requestMs: number };
 }
+
+/** Connections at once; each SSE page and WebSocket holds one, nothing legitimate holds thousands. */
+export const MAX_CONNECTIONS = 1024;
+/** A connection that moves no byte for this long (a client that never reads its answer) is dropped. */
+const IDLE_SOCKET_MS = 120_000;
 
 /** ffmpeg for /health: found once, an error shown rather than thrown. */
 export async function ffmpegForHealth(): Promise<{ path: string | null; version: string | null; error?: string }> {
@@ -62,24 +70,34 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   if (ffmpeg.path) logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version }, 'ffmpeg found');
   else logger.warn({ error: ffmpeg.error }, 'no ffmpeg found: downloads will fail at the merge step');
   const app = createApp({ manager, config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: deps.events }) });
-  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, app);
+  const timeouts = deps.requestTimeouts ?? { headersMs: 20_000, requestMs: 120_000 };
+  const server = http.createServer({
+    maxHeaderSize: 16 * 1024,
+    // How often Node looks for requests past their timeouts (its default is 30 s).
+    connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+  }, app);
   // Node answers oversized headers with a bare 431; say what the limit is.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return;
-    if (err.code === 'HPE_HEADER_OVERFLOW') {
-      const body = 'request headers are larger than 16 KiB\n';
-      socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-    } else {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    }
+    if (!socket.writable) return void socket.destroy();
+    const answer = (status: string, body: string) => {
+      // Closed for good once written: an http socket allows half-open, and a client that never reads would keep it.
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
+      setTimeout(() => socket.destroy(), 2_000).unref();
+    };
+    if (err.code === 'HPE_HEADER_OVERFLOW') answer('431 Request Header Fields Too Large', 'request headers are larger than 16 KiB\n');
+    else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') answer('408 Request Timeout', `the request did not arrive whole within ${timeouts.headersMs / 1000} s\n`);
+    else answer('400 Bad Request', 'malformed HTTP request\n');
   });
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 120_000;
+  // A socket that never sends a whole request gets a 408 and is closed; one that stops reading is dropped.
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
+  server.timeout = IDLE_SOCKET_MS;
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  const sockets = attachProgressSocket(server, manager, { token: config.token });
+  const sockets = attachProgressSocket(server, manager, { token: config.token, guard: new RequestGuard(config) });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;

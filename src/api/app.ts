@@ -6,10 +6,12 @@ import type { Logger } from '../log.js';
 import type { TaskManager } from '../task-manager.js';
 import { isAuthorized, redactUrl } from './auth.js';
 import { compatRouter, MSG, sendText } from './compat-routes.js';
+import { ErrorCode } from './error-codes.js';
+import { RequestGuard, type Refusal } from './request-guard.js';
 
 export interface AppDeps {
   manager: TaskManager;
-  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins'>;
+  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins' | 'host' | 'allowedHosts'>;
   logger: Logger;
   /** Extra routers mounted after the compat API (the v1 API, the web page). */
   mounts?: { path: string; router: Router }[];
@@ -29,6 +31,25 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
     next();
   });
 
+  // No answer of ours may be sniffed into something else (a task's text rendered as HTML).
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  const guard = new RequestGuard(config);
+  const refuse = (req: express.Request, res: express.Response, refusal: Refusal) => {
+    if (req.originalUrl.startsWith('/api/v1')) {
+      return void res.status(refusal.status).json({ code: ErrorCode.forbidden, message: refusal.message, data: null });
+    }
+    return sendText(res, refusal.status, MSG.forbidden, refusal.message);
+  };
+  // Every answer, the page included: a rebound name must not even read.
+  app.use((req, res, next) => {
+    const refusal = guard.checkHost(req);
+    return refusal ? refuse(req, res, refusal) : next();
+  });
+
   if (config.corsOrigins.length) {
     app.use((req, res, next) => {
       const origin = req.headers.origin;
@@ -42,6 +63,13 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
       next();
     });
   }
+
+  // Only our own page or a listed origin may call the API from a browser: state changes, the
+  // event stream (it carries every task) and, for simplicity, reads too (CORS hides those anyway).
+  app.use(['/api', '/ws'], (req, res, next) => {
+    const refusal = guard.checkCrossSite(req);
+    return refusal ? refuse(req, res, refusal) : next();
+  });
 
   app.use(['/api', '/ws'], (req, res, next) => {
     if (isAuthorized(req, config.token)) return next();

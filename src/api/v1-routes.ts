@@ -11,6 +11,7 @@ import { STATUS_BY_CODE, toTaskStats, toV1Task } from './present.js';
 import { normalizeHeaders } from './schemas.js';
 import { idParamSchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema } from './v1-schemas.js';
 import { describeError } from './validation.js';
+import { jsonBody } from './json-body.js';
 
 export interface V1Deps {
   manager: TaskManager;
@@ -37,7 +38,7 @@ function numbered(filename: string, n: number): string {
 
 export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1Deps): Router {
   const router = express.Router();
-  router.use(express.json({ limit: bodyLimit, type: () => true }));
+  router.use(jsonBody(bodyLimit));
 
   router.post('/tasks', async (req, res) => {
     const body: unknown = req.body;
@@ -154,6 +155,7 @@ export function toApiError(err: unknown): ApiError {
   const e = err as { type?: string; limit?: number; message?: string; status?: number };
   if (e.type === 'entity.too.large') return new ApiError(ErrorCode.tooLarge, `request body is larger than ${e.limit} bytes`);
   if (e.type === 'entity.parse.failed') return new ApiError(ErrorCode.invalidParams, `request body is not valid JSON (${e.message})`);
+  if (e.status === 415) return new ApiError(ErrorCode.unsupportedType, e.message ?? 'unsupported body type');
   if (e.status && e.status >= 400 && e.status < 500) return new ApiError(ErrorCode.invalidParams, e.message ?? 'bad request');
   return new ApiError(ErrorCode.internal, `internal error: ${e.message ?? String(err)}`);
 }
