@@ -4,6 +4,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.js';
 import { downloadStream, formatSkippedLog } from './downloader/index.js';
 import type { Logger } from './log.js';
 import { mergeSegments } from './merge/index.js';
@@ -18,7 +19,7 @@ export interface HlsEngineOptions {
 function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void> } {
   let stream: WriteStream | undefined;
   const log: DebugLog = (message) => {
-    stream ??= createWriteStream(file, { flags: 'a' });
+    stream ??= createWriteStream(file, { flags: 'a', mode: PRIVATE_FILE_MODE });
     stream.write(`${new Date().toISOString()} ${message}\n`);
   };
   const close = () => new Promise<void>((resolve) => (stream ? stream.end(resolve) : resolve()));
@@ -37,7 +38,7 @@ export class HlsEngine implements Engine {
     let debug: ReturnType<typeof openDebugLog> | undefined;
     if (options.debug_log) {
       const logDir = path.join(this.#opts.dataDir, 'logs');
-      await mkdir(logDir, { recursive: true });
+      await ensurePrivateDir(logDir);
       debug = openDebugLog(path.join(logDir, `task-${job.taskId}.log`));
       debug.log(`task ${job.taskId}: ${job.url}`);
     }
@@ -87,7 +88,11 @@ export class HlsEngine implements Engine {
         debug: debug?.log,
       });
       if (options.log_skipped_ts) {
-        await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped));
+        // Exclusive: a file (or a link) already at that name is not written through.
+        await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped), { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+          debug?.log(`${merged.outputPath}.skipped.txt exists already; the skipped list is not written`);
+        });
       }
       // Segments worth keeping were moved beside the output by the merge stage.
       await rm(job.workDir, { recursive: true, force: true });

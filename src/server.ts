@@ -1,6 +1,8 @@
 // Starts the whole service: store, task manager, engine, HTTP (and live channels),
 // and stops it gracefully.
 import http from 'node:http';
+import path from 'node:path';
+import { ensurePrivateDir, privateFilesIn } from './private-files.js';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import type { ServiceConfig } from './config.js';
@@ -55,6 +57,9 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   const logger = deps.logger ?? createLogger(config.logLevel);
   const store = new NedbTaskStore({ dataDir: config.dataDir });
   await store.open();
+  // Task debug logs carry URLs (tokens in queries included): private like the databases.
+  await privateFilesIn(path.join(config.dataDir, 'logs'));
+  await ensurePrivateDir(path.join(config.dataDir, 'logs')).catch(() => undefined);
   const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger });
   const manager = new TaskManager({
     store,

@@ -3,10 +3,10 @@
 // crash. It owns no HTTP and no database details: routes call it, it calls the
 // engine and the store, and it emits an event for every change.
 import { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
-import { resolveSaveDir, sanitizeFilename } from './paths.js';
+import { PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
+import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { progressPercent, statusBar, formatBytes } from './progress-text.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
@@ -159,17 +159,25 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return next;
   }
 
-  #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string } {
+  #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string; ownBase: boolean } {
     const { downloadDir, saveRoots, dataDir } = this.#opts;
     const saveDir = resolveSaveDir(options.save_location, downloadDir, saveRoots);
-    const workBase = options.temp_directory
-      ? resolveSaveDir(options.temp_directory, dataDir, [downloadDir, ...saveRoots], 'temp_directory')
-      : path.join(dataDir, 'work');
-    return { saveDir, workBase };
+    if (!options.temp_directory) return { saveDir, workBase: path.join(dataDir, 'work'), ownBase: true };
+    const workBase = resolveSaveDir(options.temp_directory, dataDir, [downloadDir, ...saveRoots], 'temp_directory');
+    // Work folders come and go in it: a folder the user keeps files in (or one holding it) is no place for them.
+    for (const root of [downloadDir, ...saveRoots].map((r) => path.resolve(r))) {
+      const rel = path.relative(workBase, root);
+      if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+        throw new PathError(`temp_directory must be a folder of its own, not the download folder or a save root (nor one holding them): got \`${options.temp_directory}\``, 'temp_directory');
+      }
+    }
+    return { saveDir, workBase, ownBase: false };
   }
 
+  /** Where the task's work folder is (or will be made); its records' id must be a real id. */
   workDirOf(task: TaskRecord): string {
-    return path.join(this.#checkFolders(task.options).workBase, String(task.id));
+    if (!isTaskId(task.id)) throw new PathError(`task id \`${String(task.id).slice(0, 40)}\` is not a positive integer`, 'id');
+    return task.work_dir ?? path.join(this.#checkFolders(task.options).workBase, String(task.id));
   }
 
   // ---- queries -------------------------------------------------------------
@@ -303,14 +311,15 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (!task) throw new TaskNotFoundError(id);
       await this.#writes.get(id);
       // Resolved before the record goes: a folder the settings no longer allow is left alone, not an error.
-      let workDir: string | undefined;
+      let workBase: string | undefined;
       try {
-        workDir = this.workDirOf(task);
+        workBase = this.#checkFolders(task.options).workBase;
       } catch {
-        workDir = undefined;
+        workBase = undefined;
       }
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
-      if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      // Only folders carrying this task's marker go: never one the record merely names.
+      if (workBase && isTaskId(task.id)) await removeWorkFolders(workBase, task.id, task.work_dir).catch(() => undefined);
       this.emit('task', { type: 'deleted', task });
       return task;
     });
@@ -424,13 +433,18 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const id = task.id;
     let outcome: Partial<TaskRecord>;
     try {
-      const { saveDir } = this.#checkFolders(task.options);
+      const { saveDir, workBase, ownBase } = this.#checkFolders(task.options);
+      const workDir = await openWorkFolder(workBase, id, task.work_dir, { adoptUnmarked: ownBase });
+      if (workDir !== task.work_dir) {
+        entry.live = { ...entry.live, work_dir: workDir };
+        await this.#enqueueWrite(id, { work_dir: workDir });
+      }
       const result = await this.#engine.run({
         taskId: id,
         url: task.url,
         headers: task.header_map,
         options: task.options,
-        workDir: this.workDirOf(task),
+        workDir,
         saveDir,
         filename: task.filename,
         signal: entry.controller.signal,

@@ -90,6 +90,8 @@ export interface TaskRecord {
   eta_s: number | null;
   /** Final output file (or segment folder with `no_merge_ts`), set when known. */
   output_path: string;
+  /** The work folder the service made for it (see work-folders.ts); absent until it first starts. */
+  work_dir?: string;
 }
 
 /** What the engine reports while it works. Every field is the current total, not a delta. */

@@ -1,10 +1,11 @@
 // The embedded default store: nedb keeps the whole database in memory and appends
 // every change to a file, so an acknowledged write survives kill -9. The file is
 // compacted on open and on a timer. One process per data directory.
-import { mkdir, open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
+import { open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
 import { TASK_STATUSES, type DownloadSettings, type TaskRecord, type TaskStatus } from '../types.js';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../private-files.js';
 import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
 
 interface TaskDoc extends TaskRecord {
@@ -40,6 +41,10 @@ const SETTINGS_ID = 'settings';
 function toRecord(doc: TaskDoc): TaskRecord {
   const { _id, ...record } = doc;
   return record;
+}
+
+function isSoundDoc(doc: Pick<TaskDoc, '_id' | 'id'>): boolean {
+  return typeof doc.id === 'number' && Number.isSafeInteger(doc.id) && doc.id > 0 && doc._id === String(doc.id);
 }
 
 /** What a list filters on, kept beside nedb so a page never sorts or scans whole documents. */
@@ -79,7 +84,7 @@ function isAlive(pid: number): boolean {
 async function takeLock(file: string): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const handle = await openFile(file, 'wx');
+      const handle = await openFile(file, 'wx', PRIVATE_FILE_MODE);
       await handle.writeFile(`${process.pid}\n`);
       await handle.close();
       return;
@@ -92,7 +97,7 @@ async function takeLock(file: string): Promise<void> {
     }
     await unlink(file).catch(() => undefined); // stale: its owner is gone
   }
-  await writeFile(file, `${process.pid}\n`);
+  await writeFile(file, `${process.pid}\n`, { mode: PRIVATE_FILE_MODE });
 }
 
 /** Above this many ids, one pass over all documents beats an `$in` lookup. */
@@ -121,17 +126,23 @@ export class NedbTaskStore implements TaskStore {
   }
 
   async open(): Promise<void> {
-    await mkdir(this.#options.dataDir, { recursive: true });
+    await ensurePrivateDir(this.#options.dataDir);
     await takeLock(this.#lockFile);
-    this.#tasks = Datastore.create({ filename: this.filename, timestampData: false });
-    this.#meta = Datastore.create({ filename: path.join(this.#options.dataDir, 'meta.db'), timestampData: false });
+    // nedb's own default is 0644; these files hold the proxy password and cookies.
+    const modes = { fileMode: PRIVATE_FILE_MODE, dirMode: PRIVATE_DIR_MODE };
+    this.#tasks = Datastore.create({ filename: this.filename, timestampData: false, modes } as Parameters<typeof Datastore.create>[0]);
+    this.#meta = Datastore.create({ filename: path.join(this.#options.dataDir, 'meta.db'), timestampData: false, modes } as Parameters<typeof Datastore.create>[0]);
     // load() also compacts: nedb rewrites the file crash-safely (temp file, fsync, rename).
     await this.#tasks.load();
     await this.#meta.load();
+    // Files an older version (or a copy) left readable are put right; new ones are written 0600.
+    await privateFilesIn(this.#options.dataDir);
     await this.#tasks.ensureIndex({ fieldName: 'id', unique: true });
     await this.#tasks.ensureIndex({ fieldName: 'status' });
     const seq = await this.#meta.findOne({ _id: SEQ_ID });
-    const all = await this.#tasks.find({}, { id: 1, status: 1, source: 1, url: 1, filename: 1 });
+    // A record whose id is not the positive integer its key says (a damaged or tampered file) is
+    // not served: its id would otherwise end up in paths.
+    const all = (await this.#tasks.find({}, { id: 1, status: 1, source: 1, url: 1, filename: 1 })).filter(isSoundDoc);
     all.sort((a, b) => a.id - b.id);
     this.#index = new Map(all.map((t) => [t.id, indexEntry(t)]));
     this.#lastId = Math.max(Number(seq?.value ?? 0), all.at(-1)?.id ?? 0);
@@ -176,7 +187,7 @@ export class NedbTaskStore implements TaskStore {
 
   async get(id: number): Promise<TaskRecord | null> {
     const doc = await this.#db.findOne({ _id: String(id) });
-    return doc ? toRecord(doc) : null;
+    return doc && isSoundDoc(doc) ? toRecord(doc) : null;
   }
 
   #matches(filter: TaskFilter): (id: number, entry: IndexEntry) => boolean {
