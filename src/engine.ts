@@ -26,6 +26,17 @@ function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void>
   return { log, close };
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * A server's Last-Modified within [1970, now + 1 day]: a file dated year 275759 (or before
+ * the epoch) confuses backups, sync tools and file managers, and no real segment is from then.
+ */
+export function clampFileTime(time: Date | undefined, now = Date.now()): Date | undefined {
+  if (!time || Number.isNaN(time.getTime())) return undefined;
+  return new Date(Math.min(Math.max(time.getTime(), 0), now + DAY_MS));
+}
+
 export class HlsEngine implements Engine {
   readonly #opts: HlsEngineOptions;
 
@@ -82,7 +93,7 @@ export class HlsEngine implements Engine {
         format: options.format,
         noMerge: options.no_merge_ts,
         keepSegments: options.keep_ts_files,
-        serverTime: options.use_server_file_time ? download.lastModified : undefined,
+        serverTime: options.use_server_file_time ? clampFileTime(download.lastModified) : undefined,
         signal: job.signal,
         onProgress: (fraction) => job.onProgress(merging(fraction)),
         debug: debug?.log,

@@ -8,6 +8,7 @@ import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
 import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { progressPercent, statusBar, formatBytes } from './progress-text.js';
+import { boundTaskText } from './text-limits.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
@@ -98,6 +99,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   #cancelTimer?: () => void;
   #closed = false;
   #scheduleQueued = false;
+  /** When the armed timer fires (ms), Infinity when none: a scheduled task later than it needs no pass. */
+  #timerAt = Infinity;
 
   constructor(options: TaskManagerOptions) {
     super();
@@ -245,7 +248,9 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       output_path: '',
     });
     this.emit('task', { type: 'created', task });
-    this.schedule();
+    // A pass only when it can change something: a free slot for a due task, or an earlier timer
+    // for a scheduled one. (A full queue otherwise paid a pass per create.)
+    if (startAt ? startAt.getTime() < this.#timerAt : this.#running.size < this.#opts.maxActive) this.schedule();
     return task;
   }
 
@@ -357,22 +362,24 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (this.#closed) return;
       this.#cancelTimer?.();
       this.#cancelTimer = undefined;
+      this.#timerAt = Infinity;
       const room = this.#opts.maxActive - this.#running.size;
-      const { tasks } = await this.#store.list({ status: TaskStatus.waiting });
       const now = this.#clock.now();
-      let nextStart = Infinity;
-      let started = 0;
-      for (const task of tasks) {
-        const at = task.start_time ? Date.parse(task.start_time) : 0;
-        if (at > now) {
-          nextStart = Math.min(nextStart, at);
-          continue;
+      // Only the first few due tasks are read, from the store's index: a pass costs the same with
+      // ten thousand waiting as with ten (reading them all made 10,000 creates quadratic).
+      if (room > 0) {
+        const { tasks } = await this.#store.list({ status: TaskStatus.waiting, dueBy: now }, { offset: 0, limit: room + this.#running.size });
+        let started = 0;
+        for (const task of tasks) {
+          if (started >= room) break;
+          if (this.#running.has(task.id)) continue;
+          started++;
+          await this.#begin(task);
         }
-        if (started >= room || this.#running.has(task.id)) continue;
-        started++;
-        await this.#begin(task);
       }
-      if (nextStart !== Infinity) this.#cancelTimer = this.#clock.setTimer(() => this.schedule(), nextStart - now);
+      const nextStart = await this.#store.nextStartAfter(now);
+      this.#timerAt = nextStart ?? Infinity;
+      if (nextStart !== null) this.#cancelTimer = this.#clock.setTimer(() => this.schedule(), nextStart - now);
     }).catch((err: unknown) => {
       // The queue must not die with one failed pass; the next call tries again.
       if (this.listenerCount('error')) this.emit('error', err);
@@ -408,7 +415,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       speed_bps: Math.round(snapshot.speed_bps),
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
       progress: progressPercent(snapshot),
-      status_bar: statusBar(snapshot),
+      status_bar: boundTaskText(statusBar(snapshot)),
     };
     entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
     this.emit('task', { type: 'updated', task: entry.live });
@@ -472,8 +479,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       else if (reason === 'shutdown') outcome = { ...stopped, status: TaskStatus.waiting, phase: 'queued', status_bar: 'queued (service stopped)' };
       else if (reason === 'delete') outcome = {};
       else {
-        const message = err instanceof Error ? err.message : String(err);
-        outcome = { ...stopped, status: TaskStatus.failed, err_msg: message, status_bar: `failed: ${message}` };
+        const message = boundTaskText(err instanceof Error ? err.message : String(err));
+        outcome = { ...stopped, status: TaskStatus.failed, err_msg: message, status_bar: boundTaskText(`failed: ${message}`) };
       }
     }
     entry.pendingWrite = undefined;

@@ -1,5 +1,6 @@
 // Task records as each API shows them. The proxy password never leaves here.
 import { maskSettings } from '../settings.js';
+import { boundTaskText } from '../text-limits.js';
 import { TaskStatus, type TaskOptions, type TaskRecord } from '../types.js';
 
 export interface CompatTask {
@@ -26,8 +27,9 @@ export function toCompatTask(t: TaskRecord): CompatTask {
     size: t.size,
     progress: t.progress,
     status: t.status,
-    status_bar: t.status_bar,
-    err_msg: t.err_msg,
+    // Bounded when written; again here for records an older version stored whole.
+    status_bar: boundTaskText(t.status_bar),
+    err_msg: boundTaskText(t.err_msg),
     created_at: t.created_at,
     updated_at: t.updated_at,
     completed_at: t.completed_at,

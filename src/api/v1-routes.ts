@@ -56,18 +56,24 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
     const options = (input.options ?? {}) as Partial<TaskOptions>;
     const advanced = Object.keys(options).some((k) => SETTINGS_KEYS.has(k));
     const ids: number[] = [];
-    for (const [i, url] of urls.entries()) {
-      const filename = input.filename ? (urls.length > 1 ? numbered(input.filename, i + 1) : input.filename) : filenameFromUrl(url);
-      const task = await manager.create({
-        url,
-        filename,
-        headers: normalizeHeaders(input.headers),
-        advanced,
-        options,
-        source: input.source ?? 'api',
-        startTime: input.start_time ?? null,
-      });
-      ids.push(task.id);
+    try {
+      for (const [i, url] of urls.entries()) {
+        const filename = input.filename ? (urls.length > 1 ? numbered(input.filename, i + 1) : input.filename) : filenameFromUrl(url);
+        const task = await manager.create({
+          url,
+          filename,
+          headers: normalizeHeaders(input.headers),
+          advanced,
+          options,
+          source: input.source ?? 'api',
+          startTime: input.start_time ?? null,
+        });
+        ids.push(task.id);
+      }
+    } catch (err) {
+      // All or nothing: a batch that answers an error has created none of its tasks.
+      for (const id of ids) await manager.remove(id).catch(() => undefined);
+      throw err;
     }
     ok(res, { task_ids: ids, created_count: ids.length });
   });

@@ -2,6 +2,7 @@
 // Segments with absolute URIs, or the variants of a master playlist.
 import { Parser, type ParsedByteRange, type ParsedKey, type ParsedManifest } from 'm3u8-parser';
 import { PlaylistError, UnsupportedStreamError } from './errors.js';
+import { checkSegmentCount } from './playlist-limits.js';
 
 export interface ByteRange {
   offset: number;
@@ -75,6 +76,7 @@ export type ParsedPlaylist =
 
 /** Parses a playlist's text; `url` is where it came from and resolves relative URIs. */
 export function parsePlaylist(text: string, url: string): ParsedPlaylist {
+  checkSegmentCount(text, url);
   const parser = new Parser();
   parser.push(text);
   parser.end();

@@ -4,7 +4,7 @@
 import { open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
-import { TASK_STATUSES, type DownloadSettings, type TaskRecord, type TaskStatus } from '../types.js';
+import { TASK_STATUSES, TaskStatus, type DownloadSettings, type TaskRecord } from '../types.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../private-files.js';
 import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
 
@@ -36,6 +36,8 @@ function raw(db: Datastore<unknown>): Compactable {
 }
 
 const SEQ_ID = 'task_seq';
+/** Ids reserved per sequence write. */
+const ID_BLOCK = 64;
 const SETTINGS_ID = 'settings';
 
 function toRecord(doc: TaskDoc): TaskRecord {
@@ -53,13 +55,29 @@ interface IndexEntry {
   source: TaskRecord['source'];
   /** Lower-cased url and filename, for `q`. */
   text: string;
+  /** `start_time` in ms, 0 when none: the queue picks due tasks without reading any document. */
+  startAt: number;
 }
 
-const indexEntry = (t: Pick<TaskRecord, 'status' | 'source' | 'url' | 'filename'>): IndexEntry => ({
+const indexEntry = (t: Pick<TaskRecord, 'status' | 'source' | 'url' | 'filename' | 'start_time'>): IndexEntry => ({
   status: t.status,
   source: t.source,
   text: `${t.url}\n${t.filename}`.toLowerCase(),
+  startAt: t.start_time ? Date.parse(t.start_time) || 0 : 0,
 });
+
+/** A write the database file did not take; the message says why in words (a full disk…). */
+export class StoreWriteError extends Error {
+  override name = 'StoreWriteError';
+  readonly code = 'ERR_STORE_WRITE';
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk holding the data folder is full (${code}); free some space and try again`;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `the data folder is not writable (${code})`;
+  return code ? `the database file could not be written (${code})` : 'the database file could not be written';
+}
 
 export class StoreLockedError extends Error {
   override name = 'StoreLockedError';
@@ -108,6 +126,8 @@ export class NedbTaskStore implements TaskStore {
   #tasks?: Datastore<TaskDoc>;
   #meta?: Datastore<MetaDoc>;
   #lastId = 0;
+  /** Ids up to this one are reserved on disk (the sequence value). */
+  #reservedTo = 0;
   /** Every task by id, in ascending id order (ids only grow, so insertion order is id order). */
   #index = new Map<number, IndexEntry>();
   /** Creations are serialised so ids follow the order of acknowledgement. */
@@ -142,15 +162,22 @@ export class NedbTaskStore implements TaskStore {
     const seq = await this.#meta.findOne({ _id: SEQ_ID });
     // A record whose id is not the positive integer its key says (a damaged or tampered file) is
     // not served: its id would otherwise end up in paths.
-    const all = (await this.#tasks.find({}, { id: 1, status: 1, source: 1, url: 1, filename: 1 })).filter(isSoundDoc);
+    const all = (await this.#tasks.find({}, { id: 1, status: 1, source: 1, url: 1, filename: 1, start_time: 1 })).filter(isSoundDoc);
     all.sort((a, b) => a.id - b.id);
     this.#index = new Map(all.map((t) => [t.id, indexEntry(t)]));
     this.#lastId = Math.max(Number(seq?.value ?? 0), all.at(-1)?.id ?? 0);
+    this.#reservedTo = this.#lastId;
     const every = this.#options.compactEveryMs ?? 10 * 60_000;
     for (const db of [this.#tasks, this.#meta]) raw(db).setAutocompactionInterval(every);
   }
 
   async close(): Promise<void> {
+    await this.#createChain;
+    // A clean stop hands back the ids reserved but not given out; only a crash leaves a gap.
+    if (this.#meta && this.#reservedTo > this.#lastId) {
+      await this.#meta.update({ _id: SEQ_ID }, { _id: SEQ_ID, value: this.#lastId }, { upsert: true }).catch(() => undefined);
+      this.#reservedTo = this.#lastId;
+    }
     for (const db of [this.#tasks, this.#meta]) {
       if (!db) continue;
       raw(db).stopAutocompaction();
@@ -172,12 +199,26 @@ export class NedbTaskStore implements TaskStore {
   async create(task: NewTask): Promise<TaskRecord> {
     const next = this.#createChain.then(async () => {
       const id = this.#lastId + 1;
-      // The sequence is written first: if we die between the two appends, the id is
-      // burnt rather than reused.
-      await this.#metaDb.update({ _id: SEQ_ID }, { _id: SEQ_ID, value: id }, { upsert: true });
+      // The sequence on disk runs ahead of the ids given out, in blocks: it is written before an id
+      // past it is used (so a crash burns the rest of a block rather than reusing an id), and a
+      // create costs one append instead of two.
+      if (id > this.#reservedTo) {
+        const reserved = id + ID_BLOCK - 1;
+        await this.#metaDb.update({ _id: SEQ_ID }, { _id: SEQ_ID, value: reserved }, { upsert: true });
+        this.#reservedTo = reserved;
+      }
       this.#lastId = id;
       const now = new Date().toISOString();
-      const doc = await this.#db.insert({ ...task, id, created_at: now, updated_at: now, _id: String(id) } as TaskDoc);
+      let doc: TaskDoc;
+      try {
+        doc = await this.#db.insert({ ...task, id, created_at: now, updated_at: now, _id: String(id) } as TaskDoc);
+      } catch (error) {
+        // nedb keeps the document in memory when the append fails (a full disk): a task the
+        // caller was told failed would show up and run. Taken out again (its removal's own
+        // append may fail too; memory is what counts until the next load).
+        await this.#db.remove({ _id: String(id) }, {}).catch(() => undefined);
+        throw new StoreWriteError(`the task could not be saved: ${describeFsError(error)}`, { cause: error });
+      }
       this.#index.set(id, indexEntry(doc));
       return toRecord(doc);
     });
@@ -198,6 +239,7 @@ export class NedbTaskStore implements TaskStore {
       (!statuses || statuses.has(e.status)) &&
       (!filter.source || e.source === filter.source) &&
       (!ids || ids.has(id)) &&
+      (filter.dueBy === undefined || e.startAt <= filter.dueBy) &&
       (!q || e.text.includes(q));
   }
 
@@ -235,6 +277,14 @@ export class NedbTaskStore implements TaskStore {
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     for (const entry of this.#index.values()) counts[entry.status]++;
     return counts;
+  }
+
+  async nextStartAfter(after: number): Promise<number | null> {
+    let next = Infinity;
+    for (const entry of this.#index.values()) {
+      if (entry.status === TaskStatus.waiting && entry.startAt > after && entry.startAt < next) next = entry.startAt;
+    }
+    return next === Infinity ? null : next;
   }
 
   async getSettings(): Promise<DownloadSettings | null> {
