@@ -14,6 +14,8 @@ export interface HlsEngineOptions {
   /** Per-task debug logs go to `<dataDir>/logs/task-<id>.log`. */
   dataDir: string;
   logger?: Logger;
+  /** Free space kept on the work folder's disk (M3U8DM_MIN_FREE_MB), in bytes. */
+  minFreeBytes?: number;
 }
 
 function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void> } {
@@ -68,6 +70,7 @@ export class HlsEngine implements Engine {
           job.onProgress(s);
         },
         debug: debug?.log,
+        ...(this.#opts.minFreeBytes !== undefined ? { minFreeBytes: this.#opts.minFreeBytes } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
       const audioSegments = download.audio?.segments ?? [];

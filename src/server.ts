@@ -60,7 +60,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   // Task debug logs carry URLs (tokens in queries included): private like the databases.
   await privateFilesIn(path.join(config.dataDir, 'logs'));
   await ensurePrivateDir(path.join(config.dataDir, 'logs')).catch(() => undefined);
-  const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger });
+  const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger, minFreeBytes: config.minFreeBytes });
   const manager = new TaskManager({
     store,
     engine,

@@ -20,10 +20,11 @@ export const DEFAULT_SETTINGS: DownloadSettings = {
   log_skipped_ts: false,
 };
 
-export const DEFAULT_TASK_EXTRAS: Pick<TaskOptions, 'variant' | 'format' | 'retries'> = {
+export const DEFAULT_TASK_EXTRAS: Pick<TaskOptions, 'variant' | 'format' | 'retries' | 'max_segment_mb'> = {
   variant: 'best',
   format: 'mp4',
   retries: 5,
+  max_segment_mb: 2048,
 };
 
 /** What any API returns for settings: the password is write-only. */

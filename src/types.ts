@@ -54,6 +54,8 @@ export interface TaskOptions extends DownloadSettings {
   format: OutputFormat;
   /** Tries per request (segment, key, playlist) before giving up. @defaultValue 5 */
   retries: number;
+  /** Largest segment accepted, in MiB: one endless segment must not fill the disk. @defaultValue 2048 */
+  max_segment_mb: number;
 }
 
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */

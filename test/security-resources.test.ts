@@ -45,6 +45,23 @@ beforeAll(async () => {
       held.push(res);
       return true;
     }
+    const big = /^\/big-(declared|chunked)\.m3u8$/.exec(urlPath);
+    if (big) {
+      res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' })
+        .end(`#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nbig-${big[1]}.ts\n#EXT-X-ENDLIST\n`);
+      return true;
+    }
+    const bigSegment = /^\/big-(declared|chunked)\.ts$/.exec(urlPath);
+    if (bigSegment) {
+      // 3 MiB of TS packets: with a Content-Length, or chunked so only counting finds out.
+      const packet = Buffer.alloc(188, 0xff);
+      packet[0] = 0x47;
+      const body = Buffer.concat(Array.from({ length: Math.ceil((3 << 20) / 188) }, () => packet));
+      res.writeHead(200, { 'content-type': 'video/mp2t', ...(bigSegment[1] === 'declared' ? { 'content-length': body.length } : {}) });
+      for (let at = 0; at < body.length; at += 64 << 10) res.write(body.subarray(at, at + (64 << 10)));
+      res.end();
+      return true;
+    }
     if (urlPath === '/huge.m3u8') {
       res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(hugePlaylist);
       return true;
@@ -190,6 +207,42 @@ describe('the queue and the store under load', () => {
       await svc.close().catch(() => undefined);
     }
   });
+});
+
+describe('disk limits per segment', () => {
+  it('fails a segment over max_segment_mb at once, whether it declares its size or not', async () => {
+    const { svc } = await startOwn('bigseg');
+    try {
+      for (const kind of ['declared', 'chunked']) {
+        const created = await post(svc, '/api/v1/tasks', { url: hls.url(`big-${kind}.m3u8`), filename: kind, options: { max_segment_mb: 1 } });
+        const id = (JSON.parse(created.text) as { data: { task_ids: number[] } }).data.task_ids[0]!;
+        await waitFor(async () => (await v1Task(svc.url, id)).status === 3, { timeoutMs: 30_000, what: `${kind} to fail` });
+        expect((await v1Task(svc.url, id)).err_msg).toMatch(/over the limit of 1 MiB per segment \(max_segment_mb\)/);
+        expect(hls.hits(`/big-${kind}.ts`), 'not retried').toBe(1);
+      }
+      const bad = await post(svc, '/api/v1/tasks', { url: hls.url('big-declared.m3u8'), options: { max_segment_mb: 0 } });
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.text).message).toContain('options.max_segment_mb must be an integer from 1 to 1048576');
+    } finally {
+      await svc.close();
+    }
+  }, 60_000);
+
+  it('stops before a segment when the disk is short of the space to keep free, keeping what is on disk', async () => {
+    const { svc, data } = await startOwn('nospace', {}, { minFreeBytes: Number.MAX_SAFE_INTEGER });
+    try {
+      const created = await post(svc, '/api/v1/tasks', { url: hls.url(`ts/${fixture.playlist}`), filename: 'full' });
+      const id = (JSON.parse(created.text) as { data: { task_ids: number[] } }).data.task_ids[0]!;
+      await waitFor(async () => (await v1Task(svc.url, id)).status === 3, { timeoutMs: 30_000, what: 'the task to stop for disk space' });
+      const task = await v1Task(svc.url, id);
+      expect(task.err_msg).toMatch(/free, less than the .* kept free \(M3U8DM_MIN_FREE_MB\); free some space and retry — finished segments are kept/);
+      // The work folder and its saved playlist stay for the retry.
+      expect((await stat(path.join(data, 'work', String(id), 'playlist.m3u8'))).isFile()).toBe(true);
+      expect(hls.hits('/ts/seg000.ts')).toBe(0);
+    } finally {
+      await svc.close();
+    }
+  }, 40_000);
 });
 
 describe('file times and sockets', () => {

@@ -16,6 +16,7 @@ export const taskOptionsSchema = z.strictObject({
     .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
   format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
   retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  max_segment_mb: boundedInt(1, 1_048_576).describe('Largest segment accepted, in MiB (default 2048): a bigger one fails the task.'),
 }).partial();
 
 export const sourceSchema = z.enum(['api', 'ui', 'cli']);

@@ -14,7 +14,7 @@ import { describe, HttpClient, RequestFailure } from './http-client.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
-import { SegmentFetcher, type FetchTarget } from './segment-fetcher.js';
+import { SegmentFetcher, type FetchLimits, type FetchTarget } from './segment-fetcher.js';
 import { httpSkipReason, parseSkipExpression, skipReason, type SkipRules } from './skip-rules.js';
 import { initFileName, segmentFileName, WorkDir, type FinishedFile } from './work-dir.js';
 
@@ -31,6 +31,8 @@ export interface DownloadRequest {
   onProgress: (snapshot: ProgressSnapshot) => void;
   /** Receives a line per request (method, url, status, bytes, try) and per decision. */
   debug?: DebugLog;
+  /** Free space kept on the work folder's disk, in bytes. @defaultValue 64 MiB */
+  minFreeBytes?: number;
 }
 
 const THREADS_MIN = 1;
@@ -60,6 +62,10 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   setMaxListeners(threads * 4 + 16, signal);
   const client = new HttpClient(req.headers, { ...options, retries: tries, maxSockets: threads }, signal, debug);
   const work = new WorkDir(req.workDir);
+  const limits: FetchLimits = {
+    ...(Number.isFinite(options.max_segment_mb) && options.max_segment_mb > 0 ? { maxSegmentBytes: options.max_segment_mb * 1024 ** 2 } : {}),
+    ...(req.minFreeBytes !== undefined ? { minFreeBytes: req.minFreeBytes } : {}),
+  };
 
   // The playlist save runs while the first segments are requested (commits wait for it); its failure is the download's.
   let saved: Promise<void> | undefined;
@@ -77,11 +83,11 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     if (req.signal.aborted) throw new AbortError();
 
     const { playlist, audio } = stream;
-    const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug)];
+    const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug, limits), meter, '', debug)];
     if (audio) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
       await work.audio.create();
-      const fetcher = new SegmentFetcher(client, work.audio, meter, audio.container, debug);
+      const fetcher = new SegmentFetcher(client, work.audio, meter, audio.container, debug, limits);
       tracks.push(new DownloadRun(audio, NO_RULES, work.audio, fetcher, meter, 'audio ', debug));
     }
     // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
