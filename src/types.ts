@@ -56,6 +56,11 @@ export interface TaskOptions extends DownloadSettings {
   retries: number;
   /** Largest segment accepted, in MiB: one endless segment must not fill the disk. @defaultValue 2048 */
   max_segment_mb: number;
+  /**
+   * Origins (`https://cdn.example`) or hosts (`cdn.example`) besides the task URL's origin that get the
+   * task's Cookie and Authorization headers. @defaultValue []
+   */
+  header_hosts?: string[];
 }
 
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */

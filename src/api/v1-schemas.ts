@@ -16,6 +16,9 @@ export const taskOptionsSchema = z.strictObject({
     .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
   format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
   retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  header_hosts: z.array(z.string().min(1, { error: 'must not be empty' }).max(300, { error: 'must be at most 300 characters' }).regex(/^[^\s/]+$|^https?:\/\/[^\s/]+\/?$/, { error: 'must be a host (cdn.example, cdn.example:8443) or an origin (https://cdn.example)' }))
+    .max(100, { error: 'must hold at most 100 hosts' })
+    .describe('Hosts or origins besides the task URL\'s that get its Cookie and Authorization headers.'),
   max_segment_mb: boundedInt(1, 1_048_576).describe('Largest segment accepted, in MiB (default 2048): a bigger one fails the task.'),
 }).partial();
 

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, SegmentError, SegmentHttpError } from './errors.js';
+import { credentialScope } from './credential-scope.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
@@ -20,7 +21,7 @@ import { initFileName, segmentFileName, WorkDir, type FinishedFile } from './wor
 
 export interface DownloadRequest {
   url: string;
-  /** Sent on playlist, key and segment requests alike. */
+  /** Sent on playlist, key and segment requests alike; Cookie and Authorization only to the URL's origin and `options.header_hosts`. */
   headers: HeaderMap;
   options: TaskOptions;
   /** Work folder of this task; a later run on the same folder resumes. */
@@ -60,7 +61,12 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   const signal = AbortSignal.any([req.signal, stop.signal]);
   // Every request in flight listens on it (plus backoff sleeps); more than Node's default 10 is expected.
   setMaxListeners(threads * 4 + 16, signal);
-  const client = new HttpClient(req.headers, { ...options, retries: tries, maxSockets: threads }, signal, debug);
+  const client = new HttpClient(req.headers, {
+    ...options,
+    retries: tries,
+    maxSockets: threads,
+    credentialScope: credentialScope(req.url, options.header_hosts ?? []),
+  }, signal, debug);
   const work = new WorkDir(req.workDir);
   const limits: FetchLimits = {
     ...(Number.isFinite(options.max_segment_mb) && options.max_segment_mb > 0 ? { maxSegmentBytes: options.max_segment_mb * 1024 ** 2 } : {}),

@@ -8,6 +8,7 @@ import got, { RequestError, type Got, type PlainResponse, type Request } from 'g
 import type { DebugLog, HeaderMap } from '../types.js';
 import { AbortError, DownloadError, ProxyError } from './errors.js';
 import type { ByteRange } from './media-playlist.js';
+import { splitCredentials, type CredentialScope } from './credential-scope.js';
 import { createAgents, type ConnectionAgents, type ProxySettings } from './proxy-agents.js';
 
 export interface HttpClientSettings extends ProxySettings {
@@ -15,6 +16,11 @@ export interface HttpClientSettings extends ProxySettings {
   retries: number;
   /** Concurrent requests expected; sizes the keep-alive pools. */
   maxSockets: number;
+  /**
+   * Where Cookie and Authorization may go: the task URL's origin and these. Absent: everywhere
+   * (callers that fetch one known URL). See credential-scope.ts.
+   */
+  credentialScope?: CredentialScope;
 }
 
 export interface ResponseHead {
@@ -109,14 +115,22 @@ export class HttpClient {
   readonly #tries: number;
   readonly #signal: AbortSignal;
   readonly #debug: DebugLog | undefined;
+  /** Cookie / Authorization of the task, sent per request to the origins the scope allows. */
+  readonly #credentials: Record<string, string | string[]>;
+  readonly #scope: CredentialScope | undefined;
 
   constructor(headers: HeaderMap, settings: HttpClientSettings, signal: AbortSignal, debug?: DebugLog) {
     this.#agents = createAgents(settings, settings.maxSockets);
     this.#tries = Math.max(1, Math.floor(settings.retries));
     this.#signal = signal;
     this.#debug = debug;
+    const all = toRequestHeaders(headers);
+    this.#scope = settings.credentialScope;
+    const { common, credentials } = this.#scope ? splitCredentials(all) : { common: all, credentials: {} };
+    this.#credentials = credentials;
+    // A redirect to another origin drops them too: got does that itself.
     const base = got.extend({
-      headers: toRequestHeaders(headers),
+      headers: common,
       agent: { http: this.#agents.http, https: this.#agents.https },
       https: { rejectUnauthorized: !settings.allow_insecure_https },
       timeout: TIMEOUTS,
@@ -192,9 +206,9 @@ export class HttpClient {
 
   #open(url: string, options: GetOptions): Request {
     const instance = options.decompress ? this.#gotDecompress : this.#got;
-    const stream = options.range
-      ? instance.stream(url, { headers: { range: `bytes=${options.range.offset}-${options.range.offset + options.range.length - 1}` } })
-      : instance.stream(url);
+    const headers: Record<string, string | string[]> = this.#scope && Object.keys(this.#credentials).length && this.#scope.allows(url) ? { ...this.#credentials } : {};
+    if (options.range) headers.range = `bytes=${options.range.offset}-${options.range.offset + options.range.length - 1}`;
+    const stream = Object.keys(headers).length ? instance.stream(url, { headers }) : instance.stream(url);
     // Errors after the response head reach whoever consumes the body; this keeps an early one from going unhandled.
     stream.on('error', () => {});
     return stream;
