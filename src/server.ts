@@ -8,9 +8,9 @@ import { createApp } from './api/app.js';
 import type { ServiceConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { NedbTaskStore } from './store/nedb-task-store.js';
-import { TaskManager } from './task-manager.js';
+import { TaskManager, type SettingsChange } from './task-manager.js';
 import type { Clock } from './clock.js';
-import type { Engine } from './types.js';
+import type { DownloadSettings, Engine } from './types.js';
 import { HlsEngine } from './engine.js';
 import { attachProgressSocket } from './api/ws-progress.js';
 import { RequestGuard } from './api/request-guard.js';
@@ -53,6 +53,24 @@ export async function ffmpegForHealth(): Promise<{ path: string | null; version:
   }
 }
 
+const proxyOf = (s: DownloadSettings) => (s.proxy_type === 'none' ? 'none' : `${s.proxy_type}://${s.proxy_username ? `${s.proxy_username}@` : ''}${s.proxy_host}:${s.proxy_port}`);
+
+/**
+ * Where downloads go through and whether certificates are checked decide who can read them
+ * (with the task's cookies): such a change is logged at info, old and new, never the password.
+ */
+export function logSecurityRelevantChange(logger: Logger, { before, after }: SettingsChange): void {
+  const proxy = { from: proxyOf(before), to: proxyOf(after) };
+  const passwordChanged = before.proxy_password !== after.proxy_password;
+  const insecure = before.allow_insecure_https !== after.allow_insecure_https;
+  if (proxy.from === proxy.to && !passwordChanged && !insecure) return;
+  logger.info({
+    proxy,
+    proxy_password_changed: passwordChanged,
+    allow_insecure_https: { from: before.allow_insecure_https, to: after.allow_insecure_https },
+  }, 'proxy or TLS settings changed');
+}
+
 export async function startService(config: ServiceConfig, deps: ServiceDeps = {}): Promise<RunningService> {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const store = new NedbTaskStore({ dataDir: config.dataDir });
@@ -71,6 +89,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
     clock: deps.clock,
   });
   manager.on('error', (err) => logger.error({ err }, 'task manager error'));
+  manager.on('settings', (change) => logSecurityRelevantChange(logger, change));
   const ffmpeg = await ffmpegForHealth();
   if (ffmpeg.path) logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version }, 'ffmpeg found');
   else logger.warn({ error: ffmpeg.error }, 'no ffmpeg found: downloads will fail at the merge step');

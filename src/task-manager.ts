@@ -86,7 +86,13 @@ interface RunningTask {
 
 const SETTINGS_FIELDS = Object.keys(DEFAULT_SETTINGS) as (keyof DownloadSettings)[];
 
-export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown] }> {
+/** A saved settings change: what was, what is (passwords included: never log these whole). */
+export interface SettingsChange {
+  before: DownloadSettings;
+  after: DownloadSettings;
+}
+
+export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown]; settings: [SettingsChange] }> {
   readonly #store: TaskStore;
   readonly #engine: Engine;
   readonly #opts: TaskManagerOptions;
@@ -155,10 +161,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   /** Validates folders and saves; returns the saved settings (password included: mask before output). */
   async saveSettings(update: Partial<DownloadSettings>): Promise<DownloadSettings> {
-    const next = mergeSettings(await this.getSettings(), update);
+    const before = await this.getSettings();
+    const next = mergeSettings(before, update);
     this.#checkFolders(next);
     checkProxySettings(next);
     await this.#store.saveSettings(next);
+    this.emit('settings', { before, after: next });
     return next;
   }
 

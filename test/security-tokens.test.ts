@@ -1,6 +1,7 @@
-// Tokens in URLs: the request log hides them by their decoded name (`?%74oken=` is the
-// token too, as the query parser reads it), and `?token=` is taken only on the event
-// stream and the WebSocket, where a client cannot send an Authorization header.
+// Secrets and the log: tokens in URLs are hidden by their decoded name (`?%74oken=` is
+// the token too, as the query parser reads it), `?token=` is taken only on the event
+// stream and the WebSocket, where a client cannot send an Authorization header; a change
+// of proxy or certificate checking is logged with old and new values, never the password.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,5 +56,22 @@ describe('tokens in URLs', () => {
     expect(logText).not.toContain(TOKEN);
     expect(redactUrl('/x?a=1&%74oken=abc&b=2#frag')).toBe('/x?a=1&%74oken=[redacted]&b=2#frag');
     expect(redactUrl('/x?tokens=keep&mytoken=keep')).toBe('/x?tokens=keep&mytoken=keep');
+  });
+
+  it('logs proxy and allow_insecure_https changes at info, old and new host, never the password', async () => {
+    const save = (body: unknown) => fetch(`${svc.url}/api/settings`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body),
+    });
+    logText = '';
+    expect((await save({ download_threads: 4 })).status).toBe(200);
+    expect((await save({ proxy_type: 'http', proxy_host: 'proxy-one.example', proxy_port: 3128, proxy_username: 'me', proxy_password: 'pw-Secret-77' })).status).toBe(200);
+    expect((await save({ proxy_host: 'proxy-two.example', allow_insecure_https: true })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    const changes = logText.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; proxy?: { from: string; to: string }; allow_insecure_https?: { to: boolean } })
+      .filter((l) => l.msg === 'proxy or TLS settings changed');
+    expect(changes).toHaveLength(2);
+    expect(changes[0]).toMatchObject({ level: 30, proxy: { from: 'none', to: 'http://me@proxy-one.example:3128' }, proxy_password_changed: true });
+    expect(changes[1]).toMatchObject({ proxy: { from: 'http://me@proxy-one.example:3128', to: 'http://me@proxy-two.example:3128' }, allow_insecure_https: { from: false, to: true } });
+    expect(logText).not.toContain('pw-Secret-77');
   });
 });
