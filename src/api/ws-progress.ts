@@ -3,11 +3,13 @@
 import type http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TaskEvent, TaskManager } from '../task-manager.js';
-import { isAuthorized } from './auth.js';
+import { statusBar } from '../progress-text.js';
+import { challengeFor, isAuthorized, type BasicCredentials } from './auth.js';
 import type { RequestGuard } from './request-guard.js';
 
 export interface ProgressSocketOptions {
   token?: string;
+  basicAuth?: BasicCredentials;
   /** Host allow-list and cross-site refusal, as the HTTP routes have them (a page elsewhere must not listen in). */
   guard?: RequestGuard;
   /** @defaultValue 100 */
@@ -37,8 +39,8 @@ export function attachProgressSocket(server: http.Server, manager: TaskManager, 
       socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
-    if (!isAuthorized(req, options.token)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nConnection: close\r\n\r\n');
+    if (!isAuthorized(req, options.token, options.basicAuth)) {
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${challengeFor(req, options.token)}\r\nConnection: close\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
@@ -49,7 +51,8 @@ export function attachProgressSocket(server: http.Server, manager: TaskManager, 
     const onTask = (event: TaskEvent) => {
       if (event.type === 'deleted') return void pending.delete(event.task.id);
       const t = event.task;
-      pending.set(t.id, { id: String(t.id), status_bar: t.status_bar, progress: t.progress, status: t.status });
+      // The original's socket speaks Chinese, like its /api/tasks.
+      pending.set(t.id, { id: String(t.id), status_bar: statusBar(t, 'zh'), progress: t.progress, status: t.status });
     };
     manager.on('task', onTask);
     const flush = setInterval(() => {
