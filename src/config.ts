@@ -24,7 +24,7 @@ export interface ServiceConfig {
   corsOrigins: string[];
   /** Extra `Host` names the service answers to (`M3U8DM_ALLOWED_HOSTS`); `*` for any. The DNS-rebinding guard. */
   allowedHosts: string[];
-  /** Free space a download keeps on the disk of its work folder (`M3U8DM_MIN_FREE_MB`); a segment does not start below it. @defaultValue 64 MiB */
+  /** Free space a download keeps on the disk of its work folder (`M3U8DM_MIN_FREE_MB`); a segment does not start below it. @defaultValue 16 MiB */
   minFreeBytes: number;
   logLevel: string;
 }
@@ -57,7 +57,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     bodyLimit: intFrom(env, 'M3U8DM_BODY_LIMIT', 1 << 20, 1024, 64 << 20),
     corsOrigins: list(env.M3U8DM_CORS_ORIGINS, ','),
     allowedHosts: list(env.M3U8DM_ALLOWED_HOSTS, ','),
-    minFreeBytes: intFrom(env, 'M3U8DM_MIN_FREE_MB', 64, 0, 16 * 1024 * 1024) * 1024 ** 2,
+    minFreeBytes: intFrom(env, 'M3U8DM_MIN_FREE_MB', 16, 0, 16 * 1024 * 1024) * 1024 ** 2,
     logLevel: env.M3U8DM_LOG_LEVEL || 'info',
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };

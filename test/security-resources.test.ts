@@ -235,7 +235,7 @@ describe('disk limits per segment', () => {
       const id = (JSON.parse(created.text) as { data: { task_ids: number[] } }).data.task_ids[0]!;
       await waitFor(async () => (await v1Task(svc.url, id)).status === 3, { timeoutMs: 30_000, what: 'the task to stop for disk space' });
       const task = await v1Task(svc.url, id);
-      expect(task.err_msg).toMatch(/free, less than the .* kept free \(M3U8DM_MIN_FREE_MB\); free some space and retry — finished segments are kept/);
+      expect(task.err_msg).toMatch(/the disk is full: .* free on the disk holding .*, less than the .* kept free \(M3U8DM_MIN_FREE_MB\); free some space and retry — finished segments are kept/);
       // The work folder and its saved playlist stay for the retry.
       expect((await stat(path.join(data, 'work', String(id), 'playlist.m3u8'))).isFile()).toBe(true);
       expect(hls.hits('/ts/seg000.ts')).toBe(0);

@@ -32,7 +32,7 @@ export interface DownloadRequest {
   onProgress: (snapshot: ProgressSnapshot) => void;
   /** Receives a line per request (method, url, status, bytes, try) and per decision. */
   debug?: DebugLog;
-  /** Free space kept on the work folder's disk, in bytes. @defaultValue 64 MiB */
+  /** Free space kept on the work folder's disk, in bytes. @defaultValue 16 MiB */
   minFreeBytes?: number;
 }
 

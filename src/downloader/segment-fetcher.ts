@@ -34,12 +34,12 @@ const KEY_READ_LIMIT = 4096;
 export interface FetchLimits {
   /** Largest segment body accepted, in bytes. @defaultValue 2 GiB */
   maxSegmentBytes?: number;
-  /** Free space the disk must keep before a segment starts, in bytes. @defaultValue 64 MiB */
+  /** Free space the disk must keep before a segment starts, in bytes. @defaultValue 16 MiB */
   minFreeBytes?: number;
 }
 
 const DEFAULT_MAX_SEGMENT_BYTES = 2 * 1024 ** 3;
-const DEFAULT_MIN_FREE_BYTES = 64 * 1024 ** 2;
+const DEFAULT_MIN_FREE_BYTES = 16 * 1024 ** 2;
 /** A free-space answer is reused this long: segments start by the dozen per second. */
 const FREE_SPACE_TTL_MS = 200;
 
@@ -161,7 +161,7 @@ export class SegmentFetcher {
         if (free < this.#minFree) {
           const mb = (bytes: number) => `${Math.floor(bytes / 1024 ** 2)} MiB`;
           throw new SegmentError(
-            `the disk holding ${dir} has ${mb(free)} free, less than the ${mb(this.#minFree)} kept free (M3U8DM_MIN_FREE_MB); ` +
+            `the disk is full: ${mb(free)} free on the disk holding ${dir}, less than the ${mb(this.#minFree)} kept free (M3U8DM_MIN_FREE_MB); ` +
               'free some space and retry — finished segments are kept',
             target.uri,
             -1,
