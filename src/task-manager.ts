@@ -8,6 +8,7 @@ import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
 import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
+import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
 import { boundTaskText } from './text-limits.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings } from './settings.js';
@@ -86,6 +87,9 @@ type StopReason = 'pause' | 'delete' | 'shutdown';
 
 interface RunningTask {
   controller: AbortController;
+  /** A live task's stop: ends the recording, which is then merged (not a pause). */
+  finish: AbortController;
+  finishing?: boolean;
   stopReason?: StopReason;
   done: Promise<void>;
   /** The record with the latest progress applied (the store lags it by up to progressWriteMs). */
@@ -305,6 +309,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       speed_bps: 0,
       eta_s: null,
       output_path: '',
+      live: false,
+      recorded_s: 0,
     });
     this.emit('task', { type: 'created', task });
     // A pass only when it can change something: a free slot for a due task, or an earlier timer
@@ -323,6 +329,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         return undefined;
       }
       if (task.status !== TaskStatus.downloading) throw new TransitionError(id, task.status, 'pause');
+      const entry = this.#running.get(id);
+      if (entry?.live.live && (entry.finishing || entry.live.phase === 'recording')) {
+        // Stopping a recording finishes it: what was recorded becomes the output (已完成).
+        entry.finishing = true;
+        entry.finish.abort();
+        return { done: entry.done };
+      }
       // Wrapped: a returned promise would make the lock wait for the run, which needs the lock to end.
       return { done: this.#stop(id, 'pause') };
     });
@@ -461,7 +474,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       started_at: startedAt,
     }))) ?? task;
     let resolveDone!: () => void;
-    const entry: RunningTask = { controller, live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
+    const entry: RunningTask = { controller, finish: new AbortController(), live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
     this.#running.set(task.id, entry);
     void this.#run(entry).finally(resolveDone);
   }
@@ -484,6 +497,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
       status_bar: boundTaskText(statusBar({ ...entry.live, ...figures, ...snapshot })),
     };
+    if (snapshot.live) {
+      patch.live = true;
+      patch.recorded_s = snapshot.live.recorded_s;
+    }
+    // Kept on the record so every API can say the task waits for its stream (live_wait).
+    if (snapshot.waiting_until || entry.live.waiting_until) patch.waiting_until = snapshot.waiting_until ?? null;
     entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
     this.emit('task', { type: 'updated', task: entry.live });
     // Store writes are rate-limited; the newest numbers win and a trailing write catches up.
@@ -500,6 +519,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       entry.pendingWrite = writeNow;
       setTimeout(() => entry.pendingWrite?.(), wait).unref();
     }
+  }
+
+  /** An unexpected exception ended a run: the user sees an InternalError, the log gets the original. */
+  #reportBug(id: number, original: unknown): void {
+    const error = Object.assign(new Error(`task ${id}: unexpected error in the run`), { cause: original });
+    if (this.listenerCount('error')) this.emit('error', error);
+    else console.error(`m3u8dm: task ${id} ended with an unexpected error:`, original);
   }
 
   async #run(entry: RunningTask): Promise<void> {
@@ -522,6 +548,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         saveDir,
         filename: task.filename,
         signal: entry.controller.signal,
+        finish: entry.finish.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
       });
       if (entry.stopReason) throw new Error('stopped');
@@ -539,15 +566,22 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         eta_s: 0,
         completed_at: new Date(this.#clock.now()).toISOString(),
       };
+      if (result.live) {
+        outcome.live = true;
+        outcome.recorded_s = result.live.recorded_s;
+        outcome.live_end = result.live.ended;
+      }
       outcome.status_bar = statusBar({ ...entry.live, ...outcome } as TaskRecord);
     } catch (err) {
       const reason = entry.stopReason;
       const stopped = { speed_bps: 0, eta_s: null };
       if (reason === 'pause') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused });
+      // A recording stopped before its first segment has nothing to merge: it is paused, not failed.
+      else if (!reason && entry.finishing && entry.live.segments_done === 0) outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused, phase: 'queued' });
       else if (reason === 'shutdown') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
       else if (reason === 'delete') outcome = {};
       else {
-        const message = boundTaskText(err instanceof Error ? err.message : String(err));
+        const message = boundTaskText(userFacingError(err, (original) => this.#reportBug(id, original)).message);
         outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
         if (outcome.status_bar) outcome.status_bar = boundTaskText(outcome.status_bar);
       }
