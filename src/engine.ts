@@ -56,6 +56,7 @@ export class HlsEngine implements Engine {
           job.onProgress(s);
         },
         debug: debug?.log,
+        ...(job.limits ? { limits: job.limits } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
       const audioSegments = download.audio?.segments ?? [];

@@ -49,5 +49,6 @@ export function statusBar(s: ProgressSnapshot): string {
     if (s.eta_s !== null) parts.push(`ETA ${formatDuration(s.eta_s)}`);
   }
   if (s.phase === 'merging' && s.merge_fraction !== undefined) parts.push(`${Math.floor(s.merge_fraction * 100)}%`);
+  if (s.notice) parts.push(s.notice);
   return parts.join(' · ');
 }

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
 import { progressPercent, statusBar, formatBytes } from './progress-text.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
+import { TransferLimits } from './downloader/index.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, TRANSFER_KEYS } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -16,6 +17,7 @@ import {
   type Engine,
   type HeaderMap,
   type ProgressSnapshot,
+  type SystemSettings,
   type TaskOptions,
   type TaskRecord,
   type TaskSource,
@@ -69,6 +71,13 @@ export interface TaskManagerOptions {
   clock?: Clock;
   /** Least time between two progress writes of one task to the store. @defaultValue 500 */
   progressWriteMs?: number;
+  /** Speed limits and per-host politeness of every task; the manager applies the settings to them. @defaultValue its own */
+  limits?: TransferLimits;
+}
+
+/** What may change on an existing task (`PATCH /api/v1/tasks/:id`); applied to a running one at once. */
+export interface TaskOptionsUpdate {
+  max_speed?: number;
 }
 
 type StopReason = 'pause' | 'delete' | 'shutdown';
@@ -98,6 +107,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   #cancelTimer?: () => void;
   #closed = false;
   #scheduleQueued = false;
+  readonly #limits: TransferLimits;
 
   constructor(options: TaskManagerOptions) {
     super();
@@ -107,6 +117,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#store = options.store;
     this.#engine = options.engine;
     this.#clock = options.clock ?? systemClock;
+    this.#limits = options.limits ?? new TransferLimits();
   }
 
   get maxActive(): number {
@@ -115,6 +126,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   /** Recovers tasks a crash left running and starts the queue. */
   async start(): Promise<void> {
+    this.#limits.configure(await this.getSettings());
     const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
     for (const task of tasks) {
       await this.#store.patch(task.id, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null, status_bar: 'queued (resumed after restart)' });
@@ -146,16 +158,20 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   // ---- settings ------------------------------------------------------------
 
-  async getSettings(): Promise<DownloadSettings> {
-    return { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()) };
+  async getSettings(): Promise<SystemSettings> {
+    return { ...DEFAULT_SYSTEM_SETTINGS, ...(await this.#store.getSettings()) };
   }
 
-  /** Validates folders and saves; returns the saved settings (password included: mask before output). */
-  async saveSettings(update: Partial<DownloadSettings>): Promise<DownloadSettings> {
+  /**
+   * Validates folders and saves; returns the saved settings (password included: mask before output).
+   * The speed limit and the per-host cap apply to the running downloads at once.
+   */
+  async saveSettings(update: Partial<SystemSettings>): Promise<SystemSettings> {
     const next = mergeSettings(await this.getSettings(), update);
     this.#checkFolders(next);
     checkProxySettings(next);
     await this.#store.saveSettings(next);
+    this.#limits.configure(next);
     return next;
   }
 
@@ -188,11 +204,11 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return result;
   }
 
-  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number }> {
+  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number; speed_limit_bps: number }> {
     const counts = await this.#store.countByStatus();
     let speed = 0;
     for (const r of this.#running.values()) speed += r.live.speed_bps;
-    return { counts, speed_bps: speed };
+    return { counts, speed_bps: speed, speed_limit_bps: this.#limits.shared.rate };
   }
 
   // ---- commands ------------------------------------------------------------
@@ -206,7 +222,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (!input.advanced && SETTINGS_FIELDS.includes(key as keyof DownloadSettings)) continue;
       (picked as Record<string, unknown>)[key] = value;
     }
-    const options: TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked), ...picked };
+    const merged: Partial<SystemSettings> & TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked as Partial<SystemSettings>), ...picked };
+    // The service-wide limits are settings, not task options.
+    for (const key of TRANSFER_KEYS) delete merged[key];
+    const options: TaskOptions = merged;
     if (!picked.proxy_password) options.proxy_password = saved.proxy_password;
     this.#checkFolders(options);
     checkProxySettings(options);
@@ -239,6 +258,21 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.emit('task', { type: 'created', task });
     this.schedule();
     return task;
+  }
+
+  /** Changes options of an existing task in any state, saved with it; a running download follows within a second. */
+  async updateOptions(id: number, update: TaskOptionsUpdate): Promise<TaskRecord> {
+    return this.#locked(async () => {
+      const task = await this.get(id);
+      const options: TaskOptions = { ...task.options };
+      if (update.max_speed !== undefined) options.max_speed = update.max_speed;
+      const entry = this.#running.get(id);
+      if (entry) {
+        entry.live = { ...entry.live, options };
+        if (update.max_speed !== undefined) this.#limits.setTaskSpeed(id, update.max_speed);
+      }
+      return (await this.#write(id, { options })) ?? task;
+    });
   }
 
   /** 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停. */
@@ -423,6 +457,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const task = entry.live;
     const id = task.id;
     let outcome: Partial<TaskRecord>;
+    // Records from before per-task limits carry no max_speed.
+    const limits = this.#limits.open(id, task.options.max_speed ?? 0);
     try {
       const { saveDir } = this.#checkFolders(task.options);
       const result = await this.#engine.run({
@@ -435,6 +471,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         filename: task.filename,
         signal: entry.controller.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
+        limits,
       });
       if (entry.stopReason) throw new Error('stopped');
       outcome = {
@@ -462,6 +499,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         outcome = { ...stopped, status: TaskStatus.failed, err_msg: message, status_bar: `failed: ${message}` };
       }
     }
+    this.#limits.release(id, limits);
     entry.pendingWrite = undefined;
     await this.#locked(async () => {
       this.#running.delete(id);

@@ -1,5 +1,6 @@
 // The shapes every stage shares: task records, download settings, and the
 // contract between the task manager and the download/merge engine.
+import type { DownloadLimits } from './downloader/transfer-limits.js';
 
 /** Status strings of the Go original's `/api/tasks` contract, kept byte for byte. */
 export const TaskStatus = {
@@ -54,7 +55,20 @@ export interface TaskOptions extends DownloadSettings {
   format: OutputFormat;
   /** Tries per request (segment, key, playlist) before giving up. @defaultValue 5 */
   retries: number;
+  /** This task's own download speed limit in bytes per second (under the service-wide one); 0 = none. @defaultValue 0 */
+  max_speed: number;
 }
+
+/** Service-wide limits, saved with the settings (`/api/settings`) but not part of a task's options. */
+export interface TransferSettings {
+  /** Bytes per second shared fairly by every running task; 0 = unlimited. @defaultValue 0 */
+  max_download_speed: number;
+  /** Requests in flight to one host, all tasks together; 0 = only `download_threads` applies. @defaultValue 0 */
+  max_connections_per_host: number;
+}
+
+/** What `/api/settings` reads and writes: the original's settings plus the service-wide limits. */
+export type SystemSettings = DownloadSettings & TransferSettings;
 
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */
 export interface TaskRecord {
@@ -104,6 +118,8 @@ export interface ProgressSnapshot {
   eta_s: number | null;
   /** 0–1 during the merge phase. */
   merge_fraction?: number;
+  /** Something the user should know right now, such as backing off from a server that answered 429. */
+  notice?: string;
 }
 
 /** A plain description of one download: no store, no HTTP route in sight. */
@@ -120,6 +136,8 @@ export interface DownloadJob {
   filename: string;
   signal: AbortSignal;
   onProgress: (snapshot: ProgressSnapshot) => void;
+  /** Speed limits and per-host politeness shared with the other tasks; none when absent. */
+  limits?: DownloadLimits;
 }
 
 export interface EngineResult {

@@ -1,6 +1,6 @@
 // `/api/v1` request schemas. They validate requests and generate the OpenAPI document.
 import { z } from 'zod';
-import { headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
+import { byteRateSchema, headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
 
 const boundedInt = (min: number, max: number) => intIn(min, max);
 /** A query-string integer (query values are text). */
@@ -16,7 +16,15 @@ export const taskOptionsSchema = z.strictObject({
     .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
   format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
   retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  max_speed: byteRateSchema.describe('This task\'s own speed limit (under max_download_speed): bytes per second or "500K", "5M", "1.5MB"; 0 = none.'),
 }).partial();
+
+/** `PATCH /api/v1/tasks/:id`: what may change on an existing task (applied to a running download at once). */
+export const v1PatchSchema = z.strictObject({
+  options: z.strictObject({
+    max_speed: byteRateSchema.describe('New speed limit of the task: bytes per second or "500K", "5M", "1.5MB"; 0 = none.'),
+  }, { error: 'must be an object; only max_speed can change on an existing task' }),
+});
 
 export const sourceSchema = z.enum(['api', 'ui', 'cli']);
 

@@ -15,6 +15,7 @@ import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
 import { SegmentFetcher, type FetchTarget } from './segment-fetcher.js';
+import type { DownloadLimits } from './transfer-limits.js';
 import { httpSkipReason, parseSkipExpression, skipReason, type SkipRules } from './skip-rules.js';
 import { initFileName, segmentFileName, WorkDir, type FinishedFile } from './work-dir.js';
 
@@ -31,6 +32,8 @@ export interface DownloadRequest {
   onProgress: (snapshot: ProgressSnapshot) => void;
   /** Receives a line per request (method, url, status, bytes, try) and per decision. */
   debug?: DebugLog;
+  /** Speed limits and per-host politeness shared with other downloads; none when absent. */
+  limits?: DownloadLimits;
 }
 
 const THREADS_MIN = 1;
@@ -58,7 +61,14 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   const signal = AbortSignal.any([req.signal, stop.signal]);
   // Every request in flight listens on it (plus backoff sleeps); more than Node's default 10 is expected.
   setMaxListeners(threads * 4 + 16, signal);
-  const client = new HttpClient(req.headers, { ...options, retries: tries, maxSockets: threads }, signal, debug);
+  const client = new HttpClient(req.headers, {
+    ...options,
+    retries: tries,
+    maxSockets: threads,
+    ...(req.limits?.hosts ? { hosts: req.limits.hosts } : {}),
+    ...(req.limits?.bandwidth ? { gate: req.limits.bandwidth.take } : {}),
+    onBackoff: (message, untilMs) => meter.notice(message, untilMs),
+  }, signal, debug);
   const work = new WorkDir(req.workDir);
 
   // The playlist save runs while the first segments are requested (commits wait for it); its failure is the download's.

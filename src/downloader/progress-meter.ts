@@ -26,6 +26,7 @@ export class ProgressMeter {
   #sampleAt = 0;
   #sampleBytes = 0;
   #lastSent = '';
+  #notice: { text: string; until: number } | undefined;
 
   constructor(onProgress: (snapshot: ProgressSnapshot) => void, options: ProgressMeterOptions = {}) {
     this.#onProgress = onProgress;
@@ -62,6 +63,12 @@ export class ProgressMeter {
   segmentDone(bytes: number): void {
     this.#done++;
     this.#finishedBytes += bytes;
+  }
+
+  /** A line for the status (such as backing off from a server) shown until `untilMs` (Date.now() time), or 1 s at least. */
+  notice(text: string, untilMs: number): void {
+    this.#notice = { text, until: Math.max(untilMs, Date.now() + 1000) };
+    this.#emit(false);
   }
 
   segmentSkipped(): void {
@@ -106,7 +113,7 @@ export class ProgressMeter {
   }
 
   snapshot(): ProgressSnapshot {
-    return {
+    const snapshot: ProgressSnapshot = {
       phase: this.#phase,
       segments_total: this.#total,
       segments_done: this.#done,
@@ -115,6 +122,9 @@ export class ProgressMeter {
       speed_bps: Math.round(this.#speed),
       eta_s: this.#eta(),
     };
+    if (this.#notice && Date.now() < this.#notice.until) snapshot.notice = this.#notice.text;
+    else this.#notice = undefined;
+    return snapshot;
   }
 
   #eta(): number | null {

@@ -9,6 +9,7 @@ import { findPlaylistLink } from './html-link.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
 import { pickAudioRendition, type SeparateAudio } from './audio-rendition.js';
 import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
+import type { ByteGate } from './rate-limit.js';
 import { pickVariant } from './variant.js';
 
 /** Playlists beyond this are refused while streaming: no real one comes close, a runaway body would eat memory. */
@@ -108,7 +109,7 @@ async function fetchText(client: HttpClient, url: string): Promise<FetchedText> 
       const contentType = String(head.headers['content-type'] ?? '');
       const declared = Number(head.headers['content-length']);
       if (Number.isFinite(declared) && declared > PLAYLIST_MAX_BYTES) throw tooBig(head.url);
-      const bytes = await readCapped(body, head.url, contentType);
+      const bytes = await readCapped(body, head.url, contentType, client.gate);
       return { text: bytes.toString('utf8'), url: head.url, contentType };
     });
   } catch (error) {
@@ -121,7 +122,7 @@ async function fetchText(client: HttpClient, url: string): Promise<FetchedText> 
 }
 
 /** Reads the body up to PLAYLIST_MAX_BYTES, giving up early on binary data. */
-async function readCapped(body: Readable, url: string, contentType: string): Promise<Buffer> {
+async function readCapped(body: Readable, url: string, contentType: string, gate: ByteGate | undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   let sniffed = false;
@@ -129,6 +130,7 @@ async function readCapped(body: Readable, url: string, contentType: string): Pro
     size += chunk.length;
     if (size > PLAYLIST_MAX_BYTES) throw tooBig(url);
     chunks.push(chunk);
+    await gate?.(chunk.length);
     if (!sniffed && size >= SNIFF_BYTES) {
       sniffed = true;
       if (isBinary(Buffer.concat(chunks))) throw binary(url, contentType);
