@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../src/config.js';
 import { startService, type RunningService } from '../src/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
+import { killCliChildren, runCli } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/scripted-engine.js';
 
@@ -42,6 +43,7 @@ describe('speed limits', () => {
     await settings({ max_download_speed: 0 });
   });
   afterAll(async () => {
+    killCliChildren();
     await svc?.close();
     await origin?.close();
     await rm(dir, { recursive: true, force: true });
@@ -173,5 +175,32 @@ describe('speed limits', () => {
     expect(saved).toMatchObject({ max_download_speed: 1.5 * MB, max_connections_per_host: 3 });
     expect((await settings({ max_connections_per_host: -1 })).text).toMatch(/max_connections_per_host must be an integer from 0 to 1024/);
     await settings({ max_connections_per_host: 0 });
+  });
+
+  it('m3u8dm get --limit-rate holds the download to that speed; add --limit-rate sets the task\'s max_speed', async () => {
+    const plain = await startHlsServer({ root: (await ensureFixture('ts')).dir });
+    try {
+      const out = path.join(dir, 'cli-out');
+      await mkdir(out, { recursive: true });
+      const started = Date.now();
+      const run = await runCli(['get', plain.url('index.m3u8'), '-o', path.join(out, 'limited.mp4'), '-q', '--limit-rate', '150K'], { timeoutMs: 60_000 });
+      const seconds = (Date.now() - started) / 1000;
+      expect(run.code, run.stderr).toBe(0);
+      // Not faster than the limit allows (a loaded machine can only make it slower).
+      const bytes = plain.bytesSent();
+      expect(bytes).toBeGreaterThan(300 * KB);
+      expect(seconds).toBeGreaterThan((0.8 * bytes) / (150 * KB));
+    } finally {
+      await plain.close();
+    }
+    const bad = await runCli(['get', origin.url('a/index.m3u8'), '--limit-rate', '5 parsecs']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--limit-rate must be bytes per second .*"5M"/);
+
+    const add = await runCli(['add', origin.url('a/index.m3u8'), '--limit-rate', '300K', '--start', '23:59', '--json', '--server', svc.url]);
+    expect(add.code, add.stderr).toBe(0);
+    const id = (JSON.parse(add.stdout) as { task_ids: number[] }).task_ids[0]!;
+    created.push(id);
+    expect((await v1<V1Task>('GET', `/tasks/${id}`)).body.data.advanced_settings.max_speed).toBe(300 * KB);
   });
 });

@@ -5,7 +5,7 @@ import type { HeaderMap, OutputFormat, TaskOptions, VariantChoice } from '../typ
 import type { CreateTasksBody } from './client.js';
 import { clientCommand, clientFrom, type ClientCommandOptions } from './client-options.js';
 import { ExitCode } from './errors.js';
-import { collectHeader, collectString, FORMATS, intOption, parseSkip, parseStartTime, parseVariant } from './option-parsers.js';
+import { collectHeader, collectString, FORMATS, intOption, parseLimitRate, parseSkip, parseStartTime, parseVariant } from './option-parsers.js';
 import { writeJson } from './output.js';
 import { parseProxyUrl, type ProxyFields } from './proxy-url.js';
 import { exitWhenDone } from './run-action.js';
@@ -23,6 +23,7 @@ interface AddOptions extends ClientCommandOptions {
   proxy?: ProxyFields;
   skip?: string;
   insecure?: boolean;
+  limitRate?: number;
   saveDir?: string;
   start?: string;
   wait?: boolean;
@@ -39,6 +40,7 @@ function taskOptions(opts: AddOptions): Partial<TaskOptions> {
   if (opts.variant !== undefined) options.variant = opts.variant;
   if (opts.skip !== undefined) options.skip_ts_info = opts.skip;
   if (opts.insecure) options.allow_insecure_https = true;
+  if (opts.limitRate !== undefined) options.max_speed = opts.limitRate;
   if (opts.saveDir !== undefined) options.save_location = opts.saveDir;
   return options;
 }
@@ -121,6 +123,7 @@ export function addCommand(): Command {
     .option('--proxy <url>', 'proxy: http://[user:pass@]host:port, https://…, socks5://… or socks4://…', parseProxyUrl)
     .option('--skip <expr>', 'skip segments: "1,92-100,http.code=403,time:00:00:10-00:00:20"', parseSkip)
     .option('--insecure', 'accept invalid TLS certificates')
+    .option('--limit-rate <speed>', "this task's speed limit, under the service's max_download_speed: bytes per second or 500K, 5M, 1.5MB", parseLimitRate)
     .option('--save-dir <dir>', "folder to save into (inside the service's download dir or M3U8DM_SAVE_ROOTS)")
     .option('--start <HH:MM>', "do not start before this local time (the service's time zone)", parseStartTime)
     .option('--wait', 'follow the tasks with a progress bar each until all end; exit 1 if any did not complete')
