@@ -7,7 +7,7 @@ export type OptionKey = keyof TaskOptions;
 
 interface FieldSpec {
   label: string;
-  kind: 'text' | 'int' | 'bool' | 'choice' | 'password' | 'variant';
+  kind: 'text' | 'int' | 'bool' | 'choice' | 'password' | 'variant' | 'speed';
   choices?: readonly (readonly [value: string, label: string])[];
   /** Text, or a grammar as (syntax, meaning) pairs shown as a list. */
   hint?: string | readonly (readonly [syntax: string, meaning: string])[];
@@ -40,7 +40,20 @@ const SPECS: Record<OptionKey, FieldSpec> = {
   log_skipped_ts: { label: 'List skipped segments next to the output', kind: 'bool' },
   variant: { label: 'Variant', kind: 'variant', placeholder: 'best', hint: 'For master playlists: best, worst, or the tallest at most this many pixels high (e.g. 720).' },
   format: { label: 'Format', kind: 'choice', choices: [['mp4', 'MP4'], ['mkv', 'MKV'], ['ts', 'MPEG-TS']] },
+  max_speed: { label: 'Speed limit', kind: 'speed', placeholder: 'unlimited', hint: 'For this download, under the overall limit: e.g. 500K or 2M (per second).' },
+  max_download_speed: { label: 'Overall speed limit', kind: 'speed', placeholder: 'unlimited', hint: 'Shared fairly by all running downloads: e.g. 500K, 5M or 1.5MB (per second). Applies at once.' },
+  max_connections_per_host: { label: 'Connections per server', kind: 'int', placeholder: 'no limit', hint: 'Requests at once to one server, all downloads together; 0 = only Threads applies.' },
 };
+
+/** `5M`, `500K` or bytes: how a speed from the service reads back in its field; blank for unlimited. */
+function speedText(value: unknown): string {
+  if (typeof value !== 'number') return String(value ?? '');
+  if (value <= 0) return '';
+  for (const [unit, size] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (value >= size && Number.isInteger((value * 10) / size)) return `${value / size}${unit}`;
+  }
+  return String(value);
+}
 
 const PROXY_DETAILS: OptionKey[] = ['proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'];
 
@@ -117,6 +130,7 @@ export class SettingsFields {
       const value = values[key];
       if (value === undefined) continue;
       if (control instanceof HTMLInputElement && control.type === 'checkbox') control.checked = Boolean(value);
+      else if (SPECS[key].kind === 'speed') control.value = speedText(value);
       else control.value = String(value);
     }
     this.#syncProxy();
@@ -134,6 +148,8 @@ export class SettingsFields {
       if (spec.kind === 'bool') out[key] = (control as HTMLInputElement).checked;
       else if (spec.kind === 'int') out[key] = raw === '' ? 0 : /^-?\d+$/.test(raw) ? Number(raw) : raw;
       else if (spec.kind === 'variant') out[key] = /^\d+$/.test(raw) ? Number(raw) : raw || 'best';
+      // Blank is unlimited; "5M" and the like go as typed and the service reads them.
+      else if (spec.kind === 'speed') out[key] = raw === '' ? 0 : /^\d+$/.test(raw) ? Number(raw) : raw;
       else out[key] = spec.kind === 'password' ? control.value : raw;
     }
     return out as Partial<TaskOptions>;

@@ -10,6 +10,7 @@ import type { DownloadSettings } from './types.js';
 const GROUPS: FieldGroup[] = [
   { legend: 'Folders', keys: ['save_location', 'temp_directory'] },
   { legend: 'Download', keys: ['download_threads', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
+  { legend: 'Limits', keys: ['max_download_speed', 'max_connections_per_host'] },
   { legend: 'Output', keys: ['no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
   { legend: 'Proxy', keys: ['proxy_type', 'proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'] },
 ];

@@ -4,7 +4,7 @@ import { h, setText, throttle } from './dom.js';
 import { formatSpeed } from './format.js';
 import { Status, type TaskStats } from './types.js';
 
-const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps'>; label: string; filter: string }[] = [
+const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps' | 'speed_limit_bps'>; label: string; filter: string }[] = [
   { key: 'total', label: 'All', filter: '' },
   { key: 'running', label: 'Running', filter: String(Status.running) },
   { key: 'pending', label: 'Pending', filter: String(Status.pending) },
@@ -16,6 +16,7 @@ const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps'>; label: string; filter: s
 export class StatsBar {
   readonly #values = new Map<string, HTMLElement>();
   readonly #speed: HTMLElement;
+  readonly #limit: HTMLElement;
   /** Live events come many a second; the counts need not. */
   readonly refresh = throttle(() => void this.load(), 1000);
 
@@ -30,7 +31,9 @@ export class StatsBar {
       list.append(h('li', {}, button));
     }
     this.#speed = h('span', { class: 'stat-value' }, '–');
-    list.append(h('li', {}, h('span', { class: 'stat stat-speed', 'data-stat': 'speed' }, h('span', { class: 'stat-label' }, 'Speed'), this.#speed)));
+    // The overall limit beside the speed, when one is set (Settings → Limits).
+    this.#limit = h('span', { class: 'stat-limit', 'data-stat': 'speed-limit' });
+    list.append(h('li', {}, h('span', { class: 'stat stat-speed', 'data-stat': 'speed' }, h('span', { class: 'stat-label' }, 'Speed'), this.#speed, this.#limit)));
     container.append(list);
   }
 
@@ -39,6 +42,7 @@ export class StatsBar {
       const stats = await v1<TaskStats>('GET', '/tasks/stats');
       for (const [key, el] of this.#values) setText(el, String(stats[key as keyof TaskStats]));
       setText(this.#speed, formatSpeed(stats.speed_bps));
+      setText(this.#limit, stats.speed_limit_bps > 0 ? `limit ${formatSpeed(stats.speed_limit_bps)}` : '');
     } catch {
       // The list shows connection problems; the counts just stay as they were.
     }
