@@ -90,6 +90,11 @@ export class HostLimits {
         onAbort: () => {
           const at = state.queue.indexOf(queued);
           if (at >= 0) state.queue.splice(at, 1);
+          // Nobody left to wake: the Retry-After timer must not keep a stopping process alive.
+          if (state.queue.length === 0 && state.timer) {
+            clearTimeout(state.timer);
+            state.timer = undefined;
+          }
           reject(new AbortError());
           this.#forget(host, state);
         },
