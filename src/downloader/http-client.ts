@@ -1,6 +1,8 @@
 // The HTTP side of one download: a got instance with the task's headers, TLS
 // setting and agents, plus the retry policy (exponential backoff with jitter on
-// timeouts, resets, 5xx and 429). Bodies are always handed on as streams.
+// timeouts, resets, 5xx and 429). Bodies are always handed on as streams. When
+// given HostLimits, each try first waits its turn at the host (connection cap,
+// Retry-After, AIMD); the speed limit is a gate the body readers call (`gate`).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -36,6 +36,7 @@ export class TokenBucket {
   /** `served` of the lane granted last: a lane that was idle starts from here, with no credit saved up. */
   #clock = 0;
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
 
   /** `bytesPerSecond` 0 means unlimited. */
   constructor(bytesPerSecond = 0) {
@@ -78,7 +79,7 @@ export class TokenBucket {
         this.#active.add(lane);
       }
       lane.waiting.push({ bytes, grant });
-      if (!this.#timer) this.#pump();
+      if (!this.#timer && !this.#immediate) this.#pump();
     });
   }
 
@@ -108,12 +109,13 @@ export class TokenBucket {
   /** Grants while there are tokens, fewest-bytes-served lane first; then sleeps until the debt is paid. */
   #pump(): void {
     this.#timer = undefined;
+    this.#immediate = undefined;
     if (this.#rate === 0) {
       for (const lane of [...this.#active]) this.drop(lane);
       return;
     }
     this.#refill();
-    while (this.#tokens > 0 && this.#active.size > 0) {
+    if (this.#tokens > 0 && this.#active.size > 0) {
       let next: Lane | undefined;
       for (const lane of this.#active) if (!next || lane.served < next.served) next = lane;
       const waiter = next!.waiting.shift()!;
@@ -122,6 +124,12 @@ export class TokenBucket {
       waiter.grant();
     }
     if (this.#active.size === 0) return;
+    if (this.#tokens > 0) {
+      // One grant per turn of the event loop: the reader just granted asks again (a microtask or
+      // an I/O callback away) before the next pick, instead of losing its turn for a moment of not waiting.
+      this.#immediate = setImmediate(() => this.#pump());
+      return;
+    }
     // Until the tokens are back above zero; at least a millisecond, so a timer never spins.
     const wait = Math.max(1, Math.ceil(((1 - this.#tokens) * 1000) / this.#rate));
     this.#timer = setTimeout(() => this.#pump(), wait);
@@ -129,7 +137,9 @@ export class TokenBucket {
 
   #cancelTimer(): void {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
+    this.#immediate = undefined;
   }
 }
 
