@@ -8,7 +8,7 @@ import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
 import { progressPercent, statusBar, formatBytes } from './progress-text.js';
-import { TransferLimits } from './downloader/index.js';
+import { TransferLimits } from './downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, TRANSFER_KEYS } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {

@@ -12,8 +12,12 @@
  */
 export type ByteGate = (bytes: number) => Promise<void> | undefined;
 
-/** How much a bucket may save up while nobody reads: a tenth of a second at its rate. */
-const BURST_SECONDS = 0.1;
+/**
+ * How much a bucket may save up while nobody reads: a quarter of a second at its rate. Enough that
+ * a timer firing late on a busy machine does not lose the bytes of the delay, small enough that
+ * a download starting after a pause does not overshoot noticeably.
+ */
+const BURST_SECONDS = 0.25;
 
 interface Waiter {
   bytes: number;
