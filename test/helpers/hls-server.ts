@@ -2,8 +2,7 @@
 // misbehaviours the engine must survive: latency, required headers, random
 // 500s and connection resets, 429/503 with Retry-After, per-path overrides.
 // Logs every request, the body bytes it sent, and how many were in flight at once.
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -81,7 +80,8 @@ export interface HlsServer {
    * Body bytes the clients have read so far, to paths starting with `prefix`: what was sent less what
    * still sits in Node's socket buffer, in this server's unacknowledged send queue and in the
    * client's unread receive queue (from /proc/net/tcp). Loopback sockets buffer megabytes, so bytes
-   * sent alone show bursts, not the rate a client reads at. Falls back to `bytesSent` without /proc.
+   * sent alone show bursts, not the rate a client reads at. A connection that closes unread keeps
+   * counting as holding what it held at the last call. Falls back to `bytesSent` without /proc.
    */
   bytesDelivered(prefix?: string): Promise<number>;
   /** Requests in flight right now, and the most there have been at once since start or `resetPeak()`. */
@@ -137,6 +137,9 @@ export async function startHlsServer(options: HlsServerOptions): Promise<HlsServ
   let peakInFlight = 0;
   /** The request each open connection serves now (or served last). */
   const current = new Map<Socket, RequestLogEntry>();
+  /** What each connection's buffers held at the last bytesDelivered call; lost when it closes unread. */
+  const lastHeld = new Map<Socket, number>();
+  const lost: { path: string; bytes: number }[] = [];
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -248,8 +251,12 @@ export async function startHlsServer(options: HlsServerOptions): Promise<HlsServ
     server.on('connection', (s) => {
       sockets.add(s);
       s.on('close', () => {
+        const entry = current.get(s);
+        const held = lastHeld.get(s);
+        if (entry && held) lost.push({ path: entry.path, bytes: held });
         sockets.delete(s);
         current.delete(s);
+        lastHeld.delete(s);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -262,7 +269,9 @@ export async function startHlsServer(options: HlsServerOptions): Promise<HlsServ
   const bytesDelivered = async (prefix = '') => {
     let table: string;
     try {
-      table = await readFile('/proc/net/tcp', 'utf8');
+      // Read synchronously: no send or read of this process runs between the table and the counts,
+      // so they describe one moment (a send landing in between would look like megabytes delivered).
+      table = readFileSync('/proc/net/tcp', 'utf8');
     } catch {
       return bytesSent(prefix);
     }
@@ -280,8 +289,12 @@ export async function startHlsServer(options: HlsServerOptions): Promise<HlsServ
       if (!entry.path.startsWith(prefix) || socket.remotePort === undefined) continue;
       const mine = queues.get(`${hex(port)}>${hex(socket.remotePort)}`);
       const peer = queues.get(`${hex(socket.remotePort)}>${hex(port)}`);
-      held += socket.writableLength + (mine?.tx ?? 0) + (peer?.rx ?? 0);
+      const bytes = socket.writableLength + (mine?.tx ?? 0) + (peer?.rx ?? 0);
+      lastHeld.set(socket, bytes);
+      held += bytes;
     }
+    // A connection that closed with bytes still in its buffers (a stopped download) never delivered them.
+    for (const l of lost) if (l.path.startsWith(prefix)) held += l.bytes;
     return Math.max(0, bytesSent(prefix) - held);
   };
   const stop = async () => {
