@@ -37,17 +37,3 @@ export function parseByteRate(value: unknown): number {
   if (bytes > MAX_BYTE_RATE) throw new ByteRateError(`must be at most 10 GB/s (${MAX_BYTE_RATE} bytes per second); accepted: ${BYTE_RATE_FORMS}`);
   return Math.floor(bytes);
 }
-
-/** `1.5 MB/s`, or `unlimited` for 0. */
-export function formatByteRate(bytesPerSecond: number): string {
-  if (!(bytesPerSecond > 0)) return 'unlimited';
-  const units = ['B', 'KB', 'MB', 'GB'];
-  let value = bytesPerSecond;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const text = unit === 0 || Number.isInteger(value) ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, '');
-  return `${text} ${units[unit]}/s`;
-}

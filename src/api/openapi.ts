@@ -40,7 +40,8 @@ const v1TaskSchema = z.object({
   updated_at: z.string(),
   completed_at: z.string().nullable(),
   header_map: z.record(z.string(), z.array(z.string())),
-  advanced_settings: z.object(settingsFields).describe('Effective settings; proxy_password is always empty.'),
+  advanced_settings: z.object({ ...settingsFields, max_speed: z.number().describe('The task\'s own speed limit in bytes per second; 0 = none.') })
+    .describe('Effective settings; proxy_password is always empty.'),
 });
 
 const envelope = (data: JsonSchema): JsonSchema => ({
