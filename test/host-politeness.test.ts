@@ -131,7 +131,7 @@ describe('host politeness', () => {
     expect(Math.max(...later.map((r) => r.inFlight))).toBeLessThanOrEqual(4);
   });
 
-  it('HostLimits: a lone 429 is not a pattern, a repeated one halves the requests let through; Retry-After is capped', async () => {
+  it('HostLimits: a lone 429 is not a pattern, a repeated one halves the requests let through, good answers give them back one by one; Retry-After is capped', async () => {
     const hosts = new HostLimits();
     const url = 'http://cdn.example:8080/seg.ts';
     const slots = await Promise.all(Array.from({ length: 8 }, () => hosts.acquire(url)));
@@ -148,6 +148,15 @@ describe('host politeness', () => {
     slots.shift()!();
     (await waiting)();
     expect(ninth).toBe(true);
+    // Good answers give one connection back every 2 s, not all at once.
+    const held = await hosts.acquire(url);
+    hosts.answered(url, 200);
+    expect(hosts.allowance(url)).toBe(4);
+    await new Promise((r) => setTimeout(r, 2100));
+    hosts.answered(url, 200);
+    hosts.answered(url, 200);
+    expect(hosts.allowance(url)).toBe(5);
+    held();
     for (const release of slots) release();
     // A Retry-After is capped at 120 s.
     expect(hosts.answered(url, 503, 10 * 60_000)?.pauseMs).toBe(120_000);
