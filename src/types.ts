@@ -104,6 +104,10 @@ export interface TaskRecord {
   eta_s: number | null;
   /** Final output file (or segment folder with `no_merge_ts`), set when known. */
   output_path: string;
+  /** While running: a server asked us to slow down (shown in status_bar); null or absent otherwise. */
+  backoff?: BackoffNote | null;
+  /** The poster frame (JPEG, in the data folder) of a finished file; absent when there is none. */
+  poster_path?: string;
 }
 
 /** What the engine reports while it works. Every field is the current total, not a delta. */
@@ -118,8 +122,21 @@ export interface ProgressSnapshot {
   eta_s: number | null;
   /** 0–1 during the merge phase. */
   merge_fraction?: number;
-  /** Something the user should know right now, such as backing off from a server that answered 429. */
-  notice?: string;
+  /** Set while a server has asked us to slow down (429/503); the status line says so. */
+  backoff?: BackoffNote;
+}
+
+/** A server answered 429/503: what m3u8dm does about it, for the task's status line. */
+export interface BackoffNote {
+  /** `host:port` as in the URL. */
+  host: string;
+  status: number;
+  /** Seconds the server asked for (Retry-After), when it said. */
+  retry_after_s?: number;
+  /** Seconds until the next try. */
+  next_try_s: number;
+  /** Requests allowed at once to the host from now, when this answer lowered it. */
+  allowance?: number;
 }
 
 /** A plain description of one download: no store, no HTTP route in sight. */
@@ -146,6 +163,8 @@ export interface EngineResult {
   size: number;
   segments_total: number;
   segments_skipped: number;
+  /** The poster JPEG made from the output (in the data folder), when one could be made. */
+  posterPath?: string;
 }
 
 /** Downloads and merges one job. Rejects with an AbortError when `job.signal` aborts. */

@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { PathError } from '../paths.js';
 import { maskSettings, SettingsError } from '../settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
-import { toCompatTask } from './present.js';
+import { compatOrder, toCompatTask } from './present.js';
 import { compatCreateSchema, compatUpdateSchema, definedOnly, normalizeHeaders, settingsUpdateSchema } from './schemas.js';
 import { describeError } from './validation.js';
 
@@ -62,7 +62,7 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
       }
       case 'GET': {
         const { tasks } = await manager.list();
-        return res.json(tasks.map(toCompatTask));
+        return res.json(compatOrder(tasks).map((t) => toCompatTask(t)));
       }
       case 'PUT': {
         const id = idFrom(req);
@@ -103,7 +103,8 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
     const parsed = settingsUpdateSchema.safeParse(req.body ?? {}, { reportInput: true });
     if (!parsed.success) return sendText(res, 400, MSG.badSettings, describeError(parsed.error));
     try {
-      await manager.saveSettings(definedOnly(parsed.data));
+      // The original stores the posted form whole: what is not sent takes its default.
+      await manager.saveSettings(definedOnly(parsed.data), 'replace');
       return res.json({ status: 'success' });
     } catch (err) {
       if (err instanceof PathError || err instanceof SettingsError) return sendText(res, 400, MSG.badSettings, err.message);

@@ -67,7 +67,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     maxSockets: threads,
     ...(req.limits?.hosts ? { hosts: req.limits.hosts } : {}),
     ...(req.limits?.bandwidth ? { gate: req.limits.bandwidth.take } : {}),
-    onBackoff: (message, untilMs) => meter.notice(message, untilMs),
+    onBackoff: (note, untilMs) => meter.backoff(note, untilMs),
   }, signal, debug);
   const work = new WorkDir(req.workDir);
 
@@ -129,6 +129,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     return result;
   } catch (error) {
     if (req.signal.aborted) throw error instanceof AbortError ? error : new AbortError('download aborted', { cause: error });
+    meter.settle();
     throw (await saved?.then(() => undefined, (saveError: unknown) => saveError)) ?? error;
   } finally {
     await saved?.catch(() => {});

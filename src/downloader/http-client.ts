@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type PlainResponse, type Request } from 'got';
-import type { DebugLog, HeaderMap } from '../types.js';
+import type { BackoffNote, DebugLog, HeaderMap } from '../types.js';
 import { AbortError, DownloadError, ProxyError } from './errors.js';
 import { RETRY_AFTER_CAP_MS, type BackoffNotice, type HostLimits } from './host-limits.js';
 import type { ByteRange } from './media-playlist.js';
@@ -23,8 +23,8 @@ export interface HttpClientSettings extends ProxySettings {
   hosts?: HostLimits;
   /** The speed limit the readers of this client's bodies wait on (see `gate`). */
   gate?: ByteGate;
-  /** Told when a server asks us to back off: a line for the task's status, and until when it holds. */
-  onBackoff?: (message: string, untilMs: number) => void;
+  /** Told when a server asks us to back off: what we do, for the task's status line, and until when. */
+  onBackoff?: (note: BackoffNote, untilMs: number) => void;
 }
 
 export interface ResponseHead {
@@ -230,9 +230,11 @@ export class HttpClient {
     }
     const asked = verdict.retryAfterMs !== undefined ? `, Retry-After ${formatSeconds(verdict.retryAfterMs)}` : '';
     const fewer = notice?.lowered ? `; at most ${notice.allowance} request${notice.allowance === 1 ? '' : 's'} at once to it for now` : '';
-    const message = `backing off: ${host} answered HTTP ${verdict.status}${asked}, next try in ${formatSeconds(delay)}${fewer}`;
-    this.#debug?.(message);
-    this.#onBackoff?.(message, Date.now() + delay);
+    this.#debug?.(`backing off: ${host} answered HTTP ${verdict.status}${asked}, next try in ${formatSeconds(delay)}${fewer}`);
+    const note: BackoffNote = { host, status: verdict.status ?? 0, next_try_s: roundSeconds(delay) };
+    if (verdict.retryAfterMs !== undefined) note.retry_after_s = roundSeconds(verdict.retryAfterMs);
+    if (notice?.lowered && notice.allowance !== undefined) note.allowance = notice.allowance;
+    this.#onBackoff?.(note, Date.now() + delay);
   }
 
   /** Drops every pooled connection; call once the download is over. */
@@ -343,9 +345,14 @@ function backoff(tries: number, retryAfter?: number): number {
   return retryAfter === undefined ? jittered : Math.max(jittered, Math.min(retryAfter, RETRY_AFTER_CAP_MS));
 }
 
-function formatSeconds(ms: number): string {
+/** Seconds, to a tenth below 10 s and whole above. */
+function roundSeconds(ms: number): number {
   const seconds = ms / 1000;
-  return `${seconds < 10 ? Number(seconds.toFixed(1)) : Math.round(seconds)} s`;
+  return seconds < 10 ? Number(seconds.toFixed(1)) : Math.round(seconds);
+}
+
+function formatSeconds(ms: number): string {
+  return `${roundSeconds(ms)} s`;
 }
 
 /** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now. */

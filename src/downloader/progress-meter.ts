@@ -1,6 +1,6 @@
 // Turns a stream of byte and segment events into ProgressSnapshots at a bounded
 // rate, with a smoothed speed and an ETA.
-import type { Phase, ProgressSnapshot } from '../types.js';
+import type { BackoffNote, Phase, ProgressSnapshot } from '../types.js';
 
 export interface ProgressMeterOptions {
   /** Least time between two snapshots, in ms. @defaultValue 250 */
@@ -26,7 +26,7 @@ export class ProgressMeter {
   #sampleAt = 0;
   #sampleBytes = 0;
   #lastSent = '';
-  #notice: { text: string; until: number } | undefined;
+  #backoff: { note: BackoffNote; until: number } | undefined;
 
   constructor(onProgress: (snapshot: ProgressSnapshot) => void, options: ProgressMeterOptions = {}) {
     this.#onProgress = onProgress;
@@ -65,9 +65,9 @@ export class ProgressMeter {
     this.#finishedBytes += bytes;
   }
 
-  /** A line for the status (such as backing off from a server) shown until `untilMs` (Date.now() time), or 1 s at least. */
-  notice(text: string, untilMs: number): void {
-    this.#notice = { text, until: Math.max(untilMs, Date.now() + 1000) };
+  /** A server asked us to slow down: in the snapshots until `untilMs` (Date.now() time), 1 s at least. */
+  backoff(note: BackoffNote, untilMs: number): void {
+    this.#backoff = { note, until: Math.max(untilMs, Date.now() + 1000) };
     this.#emit(false);
   }
 
@@ -79,6 +79,18 @@ export class ProgressMeter {
   finish(): void {
     this.stop();
     this.#sample();
+    this.#emit(true);
+  }
+
+  /**
+   * After a failure: one last snapshot of what is on disk (finished segments and their bytes,
+   * no speed), so a failed task shows the work it keeps. Nothing when the totals were never known.
+   */
+  settle(): void {
+    this.stop();
+    if (!this.#total) return;
+    this.#bytes = this.#finishedBytes;
+    this.#speed = 0;
     this.#emit(true);
   }
 
@@ -122,8 +134,8 @@ export class ProgressMeter {
       speed_bps: Math.round(this.#speed),
       eta_s: this.#eta(),
     };
-    if (this.#notice && Date.now() < this.#notice.until) snapshot.notice = this.#notice.text;
-    else this.#notice = undefined;
+    if (this.#backoff && Date.now() < this.#backoff.until) snapshot.backoff = this.#backoff.note;
+    else this.#backoff = undefined;
     return snapshot;
   }
 
