@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../src/config.js';
 import { HostLimits } from '../src/downloader/host-limits.js';
+import { statusBar } from '../src/progress-text.js';
 import { startService, type RunningService } from '../src/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
@@ -160,5 +161,14 @@ describe('host politeness', () => {
     for (const release of slots) release();
     // A Retry-After is capped at 120 s.
     expect(hosts.answered(url, 503, 10 * 60_000)?.pauseMs).toBe(120_000);
+  });
+
+  it('words the backing-off note in each language of the status line', () => {
+    const line = { status: '下载中' as const, phase: 'downloading' as const, segments_total: 12, segments_done: 3, segments_skipped: 0, downloaded_bytes: 0, speed_bps: 0, eta_s: null,
+      backoff: { host: 'cdn.example:443', status: 429, retry_after_s: 2, next_try_s: 2, allowance: 4 } };
+    expect(statusBar(line, 'en')).toBe('downloading · 3/12 segments · backing off: cdn.example:443 answered HTTP 429, Retry-After 2 s, next try in 2 s; at most 4 requests at once to it for now');
+    expect(statusBar(line, 'zh')).toBe('[3/12]下载ts 退避中: cdn.example:443 返回 HTTP 429, 要求等待 2 秒, 2 秒后重试; 暂时最多同时 4 个请求');
+    // Over once the task is paused or done.
+    expect(statusBar({ ...line, status: '已暂停' }, 'en')).not.toMatch(/backing off/);
   });
 });
