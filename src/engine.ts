@@ -56,6 +56,7 @@ export class HlsEngine implements Engine {
         options,
         workDir: job.workDir,
         signal: job.signal,
+        ...(job.finish ? { finish: job.finish } : {}),
         onProgress: (s) => {
           last = s;
           job.onProgress(s);
@@ -64,7 +65,7 @@ export class HlsEngine implements Engine {
         ...(job.limits ? { limits: job.limits } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
-      const audioSegments = download.audio?.segments ?? [];
+      const audioSegments = (download.audioTracks ?? (download.audio ? [download.audio] : [])).flatMap((track) => track.segments);
       const segmentsDone = download.segments.length + audioSegments.length;
       const segmentsTotal = segmentsDone + download.skipped.length;
       const bytes = [...download.segments, ...audioSegments].reduce((sum, s) => sum + s.bytes, 0);
@@ -107,6 +108,7 @@ export class HlsEngine implements Engine {
       return {
         outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length,
         ...(posterPath ? { posterPath } : {}),
+        ...(download.live ? { live: download.live } : {}),
       };
     } catch (err) {
       debug?.log(`failed: ${(err as Error).message}`);

@@ -2,6 +2,7 @@
 // which commander turns into a one-line usage error (exit 2) naming the option.
 import { InvalidArgumentError } from 'commander';
 import { BYTE_RATE_FORMS, parseByteRate } from '../byte-rate.js';
+import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
 import type { HeaderMap, OutputFormat, VariantChoice } from '../types.js';
 
@@ -88,4 +89,21 @@ export function parseLimitRate(value: string): number {
   } catch {
     throw new InvalidArgumentError(`--limit-rate must be ${BYTE_RATE_FORMS}; got \`${value}\``);
   }
+}
+
+export function parseLiveDurationOption(value: string): number {
+  const seconds = parseLiveDuration(value);
+  if (seconds === undefined) throw new InvalidArgumentError(`--live-max-duration ${LIVE_DURATION_EXPECTED}, got \`${value}\``);
+  return seconds;
+}
+
+/** Seconds, fractions allowed. */
+export function secondsOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number of seconds from ${min} to ${max}, got \`${value}\``);
+    }
+    return n;
+  };
 }

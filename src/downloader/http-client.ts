@@ -4,7 +4,8 @@
 // given HostLimits, each try first waits its turn at the host (connection cap,
 // Retry-After, AIMD); the speed limit is a gate the body readers call (`gate`).
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type PlainResponse, type Request } from 'got';
 import type { BackoffNote, DebugLog, HeaderMap } from '../types.js';
@@ -169,7 +170,7 @@ export class HttpClient {
         status = response.statusCode;
         if (status < 200 || status > 299) throw new StatusError(status, response.headers);
         if (options.range) checkRange(response, options.range);
-        const result = await consume(stream, { status, url: response.url, headers: response.headers });
+        const result = await consume(options.decompress ? stream : decodedBody(stream, response), { status, url: response.url, headers: response.headers });
         checkLength(stream, response, options);
         this.#hosts?.answered(url, status);
         release?.();
@@ -324,6 +325,24 @@ function checkRange(response: PlainResponse, range: ByteRange): void {
   if (match && (Number(match[1]) !== range.offset || Number(match[2]) !== end)) {
     throw new RequestFailure(`answered bytes ${match[1]}-${match[2]} for the range ${range.offset}-${end}`, response.url, 1);
   }
+}
+
+/**
+ * The body as the server meant it: we ask for no encoding on media, but by HTTP rules a server may still
+ * send one (gzip, deflate, br), and ffmpeg must not get compressed bytes. Content-Length counts the
+ * encoded bytes, so the length check stays on the raw stream.
+ */
+function decodedBody(stream: Request, response: PlainResponse): Readable {
+  const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return stream;
+  let decoder: Transform;
+  if (encoding === 'gzip' || encoding === 'x-gzip') decoder = createGunzip();
+  else if (encoding === 'deflate') decoder = createInflate();
+  else if (encoding === 'br') decoder = createBrotliDecompress();
+  else throw new RequestFailure(`answered Content-Encoding: ${encoding}, which m3u8dm cannot decode (gzip, deflate and br are supported)`, response.url, 1);
+  // Errors of either side end the other, so the consumer sees a cut or corrupt body as an error.
+  pipeline(stream, decoder, () => {});
+  return decoder;
 }
 
 class ShortBodyError extends Error {
