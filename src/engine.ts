@@ -76,6 +76,7 @@ export class HlsEngine implements Engine {
           job.onProgress(s);
         },
         debug: debug?.log,
+        ...(job.limits ? { limits: job.limits } : {}),
         ...(this.#opts.minFreeBytes !== undefined ? { minFreeBytes: this.#opts.minFreeBytes } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.

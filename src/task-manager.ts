@@ -11,7 +11,8 @@ import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
 import { boundTaskText } from './text-limits.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings } from './settings.js';
+import { TransferLimits } from './downloader/transfer-limits.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, TRANSFER_KEYS } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -19,6 +20,7 @@ import {
   type Engine,
   type HeaderMap,
   type ProgressSnapshot,
+  type SystemSettings,
   type TaskOptions,
   type TaskRecord,
   type TaskSource,
@@ -81,6 +83,13 @@ export interface TaskManagerOptions {
   clock?: Clock;
   /** Least time between two progress writes of one task to the store. @defaultValue 500 */
   progressWriteMs?: number;
+  /** Speed limits and per-host politeness of every task; the manager applies the settings to them. @defaultValue its own */
+  limits?: TransferLimits;
+}
+
+/** What may change on an existing task (`PATCH /api/v1/tasks/:id`); applied to a running one at once. */
+export interface TaskOptionsUpdate {
+  max_speed?: number;
 }
 
 type StopReason = 'pause' | 'delete' | 'shutdown';
@@ -132,6 +141,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   #scheduleQueued = false;
   /** When the armed timer fires (ms), Infinity when none: a scheduled task later than it needs no pass. */
   #timerAt = Infinity;
+  readonly #limits: TransferLimits;
 
   constructor(options: TaskManagerOptions) {
     super();
@@ -141,6 +151,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#store = options.store;
     this.#engine = options.engine;
     this.#clock = options.clock ?? systemClock;
+    this.#limits = options.limits ?? new TransferLimits();
   }
 
   get maxActive(): number {
@@ -149,6 +160,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   /** Recovers tasks a crash left running and starts the queue. */
   async start(): Promise<void> {
+    this.#limits.configure(await this.getSettings());
     const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
     for (const task of tasks) {
       await this.#store.patch(task.id, withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null }));
@@ -180,21 +192,23 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   // ---- settings ------------------------------------------------------------
 
-  async getSettings(): Promise<DownloadSettings> {
-    return { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()) };
+  async getSettings(): Promise<SystemSettings> {
+    return { ...DEFAULT_SYSTEM_SETTINGS, ...(await this.#store.getSettings()) };
   }
 
   /**
    * Validates folders and saves; returns the saved settings (password included: mask before output).
    * `merge` changes only the given fields; `replace` (the compat `POST /api/settings`) stores the given
-   * object whole, absent fields at their defaults (see `replaceSettings`).
+   * object whole, absent fields at their defaults (see `replaceSettings`). The speed limit and the
+   * per-host cap apply to the running downloads at once.
    */
-  async saveSettings(update: Partial<DownloadSettings>, how: 'merge' | 'replace' = 'merge'): Promise<DownloadSettings> {
+  async saveSettings(update: Partial<SystemSettings>, how: 'merge' | 'replace' = 'merge'): Promise<SystemSettings> {
     const saved = await this.getSettings();
     const next = how === 'replace' ? replaceSettings(saved, update) : mergeSettings(saved, update);
     this.#checkFolders(next);
     checkProxySettings(next);
     await this.#store.saveSettings(next);
+    this.#limits.configure(next);
     this.emit('settings', { before: saved, after: next });
     return next;
   }
@@ -236,11 +250,11 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return result;
   }
 
-  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number }> {
+  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number; speed_limit_bps: number }> {
     const counts = await this.#store.countByStatus();
     let speed = 0;
     for (const r of this.#running.values()) speed += r.live.speed_bps;
-    return { counts, speed_bps: speed };
+    return { counts, speed_bps: speed, speed_limit_bps: this.#limits.shared.rate };
   }
 
   /**
@@ -280,7 +294,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (!input.advanced && SETTINGS_FIELDS.includes(key as keyof DownloadSettings)) continue;
       (picked as Record<string, unknown>)[key] = value;
     }
-    const options: TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked), ...picked };
+    const merged: Partial<SystemSettings> & TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked as Partial<SystemSettings>), ...picked };
+    // The service-wide limits are settings, not task options.
+    for (const key of TRANSFER_KEYS) delete merged[key];
+    const options: TaskOptions = merged;
     if (!picked.proxy_password) options.proxy_password = saved.proxy_password;
     this.#checkFolders(options);
     checkProxySettings(options);
@@ -317,6 +334,21 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     // for a scheduled one. (A full queue otherwise paid a pass per create.)
     if (startAt ? startAt.getTime() < this.#timerAt : this.#running.size < this.#opts.maxActive) this.schedule();
     return task;
+  }
+
+  /** Changes options of an existing task in any state, saved with it; a running download follows within a second. */
+  async updateOptions(id: number, update: TaskOptionsUpdate): Promise<TaskRecord> {
+    return this.#locked(async () => {
+      const task = await this.get(id);
+      const options: TaskOptions = { ...task.options };
+      if (update.max_speed !== undefined) options.max_speed = update.max_speed;
+      const entry = this.#running.get(id);
+      if (entry) {
+        entry.live = { ...entry.live, options };
+        if (update.max_speed !== undefined) this.#limits.setTaskSpeed(id, update.max_speed);
+      }
+      return (await this.#write(id, { options })) ?? task;
+    });
   }
 
   /** 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停. */
@@ -495,7 +527,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       ...figures,
       speed_bps: Math.round(snapshot.speed_bps),
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
-      status_bar: boundTaskText(statusBar({ ...entry.live, ...figures, ...snapshot })),
+      backoff: snapshot.backoff ?? null,
+      status_bar: boundTaskText(statusBar({ ...entry.live, ...figures, ...snapshot, backoff: snapshot.backoff ?? null })),
     };
     if (snapshot.live) {
       patch.live = true;
@@ -532,6 +565,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const task = entry.live;
     const id = task.id;
     let outcome: Partial<TaskRecord>;
+    // Records from before per-task limits carry no max_speed.
+    const limits = this.#limits.open(id, task.options.max_speed ?? 0);
     try {
       const { saveDir, workBase, ownBase } = this.#checkFolders(task.options);
       const workDir = await openWorkFolder(workBase, id, task.work_dir, { adoptUnmarked: ownBase });
@@ -550,6 +585,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         signal: entry.controller.signal,
         finish: entry.finish.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
+        limits,
       });
       if (entry.stopReason) throw new Error('stopped');
       outcome = {
@@ -564,6 +600,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         segments_done: result.segments_total - result.segments_skipped,
         speed_bps: 0,
         eta_s: 0,
+        backoff: null,
         completed_at: new Date(this.#clock.now()).toISOString(),
       };
       if (result.live) {
@@ -574,7 +611,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       outcome.status_bar = statusBar({ ...entry.live, ...outcome } as TaskRecord);
     } catch (err) {
       const reason = entry.stopReason;
-      const stopped = { speed_bps: 0, eta_s: null };
+      const stopped = { speed_bps: 0, eta_s: null, backoff: null };
       if (reason === 'pause') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused });
       // A recording stopped before its first segment has nothing to merge: it is paused, not failed.
       else if (!reason && entry.finishing && entry.live.segments_done === 0) outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused, phase: 'queued' });
@@ -586,6 +623,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         if (outcome.status_bar) outcome.status_bar = boundTaskText(outcome.status_bar);
       }
     }
+    this.#limits.release(id, limits);
     entry.pendingWrite = undefined;
     await this.#locked(async () => {
       this.#running.delete(id);

@@ -21,6 +21,7 @@ import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
 import { SegmentFetcher, type FetchLimits, type FetchTarget } from './segment-fetcher.js';
+import type { DownloadLimits } from './transfer-limits.js';
 import { httpSkipReason, parseSkipExpression, skipReason, type SkipRules } from './skip-rules.js';
 import { initFileName, segmentFileName, WorkDir, type FinishedFile } from './work-dir.js';
 
@@ -41,6 +42,8 @@ export interface DownloadRequest {
   debug?: DebugLog;
   /** Free space kept on the work folder's disk, in bytes. @defaultValue 16 MiB */
   minFreeBytes?: number;
+  /** Speed limits and per-host politeness shared with other downloads; none when absent. */
+  limits?: DownloadLimits;
 }
 
 const THREADS_MIN = 1;
@@ -76,6 +79,9 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     retries: tries,
     maxSockets: threads,
     credentialScope: scope,
+    ...(req.limits?.hosts ? { hosts: req.limits.hosts } : {}),
+    ...(req.limits?.bandwidth ? { gate: req.limits.bandwidth.take } : {}),
+    onBackoff: (note, untilMs) => meter.backoff(note, untilMs),
   }, signal, debug);
   const work = new WorkDir(req.workDir);
   const limits: FetchLimits = {

@@ -4,7 +4,7 @@
 import { open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
-import { TASK_STATUSES, TaskStatus, type DownloadSettings, type TaskRecord } from '../types.js';
+import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord } from '../types.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../private-files.js';
 import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
 
@@ -287,12 +287,12 @@ export class NedbTaskStore implements TaskStore {
     return next === Infinity ? null : next;
   }
 
-  async getSettings(): Promise<DownloadSettings | null> {
+  async getSettings(): Promise<Partial<SystemSettings> | null> {
     const doc = await this.#metaDb.findOne({ _id: SETTINGS_ID });
-    return (doc?.value as DownloadSettings | undefined) ?? null;
+    return (doc?.value as Partial<SystemSettings> | undefined) ?? null;
   }
 
-  async saveSettings(settings: DownloadSettings): Promise<void> {
+  async saveSettings(settings: DownloadSettings & Partial<SystemSettings>): Promise<void> {
     await this.#metaDb.update({ _id: SETTINGS_ID }, { _id: SETTINGS_ID, value: settings }, { upsert: true });
   }
 }

@@ -1,7 +1,7 @@
 // The storage contract. Everything above the store talks to this interface, so the
 // embedded nedb store can be swapped for a shared one (PostgreSQL) without touching
 // the task manager or the API.
-import type { DownloadSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
+import type { DownloadSettings, SystemSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
 
 /** A task before the store gives it an id and timestamps. */
 export type NewTask = Omit<TaskRecord, 'id' | 'created_at' | 'updated_at'>;
@@ -49,6 +49,6 @@ export interface TaskStore {
   countByStatus(): Promise<Record<TaskStatus, number>>;
   /** The earliest `start_time` (ms) of a waiting task that is later than `after`, or null: when the queue next needs a look. */
   nextStartAfter(after: number): Promise<number | null>;
-  getSettings(): Promise<DownloadSettings | null>;
-  saveSettings(settings: DownloadSettings): Promise<void>;
+  getSettings(): Promise<Partial<SystemSettings> | null>;
+  saveSettings(settings: DownloadSettings & Partial<SystemSettings>): Promise<void>;
 }
