@@ -4,10 +4,12 @@
 import { benchApi } from './api.js';
 import { benchDownload } from './download.js';
 import { benchFollow } from './follow.js';
+import { benchLimits } from './limits.js';
 import { benchMerge } from './merge.js';
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   download: benchDownload,
+  limits: benchLimits,
   merge: benchMerge,
   api: benchApi,
   follow: benchFollow,

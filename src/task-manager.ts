@@ -6,10 +6,13 @@ import { EventEmitter } from 'node:events';
 import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
-import { resolveSaveDir, sanitizeFilename } from './paths.js';
+import { PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
+import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings } from './settings.js';
+import { boundTaskText } from './text-limits.js';
+import { TransferLimits } from './downloader/transfer-limits.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, TRANSFER_KEYS } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -17,6 +20,7 @@ import {
   type Engine,
   type HeaderMap,
   type ProgressSnapshot,
+  type SystemSettings,
   type TaskOptions,
   type TaskRecord,
   type TaskSource,
@@ -79,6 +83,13 @@ export interface TaskManagerOptions {
   clock?: Clock;
   /** Least time between two progress writes of one task to the store. @defaultValue 500 */
   progressWriteMs?: number;
+  /** Speed limits and per-host politeness of every task; the manager applies the settings to them. @defaultValue its own */
+  limits?: TransferLimits;
+}
+
+/** What may change on an existing task (`PATCH /api/v1/tasks/:id`); applied to a running one at once. */
+export interface TaskOptionsUpdate {
+  max_speed?: number;
 }
 
 type StopReason = 'pause' | 'delete' | 'shutdown';
@@ -109,7 +120,13 @@ function withLine(task: TaskRecord, patch: Partial<TaskRecord>): Partial<TaskRec
   return { ...patch, status_bar: statusBar({ ...task, ...patch }) };
 }
 
-export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown] }> {
+/** A saved settings change: what was, what is (passwords included: never log these whole). */
+export interface SettingsChange {
+  before: DownloadSettings;
+  after: DownloadSettings;
+}
+
+export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown]; settings: [SettingsChange] }> {
   readonly #store: TaskStore;
   readonly #engine: Engine;
   readonly #opts: TaskManagerOptions;
@@ -124,6 +141,9 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   #cancelTimer?: () => void;
   #closed = false;
   #scheduleQueued = false;
+  /** When the armed timer fires (ms), Infinity when none: a scheduled task later than it needs no pass. */
+  #timerAt = Infinity;
+  readonly #limits: TransferLimits;
 
   constructor(options: TaskManagerOptions) {
     super();
@@ -133,6 +153,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#store = options.store;
     this.#engine = options.engine;
     this.#clock = options.clock ?? systemClock;
+    this.#limits = options.limits ?? new TransferLimits();
   }
 
   get maxActive(): number {
@@ -141,6 +162,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   /** Recovers tasks a crash left running and starts the queue. */
   async start(): Promise<void> {
+    this.#limits.configure(await this.getSettings());
     const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
     for (const task of tasks) {
       await this.#store.patch(task.id, withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null }));
@@ -172,35 +194,46 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   // ---- settings ------------------------------------------------------------
 
-  async getSettings(): Promise<DownloadSettings> {
-    return { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()) };
+  async getSettings(): Promise<SystemSettings> {
+    return { ...DEFAULT_SYSTEM_SETTINGS, ...(await this.#store.getSettings()) };
   }
 
   /**
    * Validates folders and saves; returns the saved settings (password included: mask before output).
    * `merge` changes only the given fields; `replace` (the compat `POST /api/settings`) stores the given
-   * object whole, absent fields at their defaults (see `replaceSettings`).
+   * object whole, absent fields at their defaults (see `replaceSettings`). The speed limit and the
+   * per-host cap apply to the running downloads at once.
    */
-  async saveSettings(update: Partial<DownloadSettings>, how: 'merge' | 'replace' = 'merge'): Promise<DownloadSettings> {
+  async saveSettings(update: Partial<SystemSettings>, how: 'merge' | 'replace' = 'merge'): Promise<SystemSettings> {
     const saved = await this.getSettings();
     const next = how === 'replace' ? replaceSettings(saved, update) : mergeSettings(saved, update);
     this.#checkFolders(next);
     checkProxySettings(next);
     await this.#store.saveSettings(next);
+    this.#limits.configure(next);
+    this.emit('settings', { before: saved, after: next });
     return next;
   }
 
-  #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string } {
+  #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string; ownBase: boolean } {
     const { downloadDir, saveRoots, dataDir } = this.#opts;
     const saveDir = resolveSaveDir(options.save_location, downloadDir, saveRoots);
-    const workBase = options.temp_directory
-      ? resolveSaveDir(options.temp_directory, dataDir, [downloadDir, ...saveRoots], 'temp_directory')
-      : path.join(dataDir, 'work');
-    return { saveDir, workBase };
+    if (!options.temp_directory) return { saveDir, workBase: path.join(dataDir, 'work'), ownBase: true };
+    const workBase = resolveSaveDir(options.temp_directory, dataDir, [downloadDir, ...saveRoots], 'temp_directory');
+    // Work folders come and go in it: a folder the user keeps files in (or one holding it) is no place for them.
+    for (const root of [downloadDir, ...saveRoots].map((r) => path.resolve(r))) {
+      const rel = path.relative(workBase, root);
+      if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+        throw new PathError(`temp_directory must be a folder of its own, not the download folder or a save root (nor one holding them): got \`${options.temp_directory}\``, 'temp_directory');
+      }
+    }
+    return { saveDir, workBase, ownBase: false };
   }
 
+  /** Where the task's work folder is (or will be made); its records' id must be a real id. */
   workDirOf(task: TaskRecord): string {
-    return path.join(this.#checkFolders(task.options).workBase, String(task.id));
+    if (!isTaskId(task.id)) throw new PathError(`task id \`${String(task.id).slice(0, 40)}\` is not a positive integer`, 'id');
+    return task.work_dir ?? path.join(this.#checkFolders(task.options).workBase, String(task.id));
   }
 
   // ---- queries -------------------------------------------------------------
@@ -219,11 +252,11 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return result;
   }
 
-  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number }> {
+  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number; speed_limit_bps: number }> {
     const counts = await this.#store.countByStatus();
     let speed = 0;
     for (const r of this.#running.values()) speed += r.live.speed_bps;
-    return { counts, speed_bps: speed };
+    return { counts, speed_bps: speed, speed_limit_bps: this.#limits.shared.rate };
   }
 
   /**
@@ -263,7 +296,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (!input.advanced && SETTINGS_FIELDS.includes(key as keyof DownloadSettings)) continue;
       (picked as Record<string, unknown>)[key] = value;
     }
-    const options: TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked), ...picked };
+    const merged: Partial<SystemSettings> & TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked as Partial<SystemSettings>), ...picked };
+    // The service-wide limits are settings, not task options.
+    for (const key of TRANSFER_KEYS) delete merged[key];
+    const options: TaskOptions = merged;
     if (!picked.proxy_password) options.proxy_password = saved.proxy_password;
     this.#checkFolders(options);
     checkProxySettings(options);
@@ -296,8 +332,25 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       recorded_s: 0,
     });
     this.emit('task', { type: 'created', task });
-    this.schedule();
+    // A pass only when it can change something: a free slot for a due task, or an earlier timer
+    // for a scheduled one. (A full queue otherwise paid a pass per create.)
+    if (startAt ? startAt.getTime() < this.#timerAt : this.#running.size < this.#opts.maxActive) this.schedule();
     return task;
+  }
+
+  /** Changes options of an existing task in any state, saved with it; a running download follows within a second. */
+  async updateOptions(id: number, update: TaskOptionsUpdate): Promise<TaskRecord> {
+    return this.#locked(async () => {
+      const task = await this.get(id);
+      const options: TaskOptions = { ...task.options };
+      if (update.max_speed !== undefined) options.max_speed = update.max_speed;
+      const entry = this.#running.get(id);
+      if (entry) {
+        entry.live = { ...entry.live, options };
+        if (update.max_speed !== undefined) this.#limits.setTaskSpeed(id, update.max_speed);
+      }
+      return (await this.#write(id, { options })) ?? task;
+    });
   }
 
   /** 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停. */
@@ -369,14 +422,15 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (!task) throw new TaskNotFoundError(id);
       await this.#writes.get(id);
       // Resolved before the record goes: a folder the settings no longer allow is left alone, not an error.
-      let workDir: string | undefined;
+      let workBase: string | undefined;
       try {
-        workDir = this.workDirOf(task);
+        workBase = this.#checkFolders(task.options).workBase;
       } catch {
-        workDir = undefined;
+        workBase = undefined;
       }
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
-      if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      // Only folders carrying this task's marker go: never one the record merely names.
+      if (workBase && isTaskId(task.id)) await removeWorkFolders(workBase, task.id, task.work_dir).catch(() => undefined);
       // The poster is the service's, not the user's file: it goes with the task.
       const posters = path.join(this.#opts.dataDir, 'posters');
       if (task.poster_path && path.dirname(path.resolve(task.poster_path)) === path.resolve(posters)) {
@@ -420,22 +474,24 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (this.#closed) return;
       this.#cancelTimer?.();
       this.#cancelTimer = undefined;
+      this.#timerAt = Infinity;
       const room = this.#opts.maxActive - this.#running.size;
-      const { tasks } = await this.#store.list({ status: TaskStatus.waiting });
       const now = this.#clock.now();
-      let nextStart = Infinity;
-      let started = 0;
-      for (const task of tasks) {
-        const at = task.start_time ? Date.parse(task.start_time) : 0;
-        if (at > now) {
-          nextStart = Math.min(nextStart, at);
-          continue;
+      // Only the first few due tasks are read, from the store's index: a pass costs the same with
+      // ten thousand waiting as with ten (reading them all made 10,000 creates quadratic).
+      if (room > 0) {
+        const { tasks } = await this.#store.list({ status: TaskStatus.waiting, dueBy: now }, { offset: 0, limit: room + this.#running.size });
+        let started = 0;
+        for (const task of tasks) {
+          if (started >= room) break;
+          if (this.#running.has(task.id)) continue;
+          started++;
+          await this.#begin(task);
         }
-        if (started >= room || this.#running.has(task.id)) continue;
-        started++;
-        await this.#begin(task);
       }
-      if (nextStart !== Infinity) this.#cancelTimer = this.#clock.setTimer(() => this.schedule(), nextStart - now);
+      const nextStart = await this.#store.nextStartAfter(now);
+      this.#timerAt = nextStart ?? Infinity;
+      if (nextStart !== null) this.#cancelTimer = this.#clock.setTimer(() => this.schedule(), nextStart - now);
     }).catch((err: unknown) => {
       // The queue must not die with one failed pass; the next call tries again.
       if (this.listenerCount('error')) this.emit('error', err);
@@ -474,7 +530,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       ...figures,
       speed_bps: Math.round(snapshot.speed_bps),
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
-      status_bar: statusBar({ ...entry.live, ...figures, ...snapshot }),
+      backoff: snapshot.backoff ?? null,
+      status_bar: boundTaskText(statusBar({ ...entry.live, ...figures, ...snapshot, backoff: snapshot.backoff ?? null })),
     };
     if (snapshot.live) {
       patch.live = true;
@@ -512,19 +569,27 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const id = task.id;
     let outcome: Partial<TaskRecord>;
     let poster: Promise<string | undefined> | undefined;
+    // Records from before per-task limits carry no max_speed.
+    const limits = this.#limits.open(id, task.options.max_speed ?? 0);
     try {
-      const { saveDir } = this.#checkFolders(task.options);
+      const { saveDir, workBase, ownBase } = this.#checkFolders(task.options);
+      const workDir = await openWorkFolder(workBase, id, task.work_dir, { adoptUnmarked: ownBase });
+      if (workDir !== task.work_dir) {
+        entry.live = { ...entry.live, work_dir: workDir };
+        await this.#enqueueWrite(id, { work_dir: workDir });
+      }
       const result = await this.#engine.run({
         taskId: id,
         url: task.url,
         headers: task.header_map,
         options: task.options,
-        workDir: this.workDirOf(task),
+        workDir,
         saveDir,
         filename: task.filename,
         signal: entry.controller.signal,
         finish: entry.finish.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
+        limits,
       });
       if (entry.stopReason) throw new Error('stopped');
       poster = result.poster;
@@ -540,6 +605,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         segments_done: result.segments_total - result.segments_skipped,
         speed_bps: 0,
         eta_s: 0,
+        backoff: null,
         completed_at: new Date(this.#clock.now()).toISOString(),
       };
       if (result.live) {
@@ -550,17 +616,19 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       outcome.status_bar = statusBar({ ...entry.live, ...outcome } as TaskRecord);
     } catch (err) {
       const reason = entry.stopReason;
-      const stopped = { speed_bps: 0, eta_s: null };
+      const stopped = { speed_bps: 0, eta_s: null, backoff: null };
       if (reason === 'pause') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused });
       // A recording stopped before its first segment has nothing to merge: it is paused, not failed.
       else if (!reason && entry.finishing && entry.live.segments_done === 0) outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused, phase: 'queued' });
       else if (reason === 'shutdown') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
       else if (reason === 'delete') outcome = {};
       else {
-        const message = userFacingError(err, (original) => this.#reportBug(id, original)).message;
+        const message = boundTaskText(userFacingError(err, (original) => this.#reportBug(id, original)).message);
         outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
+        if (outcome.status_bar) outcome.status_bar = boundTaskText(outcome.status_bar);
       }
     }
+    this.#limits.release(id, limits);
     entry.pendingWrite = undefined;
     await this.#locked(async () => {
       this.#running.delete(id);

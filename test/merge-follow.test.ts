@@ -123,8 +123,8 @@ describe('merge that follows the download', () => {
     const seconds = fixture.duration - (extra.skip_ts_info ? 2 : 0);
     expectMedia(await ffprobe(a.output_path), format as 'mp4' | 'mkv' | 'ts', seconds);
     expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
-    // No `.part` left beside the outputs.
-    expect((await readdir(path.dirname(a.output_path))).filter((f) => f.endsWith('.part'))).toEqual([]);
+    // No `.part` nor private output folder left beside the outputs.
+    expect((await readdir(path.dirname(a.output_path))).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   it.each<[FixtureKind, RegExp]>([
@@ -180,7 +180,8 @@ describe('merge that follows the download', () => {
     await api(svc.url, 'POST', `/tasks/${id}/stop`);
     expect((await taskOf(svc.url, id)).status).toBe(4);
     expect(await ffmpegChildren(process.pid)).toEqual([]);
-    expect((await readdir(saveDir)).filter((f) => f.startsWith('.paused'))).toEqual([]);
+    // Neither its `.part` nor the private folder it was written in.
+    expect((await readdir(saveDir)).filter((f) => f.startsWith('.'))).toEqual([]);
 
     await api(svc.url, 'POST', `/tasks/${id}/resume`);
     const done = await finished(svc.url, id);

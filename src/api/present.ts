@@ -1,6 +1,7 @@
 // Task records as each API shows them. The proxy password never leaves here.
 import { statusBar, type Lang } from '../progress-text.js';
 import { maskSettings } from '../settings.js';
+import { boundTaskText } from '../text-limits.js';
 import { TaskStatus, type TaskOptions, type TaskRecord } from '../types.js';
 
 export interface CompatTask {
@@ -28,8 +29,9 @@ export function toCompatTask(t: TaskRecord, lang: Lang = 'zh'): CompatTask {
     size: t.size,
     progress: t.progress,
     status: t.status,
-    status_bar: statusBar(t, lang),
-    err_msg: t.err_msg,
+    // Bounded when written; again here for records an older version stored whole.
+    status_bar: boundTaskText(statusBar(t, lang)),
+    err_msg: boundTaskText(t.err_msg),
     created_at: t.created_at,
     updated_at: t.updated_at,
     completed_at: t.completed_at,
@@ -121,9 +123,11 @@ export interface TaskStats {
   failed: number;
   paused: number;
   speed_bps: number;
+  /** The service-wide limit (`max_download_speed`); 0 = unlimited. */
+  speed_limit_bps: number;
 }
 
-export function toTaskStats(counts: Record<TaskStatus, number>, speedBps: number): TaskStats {
+export function toTaskStats(counts: Record<TaskStatus, number>, speedBps: number, speedLimitBps = 0): TaskStats {
   return {
     total: Object.values(counts).reduce((a, b) => a + b, 0),
     pending: counts[TaskStatus.waiting],
@@ -132,5 +136,6 @@ export function toTaskStats(counts: Record<TaskStatus, number>, speedBps: number
     failed: counts[TaskStatus.failed],
     paused: counts[TaskStatus.paused],
     speed_bps: speedBps,
+    speed_limit_bps: speedLimitBps,
   };
 }

@@ -1,7 +1,7 @@
 // `/api/v1` request schemas. They validate requests and generate the OpenAPI document.
 import { z } from 'zod';
 import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
-import { headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
+import { byteRateSchema, headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
 
 const boundedInt = (min: number, max: number) => intIn(min, max);
 /** A query-string integer (query values are text). */
@@ -25,6 +25,7 @@ export const taskOptionsSchema = z.strictObject({
     .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
   format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
   retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  max_speed: byteRateSchema.describe('This task\'s own speed limit (under max_download_speed): bytes per second or "500K", "5M", "1.5MB"; 0 = none.'),
   audio: z.union([z.enum(['default', 'all']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
     { error: 'must be "default", "all" or a list of language codes such as ["en", "fr"]' })
     .describe('Alternate audio renditions: the DEFAULT one, all of them, or those in these languages (muxed with their language tags, DEFAULT first).'),
@@ -46,7 +47,18 @@ export const taskOptionsSchema = z.strictObject({
   live_wait: seconds(0, 86_400).describe('Seconds to keep retrying a playlist that answers 404 or lists no segment yet (default 0).'),
   follow_merge: z.boolean({ error: 'must be true or false' })
     .describe('Remux while the segments arrive (default true); false merges only once the download is done. The file is the same.'),
+  header_hosts: z.array(z.string().min(1, { error: 'must not be empty' }).max(300, { error: 'must be at most 300 characters' }).regex(/^[^\s/]+$|^https?:\/\/[^\s/]+\/?$/, { error: 'must be a host (cdn.example, cdn.example:8443) or an origin (https://cdn.example)' }))
+    .max(100, { error: 'must hold at most 100 hosts' })
+    .describe('Hosts or origins besides the task URL\'s that get its Cookie and Authorization headers.'),
+  max_segment_mb: boundedInt(1, 1_048_576).describe('Largest segment accepted, in MiB (default 2048): a bigger one fails the task.'),
 }).partial();
+
+/** `PATCH /api/v1/tasks/:id`: what may change on an existing task (applied to a running download at once). */
+export const v1PatchSchema = z.strictObject({
+  options: z.strictObject({
+    max_speed: byteRateSchema.describe('New speed limit of the task: bytes per second or "500K", "5M", "1.5MB"; 0 = none.'),
+  }, { error: 'must be an object; only max_speed can change on an existing task' }),
+});
 
 export const sourceSchema = z.enum(['api', 'ui', 'cli']);
 

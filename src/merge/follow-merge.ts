@@ -16,7 +16,8 @@
 // so resume and crash safety are the downloader's, unchanged. A new run (resume,
 // restart after a crash) makes a new follower, which starts from segment 1.
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 
@@ -45,11 +46,11 @@ export interface FollowMergeOptions {
 /** What the merge stage asks of a follower at the end of the download. */
 export interface FollowedMerge {
   /**
-   * Waits for the followed remux to finish the output of exactly `download`; true when the `.part` file is
-   * complete, false when the merge must write it itself (declined, failed, or another shape). Rejects only
-   * with the signal's AbortError.
+   * Waits for the followed remux to finish the output of exactly `download`; resolves to the complete
+   * `.part` file (for the merge to publish), or undefined when the merge must write it itself (declined,
+   * failed, or another shape). Rejects only with the signal's AbortError.
    */
-  complete(download: DownloadResult, onProgress: (fraction: number) => void): Promise<boolean>;
+  complete(download: DownloadResult, onProgress: (fraction: number) => void): Promise<string | undefined>;
 }
 
 interface Landed {
@@ -57,12 +58,18 @@ interface Landed {
   bytes: number;
 }
 
+/** In the work folder: the private output folder of the run in progress, for a restart after a crash to remove. */
+const FOLDER_NOTE = 'follow-merge.dir';
+const PRIVATE_PREFIX = '.m3u8dm-merge-';
+
 /** MPEG-TS packets start with this byte; anything else in a `.ts` segment (packed audio, HTML) is left to the merge. */
 const TS_SYNC = 0x47;
 
 export class MergeFollower implements SegmentWatcher, FollowedMerge {
   readonly #opts: FollowMergeOptions;
-  readonly #part: string;
+  /** The output, in a folder of its own (see #privateFolder); set when the remux starts. */
+  #part = '';
+  #privateDir: string | undefined;
   /** Our own stop (declined late, dropped segment, the end of the task), beside the task's signal. */
   readonly #stop = new AbortController();
   readonly #signal: AbortSignal;
@@ -79,7 +86,6 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
 
   constructor(options: FollowMergeOptions) {
     this.#opts = options;
-    this.#part = partPath(options.saveDir, options.filename, options.workDir);
     this.#signal = AbortSignal.any([options.signal, this.#stop.signal]);
   }
 
@@ -107,13 +113,13 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     this.#decline(`segment ${index + 1} was skipped by an http.code rule, which leaves a hole only the concat demuxer closes`);
   }
 
-  async complete(download: DownloadResult, onProgress: (fraction: number) => void): Promise<boolean> {
+  async complete(download: DownloadResult, onProgress: (fraction: number) => void): Promise<string | undefined> {
     const mismatch = this.#declined ?? (this.#failure !== undefined ? 'it failed' : !this.#run ? 'it never started' : this.#differs(download));
     if (mismatch) {
       this.#decline(mismatch);
       await this.close();
       if (this.#opts.signal.aborted) throw abortError(this.#opts.signal);
-      return false;
+      return undefined;
     }
     this.#report = onProgress;
     if (this.#fraction > 0) onProgress(this.#fraction);
@@ -122,11 +128,11 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       // Published by the merge from here on: closing must not remove it.
       this.#run = undefined;
       this.#opts.debug?.(`merge: followed the download; ${download.segments.length} segments remuxed as they landed into ${this.#part}`);
-      return true;
+      return this.#part;
     } catch {
       if (this.#opts.signal.aborted) throw abortError(this.#opts.signal);
       await this.close();
-      return false;
+      return undefined;
     }
   }
 
@@ -138,11 +144,38 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     this.#stop.abort();
     this.#wake?.();
     const run = this.#run;
-    if (!run) return;
     this.#run = undefined;
-    this.#failure ??= new Error('closed');
-    await run.catch(() => {});
-    await rm(this.#part, { force: true });
+    if (run) {
+      this.#failure ??= new Error('closed');
+      await run.catch(() => {});
+    }
+    // After a success the merge has renamed the part out of it: only the empty folder is left.
+    const dir = this.#privateDir;
+    this.#privateDir = undefined;
+    if (dir) {
+      await rm(dir, { recursive: true, force: true });
+      await rm(path.join(this.#opts.workDir, FOLDER_NOTE), { force: true });
+    }
+  }
+
+  /**
+   * A new folder in the save folder only this run knows (mkdtemp: unguessable, mode 0700), as the merge
+   * writes its output in, so nothing planted at a guessable name can redirect ffmpeg. Its path is noted in
+   * the work folder: a run that a crash ended left it behind (perhaps with an ffmpeg still writing into
+   * it), and the next run removes it (only ever a real folder of that prefix right inside the save folder).
+   */
+  async #privateFolder(): Promise<string> {
+    const saveDir = path.resolve(this.#opts.saveDir);
+    const note = path.join(this.#opts.workDir, FOLDER_NOTE);
+    const left = (await readFile(note, 'utf8').catch(() => '')).trim();
+    if (left && path.dirname(left) === saveDir && path.basename(left).startsWith(PRIVATE_PREFIX)) {
+      const info = await lstat(left).catch(() => undefined);
+      if (info?.isDirectory()) await rm(left, { recursive: true, force: true });
+    }
+    const dir = await mkdtemp(path.join(saveDir, PRIVATE_PREFIX));
+    this.#privateDir = dir;
+    await writeFile(note, `${dir}\n`);
+    return dir;
   }
 
   #decline(reason: string): void {
@@ -180,8 +213,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     // Packed audio may carry stray sync bytes; the merge decides by content, and so does this.
     if (plan.container === 'ts' && (await detectPackedAudio(first.file).catch(() => undefined))) throw new Error('the segments are packed audio');
     await mkdir(opts.saveDir, { recursive: true });
-    // A fresh file, not the old one truncated: an ffmpeg a crash left behind may still hold the old one open.
-    await rm(this.#part, { force: true });
+    this.#part = partPath(await this.#privateFolder(), opts.filename, opts.workDir);
     signal.throwIfAborted();
     const leading: SourceFile[] = plan.initFile ? [{ path: plan.initFile }] : [];
     const durationSeconds = plan.segments.reduce((sum, segment) => sum + segment.duration, 0);

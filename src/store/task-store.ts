@@ -1,7 +1,7 @@
 // The storage contract. Everything above the store talks to this interface, so the
 // embedded nedb store can be swapped for a shared one (PostgreSQL) without touching
 // the task manager or the API.
-import type { DownloadSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
+import type { DownloadSettings, SystemSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
 
 /** A task before the store gives it an id and timestamps. */
 export type NewTask = Omit<TaskRecord, 'id' | 'created_at' | 'updated_at'>;
@@ -15,6 +15,8 @@ export interface TaskFilter {
   q?: string;
   source?: TaskSource;
   ids?: number[];
+  /** Only tasks that may start by then (ms since the epoch): no `start_time`, or one at or before it. */
+  dueBy?: number;
 }
 
 export interface TaskPage {
@@ -45,6 +47,8 @@ export interface TaskStore {
   patch(id: number, patch: TaskPatch): Promise<TaskRecord | null>;
   delete(id: number): Promise<boolean>;
   countByStatus(): Promise<Record<TaskStatus, number>>;
-  getSettings(): Promise<DownloadSettings | null>;
-  saveSettings(settings: DownloadSettings): Promise<void>;
+  /** The earliest `start_time` (ms) of a waiting task that is later than `after`, or null: when the queue next needs a look. */
+  nextStartAfter(after: number): Promise<number | null>;
+  getSettings(): Promise<Partial<SystemSettings> | null>;
+  saveSettings(settings: DownloadSettings & Partial<SystemSettings>): Promise<void>;
 }
