@@ -7,12 +7,14 @@ import path from 'node:path';
 import { downloadStream, formatSkippedLog } from './downloader/index.js';
 import type { Logger } from './log.js';
 import { mergeSegments } from './merge/index.js';
-import type { DebugLog, DownloadJob, Engine, EngineResult, ProgressSnapshot } from './types.js';
+import type { DebugLog, DownloadJob, Engine, EngineObserver, EngineResult, ProgressSnapshot } from './types.js';
 
 export interface HlsEngineOptions {
   /** Per-task debug logs go to `<dataDir>/logs/task-<id>.log`. */
   dataDir: string;
   logger?: Logger;
+  /** Service-wide counters (metrics). */
+  observer?: EngineObserver;
 }
 
 function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void> } {
@@ -56,6 +58,7 @@ export class HlsEngine implements Engine {
           job.onProgress(s);
         },
         debug: debug?.log,
+        ...(this.#opts.observer ? { observer: this.#opts.observer } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
       const audioSegments = download.audio?.segments ?? [];
@@ -73,6 +76,7 @@ export class HlsEngine implements Engine {
         merge_fraction: fraction,
       });
       job.onProgress(merging(0));
+      const mergeStarted = performance.now();
       const merged = await mergeSegments({
         download,
         workDir: job.workDir,
@@ -86,6 +90,7 @@ export class HlsEngine implements Engine {
         onProgress: (fraction) => job.onProgress(merging(fraction)),
         debug: debug?.log,
       });
+      this.#opts.observer?.merged?.((performance.now() - mergeStarted) / 1000, options.format);
       if (options.log_skipped_ts) {
         await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped));
       }

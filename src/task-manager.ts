@@ -8,7 +8,8 @@ import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
 import { progressPercent, statusBar, formatBytes } from './progress-text.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings } from './settings.js';
+import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, SettingsError } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -69,6 +70,8 @@ export interface TaskManagerOptions {
   clock?: Clock;
   /** Least time between two progress writes of one task to the store. @defaultValue 500 */
   progressWriteMs?: number;
+  /** Why on_complete/on_fail may not be set here (see hooksDisabledReason), or null/absent when they may. */
+  hooksDisabledReason?: string | null;
 }
 
 type StopReason = 'pause' | 'delete' | 'shutdown';
@@ -157,6 +160,28 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     checkProxySettings(next);
     await this.#store.saveSettings(next);
     return next;
+  }
+
+  async getIntegrations(): Promise<IntegrationSettings> {
+    return { ...DEFAULT_INTEGRATIONS, ...(await this.#store.getIntegrationSettings()) };
+  }
+
+  /**
+   * Webhooks and hooks after the update, checked but not saved (a settings call
+   * checks everything before it saves anything). Password-like secrets included.
+   */
+  async prepareIntegrations(update: Parameters<typeof mergeIntegrations>[1]): Promise<IntegrationSettings> {
+    const reason = this.#opts.hooksDisabledReason;
+    if (reason) {
+      for (const field of ['on_complete', 'on_fail'] as const) {
+        if (update[field]?.length) throw new SettingsError(`${field} cannot be set: ${reason}`, field);
+      }
+    }
+    return mergeIntegrations(await this.getIntegrations(), update);
+  }
+
+  async saveIntegrations(settings: IntegrationSettings): Promise<void> {
+    await this.#store.saveIntegrationSettings(settings);
   }
 
   #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string } {

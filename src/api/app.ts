@@ -43,7 +43,7 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
     });
   }
 
-  app.use(['/api', '/ws'], (req, res, next) => {
+  app.use(['/api', '/ws', '/metrics'], (req, res, next) => {
     if (isAuthorized(req, config.token)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer');
     if (req.originalUrl.startsWith('/api/v1')) {

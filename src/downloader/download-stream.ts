@@ -8,7 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { DebugLog, DownloadedSegment, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
+import type { DebugLog, DownloadedSegment, EngineObserver, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, SegmentError, SegmentHttpError } from './errors.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
@@ -31,6 +31,8 @@ export interface DownloadRequest {
   onProgress: (snapshot: ProgressSnapshot) => void;
   /** Receives a line per request (method, url, status, bytes, try) and per decision. */
   debug?: DebugLog;
+  /** Service-wide counters: segments fetched, retries. */
+  observer?: EngineObserver;
 }
 
 const THREADS_MIN = 1;
@@ -58,7 +60,8 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   const signal = AbortSignal.any([req.signal, stop.signal]);
   // Every request in flight listens on it (plus backoff sleeps); more than Node's default 10 is expected.
   setMaxListeners(threads * 4 + 16, signal);
-  const client = new HttpClient(req.headers, { ...options, retries: tries, maxSockets: threads }, signal, debug);
+  const onRetry = req.observer?.retry?.bind(req.observer);
+  const client = new HttpClient(req.headers, { ...options, retries: tries, maxSockets: threads, onRetry }, signal, debug);
   const work = new WorkDir(req.workDir);
 
   // The playlist save runs while the first segments are requested (commits wait for it); its failure is the download's.
@@ -77,12 +80,12 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     if (req.signal.aborted) throw new AbortError();
 
     const { playlist, audio } = stream;
-    const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug)];
+    const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug, req.observer)];
     if (audio) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
       await work.audio.create();
       const fetcher = new SegmentFetcher(client, work.audio, meter, audio.container, debug);
-      tracks.push(new DownloadRun(audio, NO_RULES, work.audio, fetcher, meter, 'audio ', debug));
+      tracks.push(new DownloadRun(audio, NO_RULES, work.audio, fetcher, meter, 'audio ', debug, req.observer));
     }
     // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
     const fresh = saved !== undefined;
@@ -154,13 +157,15 @@ class DownloadRun {
   /** `audio ` for the alternate audio track, in front of every label and log line; '' for the main one. */
   readonly #track: string;
   readonly #debug: DebugLog | undefined;
+  readonly #observer: EngineObserver | undefined;
   readonly #done = new Map<number, FinishedFile>();
   readonly #skipped: SkippedSegment[] = [];
   #onDisk = new Map<string, FinishedFile>();
   #pending: Segment[] = [];
   #manifest: Promise<void> = Promise.resolve();
 
-  constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, track: string, debug?: DebugLog) {
+  constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, track: string, debug?: DebugLog, observer?: EngineObserver) {
+    this.#observer = observer;
     this.#playlist = playlist;
     this.#rules = rules;
     this.#work = work;
@@ -229,6 +234,7 @@ class DownloadRun {
           await this.#fetcher.commit(target, file);
           this.#done.set(segment.index, file);
           this.#meter.segmentDone(file.bytes);
+          this.#observer?.segmentFetched?.(file.bytes);
         } catch (error) {
           if (this.#skippedByStatus(segment, error)) return;
           if (failure === undefined) {

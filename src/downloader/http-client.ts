@@ -15,6 +15,8 @@ export interface HttpClientSettings extends ProxySettings {
   retries: number;
   /** Concurrent requests expected; sizes the keep-alive pools. */
   maxSockets: number;
+  /** Told of each try that failed and will be retried: the URL's host and the HTTP status or error code. */
+  onRetry?: ((host: string, reason: string) => void) | undefined;
 }
 
 export interface ResponseHead {
@@ -109,8 +111,10 @@ export class HttpClient {
   readonly #tries: number;
   readonly #signal: AbortSignal;
   readonly #debug: DebugLog | undefined;
+  readonly #onRetry: HttpClientSettings['onRetry'];
 
   constructor(headers: HeaderMap, settings: HttpClientSettings, signal: AbortSignal, debug?: DebugLog) {
+    this.#onRetry = settings.onRetry;
     this.#agents = createAgents(settings, settings.maxSockets);
     this.#tries = Math.max(1, Math.floor(settings.retries));
     this.#signal = signal;
@@ -176,6 +180,7 @@ export class HttpClient {
             cause: error,
           });
         }
+        this.#onRetry?.(hostOf(url), verdict.status !== undefined ? String(verdict.status) : (codeOf(error) ?? 'error'));
         try {
           await sleep(delay, undefined, { signal: this.#signal });
         } catch {
@@ -299,6 +304,14 @@ function retryAfterMs(value: string | undefined): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function codeOf(error: unknown): string | undefined {

@@ -4,6 +4,7 @@
 import { mkdir, open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
+import type { IntegrationSettings } from '../integration-settings.js';
 import { TASK_STATUSES, type DownloadSettings, type TaskRecord, type TaskStatus } from '../types.js';
 import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
 
@@ -36,6 +37,7 @@ function raw(db: Datastore<unknown>): Compactable {
 
 const SEQ_ID = 'task_seq';
 const SETTINGS_ID = 'settings';
+const INTEGRATIONS_ID = 'integrations';
 
 function toRecord(doc: TaskDoc): TaskRecord {
   const { _id, ...record } = doc;
@@ -233,5 +235,14 @@ export class NedbTaskStore implements TaskStore {
 
   async saveSettings(settings: DownloadSettings): Promise<void> {
     await this.#metaDb.update({ _id: SETTINGS_ID }, { _id: SETTINGS_ID, value: settings }, { upsert: true });
+  }
+
+  async getIntegrationSettings(): Promise<IntegrationSettings | null> {
+    const doc = await this.#metaDb.findOne({ _id: INTEGRATIONS_ID });
+    return (doc?.value as IntegrationSettings | undefined) ?? null;
+  }
+
+  async saveIntegrationSettings(settings: IntegrationSettings): Promise<void> {
+    await this.#metaDb.update({ _id: INTEGRATIONS_ID }, { _id: INTEGRATIONS_ID, value: settings }, { upsert: true });
   }
 }

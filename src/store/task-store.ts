@@ -1,6 +1,7 @@
 // The storage contract. Everything above the store talks to this interface, so the
 // embedded nedb store can be swapped for a shared one (PostgreSQL) without touching
 // the task manager or the API.
+import type { IntegrationSettings } from '../integration-settings.js';
 import type { DownloadSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
 
 /** A task before the store gives it an id and timestamps. */
@@ -47,4 +48,7 @@ export interface TaskStore {
   countByStatus(): Promise<Record<TaskStatus, number>>;
   getSettings(): Promise<DownloadSettings | null>;
   saveSettings(settings: DownloadSettings): Promise<void>;
+  /** Webhooks and hooks (service settings, never a task's options); null when never saved. */
+  getIntegrationSettings(): Promise<IntegrationSettings | null>;
+  saveIntegrationSettings(settings: IntegrationSettings): Promise<void>;
 }

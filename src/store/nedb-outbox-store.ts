@@ -1,0 +1,91 @@
+// The webhook outbox in the embedded nedb database: its own file (`webhooks.db`)
+// beside `tasks.db`, so the task store's compaction and indexes are untouched. It
+// lives in the data dir the task store has locked, and opens after it.
+import path from 'node:path';
+import Datastore from 'nedb-promises';
+import type { Delivery, DeliveryPatch, DeliveryStatus, OutboxStore } from './outbox-store.js';
+
+interface DeliveryDoc extends Delivery {
+  _id: string;
+  /** Write order, for "newest first" when several share a millisecond. */
+  seq: number;
+}
+
+/** The datastore beneath nedb-promises' proxy (see nedb-task-store.ts). */
+interface Compactable {
+  compactDatafileAsync(): Promise<void>;
+  setAutocompactionInterval(ms: number): void;
+  stopAutocompaction(): void;
+}
+const raw = (db: Datastore<unknown>): Compactable => (db as unknown as { __original: Compactable }).__original;
+
+function toDelivery(doc: DeliveryDoc): Delivery {
+  const { _id, seq, ...delivery } = doc;
+  return delivery;
+}
+
+export class NedbOutboxStore implements OutboxStore {
+  readonly #file: string;
+  #db?: Datastore<DeliveryDoc>;
+  #seq = 0;
+
+  constructor(options: { dataDir: string }) {
+    this.#file = path.join(options.dataDir, 'webhooks.db');
+  }
+
+  get #store(): Datastore<DeliveryDoc> {
+    if (!this.#db) throw new Error('outbox store is not open');
+    return this.#db;
+  }
+
+  async open(): Promise<void> {
+    this.#db = Datastore.create({ filename: this.#file, timestampData: false });
+    await this.#db.load();
+    await this.#db.ensureIndex({ fieldName: 'status' });
+    const newest = await this.#db.find({}).sort({ seq: -1 }).limit(1);
+    this.#seq = newest[0]?.seq ?? 0;
+    raw(this.#db).setAutocompactionInterval(10 * 60_000);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#db) return;
+    raw(this.#db).stopAutocompaction();
+    await raw(this.#db).compactDatafileAsync();
+  }
+
+  async add(deliveries: Delivery[]): Promise<void> {
+    if (!deliveries.length) return;
+    await this.#store.insert(deliveries.map((d) => ({ ...d, _id: d.id, seq: ++this.#seq })));
+  }
+
+  async update(id: string, patch: DeliveryPatch): Promise<void> {
+    await this.#store.update({ _id: id }, { $set: patch });
+  }
+
+  async due(now: number, limit: number): Promise<Delivery[]> {
+    const docs = await this.#store.find({ status: 'pending', next_at: { $lte: now } }).sort({ next_at: 1, seq: 1 }).limit(limit);
+    return docs.map(toDelivery);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const [doc] = await this.#store.find({ status: 'pending' }).sort({ next_at: 1 }).limit(1);
+    return doc ? doc.next_at : null;
+  }
+
+  async recent(limit: number, status?: DeliveryStatus): Promise<Delivery[]> {
+    const docs = await this.#store.find(status ? { status } : {}).sort({ seq: -1 }).limit(limit);
+    return docs.map(toDelivery);
+  }
+
+  async countByStatus(): Promise<Record<DeliveryStatus, number>> {
+    const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
+    for (const status of Object.keys(counts) as DeliveryStatus[]) counts[status] = await this.#store.count({ status });
+    return counts;
+  }
+
+  async prune(before: number, keep: number): Promise<number> {
+    const kept = await this.#store.find({ status: { $ne: 'pending' } }, { seq: 1 }).sort({ seq: -1 }).limit(keep);
+    const oldestKept = kept.length < keep ? 0 : (kept.at(-1)?.seq ?? 0);
+    return this.#store.remove({ status: { $ne: 'pending' }, created_at: { $lt: before }, seq: { $lt: oldestKept } }, { multi: true });
+  }
+}
