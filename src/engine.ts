@@ -90,7 +90,7 @@ export class HlsEngine implements Engine {
         onProgress: (fraction) => job.onProgress(merging(fraction)),
         debug: debug?.log,
       });
-      this.#opts.observer?.merged?.((performance.now() - mergeStarted) / 1000, options.format);
+      this.#opts.observer?.merged?.((performance.now() - mergeStarted) / 1000);
       if (options.log_skipped_ts) {
         await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped));
       }

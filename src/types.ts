@@ -195,7 +195,7 @@ export interface EngineObserver {
   /** A request failed in a way worth another try: the URL's host and the HTTP status or error code. */
   retry?(host: string, reason: string): void;
   /** The merge stage ran for this long. */
-  merged?(seconds: number, format: OutputFormat): void;
+  merged?(seconds: number): void;
 }
 
 /** A line for the per-task debug log (`debug_log`); a no-op when the option is off. */

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STATUS_TEXT } from '../api/present.js';
 import type { TaskManager } from '../task-manager.js';
 import type { TaskTransitions } from '../task-transitions.js';
-import { TaskStatus, type EngineObserver, type OutputFormat } from '../types.js';
+import { TaskStatus, type EngineObserver } from '../types.js';
 import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
 
 export interface MetricsSources {
@@ -21,7 +21,7 @@ export class ServiceMetrics {
   readonly #segments: Counter;
   readonly #bytes: Counter;
   readonly #retries: Counter<'host' | 'status'>;
-  readonly #merge: Histogram<'format'>;
+  readonly #merge: Histogram;
   readonly #events: Counter<'event'>;
   readonly #deliveries: Counter<'result'>;
 
@@ -38,7 +38,6 @@ export class ServiceMetrics {
     this.#merge = new Histogram({
       name: 'm3u8dm_merge_duration_seconds',
       help: 'Time the merge stage (ffmpeg) took per task.',
-      labelNames: ['format'],
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     });
@@ -112,7 +111,7 @@ export class ServiceMetrics {
       this.#bytes.inc(bytes);
     },
     retry: (host, status) => this.#retries.inc({ host, status }),
-    merged: (seconds: number, format: OutputFormat) => this.#merge.observe({ format }, seconds),
+    merged: (seconds: number) => this.#merge.observe(seconds),
   };
 
   webhookAttempt(result: string): void {
