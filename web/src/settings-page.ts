@@ -4,6 +4,7 @@ import { ApiError, compat } from './api.js';
 import { notify } from './dialogs.js';
 import { byId } from './dom.js';
 import { FieldErrors } from './field-errors.js';
+import { addUrl, bookmarklet } from './send-to.js';
 import { SettingsFields, type FieldGroup } from './settings-fields.js';
 import type { DownloadSettings } from './types.js';
 
@@ -30,6 +31,14 @@ export class SettingsPage {
       e.preventDefault();
       void this.#save();
     });
+    const link = byId('bookmarklet', HTMLAnchorElement);
+    link.href = bookmarklet();
+    // On this page it would only add this page; it is meant for the bookmarks bar.
+    link.addEventListener('click', (e) => {
+      e.preventDefault();
+      notify('Drag the link to your bookmarks bar, then click it on the page that plays the video');
+    });
+    byId('add-link').textContent = `${addUrl()}?url=…&name=…&referer=…`;
   }
 
   async load(): Promise<DownloadSettings | null> {
