@@ -183,6 +183,8 @@ describe('webhooks', () => {
     expect(d).toMatchObject({ id: sent.data.delivery_ids[0], event: 'webhook.test' });
     expect(d!.body.task).toBeNull();
     expect(receiver.signatureValid(d!, SECRET)).toBe(true);
+    const doc = await json<{ paths: Record<string, unknown> }>(await api('/api/v1/openapi.json'));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/webhooks/deliveries', '/webhooks/test']));
     const bad = await api('/api/v1/webhooks/deliveries?limit=0');
     expect(bad.status).toBe(400);
     expect((await json<{ message: string }>(bad)).message).toMatch(/^limit must be an integer from 1 to 500/);

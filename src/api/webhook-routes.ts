@@ -1,19 +1,12 @@
 // `/api/v1/webhooks`: the recent deliveries from the outbox, and a test send. The
 // webhooks themselves are set in `/api/settings` (`webhooks`).
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { z } from 'zod';
 import type { Delivery } from '../store/outbox-store.js';
 import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { fail, ok, parseOr40001 } from './envelope.js';
 import { ApiError, ErrorCode } from './error-codes.js';
-import { httpUrl, intIn } from './schemas.js';
 import { toApiError } from './v1-routes.js';
-
-const deliveriesQuery = z.object({
-  limit: z.coerce.number().pipe(intIn(1, 500)).default(50),
-  status: z.enum(['pending', 'delivered', 'failed']).optional(),
-});
-const testBody = z.object({ url: httpUrl.optional() }).strict();
+import { deliveriesQuerySchema, webhookTestSchema } from './v1-schemas.js';
 
 /** A delivery as the API shows it: times as ISO strings, the body parsed back. */
 export function toDeliveryView(d: Delivery) {
@@ -39,13 +32,13 @@ export function webhookRouter(dispatcher: WebhookDispatcher, bodyLimit: number):
   router.use(express.json({ limit: bodyLimit, type: () => true }));
 
   router.get('/deliveries', async (req, res) => {
-    const query = parseOr40001(deliveriesQuery, req.query);
+    const query = parseOr40001(deliveriesQuerySchema, req.query);
     const deliveries = await dispatcher.recent(query.limit, query.status);
     ok(res, { deliveries: deliveries.map(toDeliveryView), counts: await dispatcher.counts() });
   });
 
   router.post('/test', async (req, res) => {
-    const { url } = parseOr40001(testBody, req.body ?? {});
+    const { url } = parseOr40001(webhookTestSchema, req.body ?? {});
     const { ids, webhooks } = await dispatcher.sendTest(url);
     if (!webhooks) throw new ApiError(ErrorCode.invalidParams, 'no webhooks are configured: add one to `webhooks` with POST /api/settings');
     if (!ids.length) throw new ApiError(ErrorCode.invalidParams, `url must be one of the configured webhooks, got \`${url}\``);

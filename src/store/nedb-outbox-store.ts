@@ -1,8 +1,11 @@
 // The webhook outbox in the embedded nedb database: its own file (`webhooks.db`)
 // beside `tasks.db`, so the task store's compaction and indexes are untouched. It
-// lives in the data dir the task store has locked, and opens after it.
+// holds a lock of its own (`webhooks.lock`), because it closes after the task store
+// (the last events of a shutdown still reach it) and must not share the file meanwhile.
+import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
+import { takeLock } from './nedb-task-store.js';
 import type { Delivery, DeliveryPatch, DeliveryStatus, OutboxStore } from './outbox-store.js';
 
 interface DeliveryDoc extends Delivery {
@@ -25,12 +28,12 @@ function toDelivery(doc: DeliveryDoc): Delivery {
 }
 
 export class NedbOutboxStore implements OutboxStore {
-  readonly #file: string;
+  readonly #dir: string;
   #db?: Datastore<DeliveryDoc>;
   #seq = 0;
 
   constructor(options: { dataDir: string }) {
-    this.#file = path.join(options.dataDir, 'webhooks.db');
+    this.#dir = options.dataDir;
   }
 
   get #store(): Datastore<DeliveryDoc> {
@@ -39,7 +42,9 @@ export class NedbOutboxStore implements OutboxStore {
   }
 
   async open(): Promise<void> {
-    this.#db = Datastore.create({ filename: this.#file, timestampData: false });
+    await mkdir(this.#dir, { recursive: true });
+    await takeLock(path.join(this.#dir, 'webhooks.lock'));
+    this.#db = Datastore.create({ filename: path.join(this.#dir, 'webhooks.db'), timestampData: false });
     await this.#db.load();
     await this.#db.ensureIndex({ fieldName: 'status' });
     const newest = await this.#db.find({}).sort({ seq: -1 }).limit(1);
@@ -51,6 +56,7 @@ export class NedbOutboxStore implements OutboxStore {
     if (!this.#db) return;
     raw(this.#db).stopAutocompaction();
     await raw(this.#db).compactDatafileAsync();
+    await unlink(path.join(this.#dir, 'webhooks.lock')).catch(() => undefined);
   }
 
   async add(deliveries: Delivery[]): Promise<void> {

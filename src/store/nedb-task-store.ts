@@ -78,7 +78,7 @@ function isAlive(pid: number): boolean {
  * interleave and corrupt them. A lock file holds the owner's pid; one left by a crash
  * (its pid gone) is taken over.
  */
-async function takeLock(file: string): Promise<void> {
+export async function takeLock(file: string): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await openFile(file, 'wx');
