@@ -148,6 +148,20 @@ describe('webhooks', () => {
     expect(done!.id).toBe(d!.id);
   }, 40_000);
 
+  it('stops retrying deliveries to a webhook taken out of the settings', async () => {
+    await boot();
+    await setWebhooks([{ url: receiver.url, events: ['task.created'] }]);
+    await receiver.stop();
+    await api('/api/v1/tasks', { body: { url: 'http://127.0.0.1:1/a.m3u8', start_time: '00:00' } });
+    await waitFor(async () => (await deliveries())[0]?.attempts! >= 1, { what: 'a first attempt' });
+    await setWebhooks([]);
+    const [gone] = await waitFor(async () => { const l = await deliveries(); return l[0]?.status === 'failed' ? l : null; }, { timeoutMs: 10_000, what: 'the delivery given up' });
+    expect(gone!.last_error).toMatch(/is no longer among the webhooks in the settings/);
+    await receiver.start();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.received).toHaveLength(0);
+  });
+
   it('records a 4xx without retrying, retries 429, 5xx and a timeout until delivered', async () => {
     await boot({ webhookTimeoutMs: 400 });
     await setWebhooks([{ url: receiver.url, events: ['task.created'] }]);

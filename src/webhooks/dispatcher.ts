@@ -203,6 +203,13 @@ export class WebhookDispatcher {
 
   async #attempt(delivery: Delivery): Promise<void> {
     const attempt = delivery.attempts + 1;
+    // A receiver taken out of the settings gets nothing more, not 24 hours of retries.
+    const configured = (await this.#settings()).webhooks.some((w) => w.url === delivery.url);
+    if (!configured) {
+      await this.#outbox.update(delivery.id, { status: 'failed', last_error: `not sent: ${delivery.url} is no longer among the webhooks in the settings` });
+      this.#onAttempt?.('failed');
+      return;
+    }
     const result = await sendDelivery(delivery, attempt, this.#timing.timeoutMs, this.#stop.signal);
     // Cut off by shutdown: not an answer from the receiver; the next start sends it again.
     if (this.#stop.signal.aborted) return;
