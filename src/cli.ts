@@ -108,7 +108,7 @@ Examples:
   m3u8dm add -f urls.txt --wait                                   queue a list and follow it
   m3u8dm ls --status failed --json                                tasks for scripts
 
-Client commands use --server (M3U8DM_URL, default http://127.0.0.1:8080) and --token (M3U8DM_TOKEN).
+Client commands use --server (M3U8DM_URL, else http://HOST:PORT from the environment, default http://127.0.0.1:8080) and --token (M3U8DM_TOKEN).
 Exit codes: 0 success, 1 a task or request failed, 2 usage error.`);
 
 await program.parseAsync(process.argv);

@@ -16,6 +16,8 @@ export interface ServiceConfig {
   maxActive: number;
   /** Bearer token required on /api and /ws when set. */
   token?: string;
+  /** A Basic user/password pair accepted on /api and /ws (`M3U8DM_AUTH_USER` + `M3U8DM_AUTH_PASS`). */
+  basicAuth?: { user: string; pass: string };
   /** Largest JSON body accepted, in bytes. @defaultValue 1 MiB */
   bodyLimit: number;
   /** Origins allowed to call the API from a browser page elsewhere (`M3U8DM_CORS_ORIGINS`); none by default. */
@@ -65,6 +67,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     hookTimeoutMs: intFrom(env, 'M3U8DM_HOOK_TIMEOUT_MS', 60_000, 100, 86_400_000),
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
+  if (!('basicAuth' in overrides)) {
+    const user = env.M3U8DM_AUTH_USER ?? '';
+    const pass = env.M3U8DM_AUTH_PASS ?? '';
+    if (Boolean(user) !== Boolean(pass)) {
+      throw new ConfigError(`M3U8DM_AUTH_USER and M3U8DM_AUTH_PASS go together: set both or neither (got only ${user ? 'M3U8DM_AUTH_USER' : 'M3U8DM_AUTH_PASS'})`);
+    }
+    if (user.includes(':')) throw new ConfigError('M3U8DM_AUTH_USER must not contain ":" (HTTP Basic splits the user from the password there)');
+    if (user) config.basicAuth = { user, pass };
+  }
   config.dataDir = path.resolve(config.dataDir);
   config.downloadDir = path.resolve(config.downloadDir);
   config.saveRoots = config.saveRoots.map((p) => path.resolve(p));

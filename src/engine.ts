@@ -6,7 +6,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { downloadStream, formatSkippedLog } from './downloader/index.js';
 import type { Logger } from './log.js';
-import { mergeSegments } from './merge/index.js';
+import { makePoster, mergeSegments } from './merge/index.js';
 import type { DebugLog, DownloadJob, Engine, EngineObserver, EngineResult, ProgressSnapshot } from './types.js';
 
 export interface HlsEngineOptions {
@@ -25,6 +25,11 @@ function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void>
   };
   const close = () => new Promise<void>((resolve) => (stream ? stream.end(resolve) : resolve()));
   return { log, close };
+}
+
+/** Where a task's poster frame is kept: the service's own data folder, named by task id only. */
+export function posterPathOf(dataDir: string, taskId: number): string {
+  return path.join(dataDir, 'posters', `${taskId}.jpg`);
 }
 
 export class HlsEngine implements Engine {
@@ -94,9 +99,19 @@ export class HlsEngine implements Engine {
       if (options.log_skipped_ts) {
         await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped));
       }
+      // The page's thumbnail: made here, at the end of the merge, while the file is fresh in the cache.
+      const posterPath = options.no_merge_ts ? undefined : await makePoster({
+        video: merged.outputPath,
+        output: posterPathOf(this.#opts.dataDir, job.taskId),
+        durationSeconds: download.duration,
+        signal: job.signal,
+      });
       // Segments worth keeping were moved beside the output by the merge stage.
       await rm(job.workDir, { recursive: true, force: true });
-      return { outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length };
+      return {
+        outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length,
+        ...(posterPath ? { posterPath } : {}),
+      };
     } catch (err) {
       debug?.log(`failed: ${(err as Error).message}`);
       this.#opts.logger?.debug({ task: job.taskId, err }, 'engine run ended with an error');

@@ -1,5 +1,11 @@
 // The human `status_bar` line and the integer `progress` of a task, from its numbers.
-import type { Phase, ProgressSnapshot } from './types.js';
+// One formatter, two catalogues: the compat API and /ws/progress speak Chinese as the Go
+// original does (`[3/5]下载ts 速度 1.2MB/s 剩余时间 0:18`), /api/v1 and the CLI English
+// (or Chinese when a v1 client asks for it with Accept-Language). A new phase or
+// wording is one entry in each catalogue below.
+import type { Phase, ProgressSnapshot, TaskStatus } from './types.js';
+
+export type Lang = 'en' | 'zh';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -28,26 +34,157 @@ export function progressPercent(s: ProgressSnapshot): number {
   return Math.min(95, Math.floor((95 * (s.segments_done + s.segments_skipped)) / s.segments_total));
 }
 
-const PHASE_TEXT: Record<Phase, string> = {
-  queued: 'queued',
-  resolving: 'resolving playlist',
-  downloading: 'downloading',
-  merging: 'merging',
-  done: 'done',
+/**
+ * What the line is made of: a progress snapshot (the CLI's `get`), or a task record, which
+ * adds its status, error and schedule. Fields a source lacks are simply not shown.
+ */
+export interface StatusLineInput {
+  /** The compat status string (`下载中` …); absent for a bare snapshot, which is then running. */
+  status?: TaskStatus;
+  /** `recording` is the live recorder's phase (issue 14); any other unknown phase reads as downloading. */
+  phase: Phase | 'recording';
+  segments_total: number;
+  segments_done: number;
+  segments_skipped: number;
+  downloaded_bytes: number;
+  speed_bps: number;
+  eta_s: number | null;
+  merge_fraction?: number;
+  /** 0–100; shown while merging when no merge fraction is known. */
+  progress?: number;
+  err_msg?: string;
+  start_time?: string | null;
+  /** The output's size, once done. */
+  size?: number;
+}
+
+/** The words of one language; the shape of the line is decided once, in `statusBar`. */
+interface Catalogue {
+  queued: string;
+  scheduled: (at: string) => string;
+  resolving: string;
+  paused: string;
+  /** Running phases: the label before (zh) or of (en) the segment count. */
+  downloading: string;
+  merging: string;
+  recording: string;
+  done: string;
+  failed: (message: string) => string;
+  segments: (done: number, total: number) => string;
+  /** Segments recorded so far, when the total is open-ended (live). */
+  recorded: (done: number) => string;
+  skipped: (n: number) => string;
+  speed: (bps: number) => string;
+  eta: (seconds: number) => string;
+  bytes: (n: number) => string;
+  percent: (p: number) => string;
+  /** How the parts join, and whether the count goes in front of the phase word. */
+  join: string;
+  countFirst: boolean;
+  /** Whether the bytes so far are shown while running (the original shows only speed and time left). */
+  bytesWhileRunning: boolean;
+}
+
+/** `1.2MB`: the Go original's sizes have no space. */
+const compactBytes = (n: number) => formatBytes(n).replace(' ', '');
+
+const CATALOGUES: Record<Lang, Catalogue> = {
+  en: {
+    queued: 'queued',
+    scheduled: (at) => `scheduled for ${at}`,
+    resolving: 'resolving playlist',
+    paused: 'paused',
+    downloading: 'downloading',
+    merging: 'merging',
+    recording: 'recording',
+    done: 'done',
+    failed: (message) => (message ? `failed: ${message}` : 'failed'),
+    segments: (done, total) => `${done}/${total} segments`,
+    recorded: (done) => `${done} segments`,
+    skipped: (n) => `(${n} skipped)`,
+    speed: (bps) => `${formatBytes(bps)}/s`,
+    eta: (s) => `ETA ${formatDuration(s)}`,
+    bytes: (n) => formatBytes(n),
+    percent: (p) => `${p}%`,
+    join: ' · ',
+    countFirst: false,
+    bytesWhileRunning: true,
+  },
+  zh: {
+    queued: '等待中',
+    scheduled: (at) => `计划于 ${at} 开始`,
+    resolving: '解析播放列表',
+    paused: '已暂停',
+    downloading: '下载ts',
+    merging: '合并中',
+    recording: '录制中',
+    done: '已完成',
+    failed: (message) => (message ? `失败: ${message}` : '失败'),
+    segments: (done, total) => `[${done}/${total}]`,
+    recorded: (done) => `[${done}]`,
+    skipped: (n) => `跳过 ${n}`,
+    speed: (bps) => `速度 ${compactBytes(bps)}/s`,
+    eta: (s) => `剩余时间 ${formatDuration(s)}`,
+    bytes: (n) => `已下载 ${compactBytes(n)}`,
+    percent: (p) => `${p}%`,
+    join: ' ',
+    countFirst: true,
+    bytesWhileRunning: false,
+  },
 };
 
-export function statusBar(s: ProgressSnapshot): string {
-  const parts = [PHASE_TEXT[s.phase]];
-  if (s.segments_total) {
-    let seg = `${s.segments_done}/${s.segments_total} segments`;
-    if (s.segments_skipped) seg += ` (${s.segments_skipped} skipped)`;
-    parts.push(seg);
+/** The language a request asks for: Chinese when its first choice is zh, else English. */
+export function langFromAcceptLanguage(header: string | undefined): Lang {
+  if (!header) return 'en';
+  const ranked = header.split(',').map((part, i) => {
+    const [tag = '', ...params] = part.trim().split(';');
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    return { tag: tag.trim().toLowerCase(), q: q === undefined ? 1 : Number(q), i };
+  }).filter((r) => r.tag && r.q > 0).sort((a, b) => b.q - a.q || a.i - b.i);
+  const first = ranked.find((r) => r.tag !== '*');
+  return first && (first.tag === 'zh' || first.tag.startsWith('zh-')) ? 'zh' : 'en';
+}
+
+export function statusBar(s: StatusLineInput, lang: Lang = 'en'): string {
+  const c = CATALOGUES[lang];
+  const status = s.status;
+  if (status === '失败') return c.failed(s.err_msg ?? '');
+  // Not compared with the time here: the service's clock decides (a waiting task past its time starts at once).
+  if (status === '等待中') return s.start_time ? c.scheduled(s.start_time) : c.queued;
+
+  const parts: string[] = [];
+  let word: string;
+  let running = false;
+  if (status === '已暂停') word = c.paused;
+  else if (status === '已完成' || s.phase === 'done') word = c.done;
+  else if (s.phase === 'queued') word = c.queued;
+  else if (s.phase === 'resolving') word = c.resolving;
+  else if (s.phase === 'merging') word = c.merging;
+  else if (s.phase === 'recording') {
+    word = c.recording;
+    running = true;
+  } else {
+    word = c.downloading;
+    running = true;
   }
-  if (s.downloaded_bytes) parts.push(formatBytes(s.downloaded_bytes));
-  if (s.phase === 'downloading') {
-    if (s.speed_bps) parts.push(`${formatBytes(s.speed_bps)}/s`);
-    if (s.eta_s !== null) parts.push(`ETA ${formatDuration(s.eta_s)}`);
+
+  let count = '';
+  if (s.segments_total) count = c.segments(s.segments_done, s.segments_total);
+  else if (s.phase === 'recording') count = c.recorded(s.segments_done);
+  if (count && c.countFirst) parts.push(`${count}${word}`);
+  else parts.push(word, ...(count ? [count] : []));
+  if (s.segments_skipped) parts.push(c.skipped(s.segments_skipped));
+
+  const bytes = status === '已完成' && s.size ? s.size : s.downloaded_bytes;
+  if (bytes && (!running || c.bytesWhileRunning)) parts.push(c.bytes(bytes));
+  if (running) {
+    if (s.speed_bps) parts.push(c.speed(s.speed_bps));
+    if (s.eta_s !== null && s.phase !== 'recording') parts.push(c.eta(s.eta_s));
   }
-  if (s.phase === 'merging' && s.merge_fraction !== undefined) parts.push(`${Math.floor(s.merge_fraction * 100)}%`);
-  return parts.join(' · ');
+  if (s.phase === 'merging' && status !== '已完成') {
+    // A record keeps the merge's share only inside `progress` (95–99).
+    const fraction = s.merge_fraction ?? (s.progress !== undefined ? Math.max(0, s.progress - 95) / 5 : undefined);
+    if (fraction !== undefined) parts.push(c.percent(Math.min(99, Math.floor(fraction * 100))));
+  }
+  return parts.join(c.join);
 }

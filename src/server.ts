@@ -109,7 +109,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  const sockets = attachProgressSocket(server, manager, { token: config.token });
+  const sockets = attachProgressSocket(server, manager, { token: config.token, basicAuth: config.basicAuth });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;

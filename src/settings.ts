@@ -41,6 +41,22 @@ export function mergeSettings(saved: DownloadSettings, update: Partial<DownloadS
   return next;
 }
 
+/**
+ * `POST /api/settings` as the Go original does it: the posted object replaces the saved
+ * one whole, every absent field taking its default. The original's settings page sends
+ * the proxy username and password only while "代理需要身份验证" is ticked, so leaving
+ * them out removes them. The password is write-only (readers see it blank), hence the one
+ * exception: a blank or absent password next to an unchanged username keeps the saved
+ * password, so sending back what GET showed changes nothing.
+ */
+export function replaceSettings(saved: DownloadSettings, posted: Partial<DownloadSettings>): DownloadSettings {
+  const next: DownloadSettings = { ...DEFAULT_SETTINGS, ...posted };
+  if (!posted.proxy_password && posted.proxy_username !== undefined && posted.proxy_username === saved.proxy_username) {
+    next.proxy_password = saved.proxy_password;
+  }
+  return next;
+}
+
 /** Settings that are each valid but do not fit together; `field` is the one to fix. */
 export class SettingsError extends Error {
   override name = 'SettingsError';

@@ -3,13 +3,13 @@
 // crash. It owns no HTTP and no database details: routes call it, it calls the
 // engine and the store, and it emits an event for every change.
 import { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
-import { progressPercent, statusBar, formatBytes } from './progress-text.js';
+import { progressPercent, statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, SettingsError } from './settings.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -35,6 +35,15 @@ export class TransitionError extends Error {
   readonly code = 'ERR_TRANSITION';
   constructor(readonly id: number, readonly from: TaskStatus, readonly action: string) {
     super(`cannot ${action} task ${id}: it is ${from}`);
+  }
+}
+
+/** A task's file that cannot be served: not finished, no single file, gone, or outside the allowed folders. */
+export class FileUnavailableError extends Error {
+  override name = 'FileUnavailableError';
+  readonly code = 'ERR_FILE_UNAVAILABLE';
+  constructor(readonly id: number, message: string) {
+    super(message);
   }
 }
 
@@ -88,6 +97,17 @@ interface RunningTask {
 
 const SETTINGS_FIELDS = Object.keys(DEFAULT_SETTINGS) as (keyof DownloadSettings)[];
 
+const NO_FIGURES = { segments_total: 0, segments_done: 0, segments_skipped: 0, downloaded_bytes: 0, speed_bps: 0, eta_s: null };
+
+/**
+ * The patch with the stored (English) `status_bar` of the record it makes. The APIs show a
+ * line computed afresh in their language (src/api/present.ts); the stored one is for readers
+ * of the raw store.
+ */
+function withLine(task: TaskRecord, patch: Partial<TaskRecord>): Partial<TaskRecord> {
+  return { ...patch, status_bar: statusBar({ ...task, ...patch }) };
+}
+
 export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown] }> {
   readonly #store: TaskStore;
   readonly #engine: Engine;
@@ -120,7 +140,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   async start(): Promise<void> {
     const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
     for (const task of tasks) {
-      await this.#store.patch(task.id, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null, status_bar: 'queued (resumed after restart)' });
+      await this.#store.patch(task.id, withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null }));
     }
     this.schedule();
   }
@@ -153,9 +173,14 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()) };
   }
 
-  /** Validates folders and saves; returns the saved settings (password included: mask before output). */
-  async saveSettings(update: Partial<DownloadSettings>): Promise<DownloadSettings> {
-    const next = mergeSettings(await this.getSettings(), update);
+  /**
+   * Validates folders and saves; returns the saved settings (password included: mask before output).
+   * `merge` changes only the given fields; `replace` (the compat `POST /api/settings`) stores the given
+   * object whole, absent fields at their defaults (see `replaceSettings`).
+   */
+  async saveSettings(update: Partial<DownloadSettings>, how: 'merge' | 'replace' = 'merge'): Promise<DownloadSettings> {
+    const saved = await this.getSettings();
+    const next = how === 'replace' ? replaceSettings(saved, update) : mergeSettings(saved, update);
     this.#checkFolders(next);
     checkProxySettings(next);
     await this.#store.saveSettings(next);
@@ -220,6 +245,32 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return { counts, speed_bps: speed };
   }
 
+  /**
+   * The file a task wrote, for the Download/Play and thumbnail routes: only ever the path in the
+   * task's own record (a client names a task, never a file), and only when it is a regular file
+   * inside the folders it may be in (the download dir and save roots for the output, the data
+   * folder's posters/ for the poster), symlinks resolved.
+   */
+  async fileOf(id: number, which: 'output' | 'poster'): Promise<{ path: string; name: string; size: number }> {
+    const task = await this.get(id);
+    const file = which === 'output' ? task.output_path : task.poster_path ?? '';
+    if (which === 'output' && task.status !== TaskStatus.completed) {
+      throw new FileUnavailableError(id, `task ${id} has no file yet: it is ${task.status}, not ${TaskStatus.completed}`);
+    }
+    if (!file) throw new FileUnavailableError(id, `task ${id} has no ${which === 'output' ? 'output file' : 'poster frame'}`);
+    try {
+      if (which === 'output') resolveSaveDir(path.dirname(file), this.#opts.downloadDir, this.#opts.saveRoots);
+      else resolveSaveDir(path.dirname(file), path.join(this.#opts.dataDir, 'posters'), []);
+    } catch {
+      throw new FileUnavailableError(id, `task ${id}'s ${which === 'output' ? 'file' : 'poster'} is outside the folders it may be served from`);
+    }
+    const info = await lstat(file).catch(() => undefined);
+    if (!info?.isFile()) {
+      throw new FileUnavailableError(id, `task ${id}'s ${which === 'output' ? 'output is not a single file (no_merge_ts) or is gone' : 'poster is gone'}: ${path.basename(file)}`);
+    }
+    return { path: file, name: path.basename(file), size: info.size };
+  }
+
   // ---- commands ------------------------------------------------------------
 
   async create(input: CreateTaskInput): Promise<TaskRecord> {
@@ -243,7 +294,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       status: TaskStatus.waiting,
       phase: 'queued',
       progress: 0,
-      status_bar: startAt ? `scheduled for ${startAt.toISOString()}` : 'queued',
+      status_bar: statusBar({ ...NO_FIGURES, status: TaskStatus.waiting, phase: 'queued', start_time: startAt ? startAt.toISOString() : null }),
       err_msg: '',
       size: 0,
       completed_at: null,
@@ -272,7 +323,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       const task = await this.get(id);
       if (task.status === TaskStatus.paused) return undefined;
       if (task.status === TaskStatus.waiting) {
-        await this.#write(id, { status: TaskStatus.paused, phase: 'queued', status_bar: 'paused' });
+        await this.#write(id, withLine(task, { status: TaskStatus.paused, phase: 'queued' }));
         return undefined;
       }
       if (task.status !== TaskStatus.downloading) throw new TransitionError(id, task.status, 'pause');
@@ -289,7 +340,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       const current = await this.get(id);
       if (current.status === TaskStatus.waiting || current.status === TaskStatus.downloading) return current;
       if (current.status === TaskStatus.completed) throw new TransitionError(id, current.status, action);
-      return (await this.#write(id, { status: TaskStatus.waiting, phase: 'queued', err_msg: '', status_bar: 'queued' })) ?? current;
+      return (await this.#write(id, withLine(current, { status: TaskStatus.waiting, phase: 'queued', err_msg: '' }))) ?? current;
     });
     this.schedule();
     return task;
@@ -336,6 +387,11 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       }
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
       if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      // The poster is the service's, not the user's file: it goes with the task.
+      const posters = path.join(this.#opts.dataDir, 'posters');
+      if (task.poster_path && path.dirname(path.resolve(task.poster_path)) === path.resolve(posters)) {
+        await rm(task.poster_path, { force: true }).catch(() => undefined);
+      }
       this.emit('task', { type: 'deleted', task });
       return task;
     });
@@ -399,13 +455,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   async #begin(task: TaskRecord): Promise<void> {
     const controller = new AbortController();
     const startedAt = new Date(this.#clock.now()).toISOString();
-    const live = (await this.#write(task.id, {
+    const live = (await this.#write(task.id, withLine(task, {
       status: TaskStatus.downloading,
       phase: 'resolving',
       err_msg: '',
       started_at: startedAt,
-      status_bar: 'resolving playlist',
-    })) ?? task;
+    }))) ?? task;
     let resolveDone!: () => void;
     const entry: RunningTask = { controller, live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
     this.#running.set(task.id, entry);
@@ -414,17 +469,21 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   #onProgress(id: number, entry: RunningTask, snapshot: ProgressSnapshot): void {
     if (entry.stopReason) return;
-    const patch: Partial<TaskRecord> = {
-      phase: snapshot.phase,
+    // Resolving knows no figures yet: the record keeps those of what an earlier run left on disk.
+    const figures: Partial<TaskRecord> = snapshot.phase === 'resolving' && !snapshot.segments_total ? {} : {
       segments_total: snapshot.segments_total,
       segments_done: snapshot.segments_done,
       segments_skipped: snapshot.segments_skipped,
       downloaded_bytes: snapshot.downloaded_bytes,
       size: snapshot.downloaded_bytes,
+      progress: progressPercent(snapshot),
+    };
+    const patch: Partial<TaskRecord> = {
+      phase: snapshot.phase,
+      ...figures,
       speed_bps: Math.round(snapshot.speed_bps),
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
-      progress: progressPercent(snapshot),
-      status_bar: statusBar(snapshot),
+      status_bar: statusBar({ ...entry.live, ...figures, ...snapshot }),
     };
     entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
     this.emit('task', { type: 'updated', task: entry.live });
@@ -468,23 +527,24 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         progress: 100,
         size: result.size,
         output_path: result.outputPath,
+        ...(result.posterPath ? { poster_path: result.posterPath } : {}),
         segments_total: result.segments_total,
         segments_skipped: result.segments_skipped,
         segments_done: result.segments_total - result.segments_skipped,
         speed_bps: 0,
         eta_s: 0,
         completed_at: new Date(this.#clock.now()).toISOString(),
-        status_bar: `done · ${result.segments_total - result.segments_skipped} segments · ${formatBytes(result.size)}`,
       };
+      outcome.status_bar = statusBar({ ...entry.live, ...outcome } as TaskRecord);
     } catch (err) {
       const reason = entry.stopReason;
       const stopped = { speed_bps: 0, eta_s: null };
-      if (reason === 'pause') outcome = { ...stopped, status: TaskStatus.paused, status_bar: 'paused' };
-      else if (reason === 'shutdown') outcome = { ...stopped, status: TaskStatus.waiting, phase: 'queued', status_bar: 'queued (service stopped)' };
+      if (reason === 'pause') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused });
+      else if (reason === 'shutdown') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
       else if (reason === 'delete') outcome = {};
       else {
         const message = err instanceof Error ? err.message : String(err);
-        outcome = { ...stopped, status: TaskStatus.failed, err_msg: message, status_bar: `failed: ${message}` };
+        outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
       }
     }
     entry.pendingWrite = undefined;

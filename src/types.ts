@@ -90,6 +90,8 @@ export interface TaskRecord {
   eta_s: number | null;
   /** Final output file (or segment folder with `no_merge_ts`), set when known. */
   output_path: string;
+  /** The poster frame (JPEG, in the data folder) of a finished file; absent when there is none. */
+  poster_path?: string;
 }
 
 /** What the engine reports while it works. Every field is the current total, not a delta. */
@@ -128,6 +130,8 @@ export interface EngineResult {
   size: number;
   segments_total: number;
   segments_skipped: number;
+  /** The poster JPEG made from the output (in the data folder), when one could be made. */
+  posterPath?: string;
 }
 
 /** Downloads and merges one job. Rejects with an AbortError when `job.signal` aborts. */

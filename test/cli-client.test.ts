@@ -175,6 +175,22 @@ describe('m3u8dm task commands', () => {
     expect(gone).toMatchObject({ code: 1, stdout: '', stderr: 'm3u8dm: task 1 not found\n' });
   });
 
+  it('finds the service by PORT alone, as `m3u8dm serve` reads it (no --server, no M3U8DM_URL)', async () => {
+    const svc = await boot();
+    const env = { M3U8DM_URL: '', PORT: String(svc.port) };
+    const added = await runCli(['add', origin.url(fixture.playlist), '--wait'], { env, timeoutMs: 40_000 });
+    expect(added.stderr).toContain('completed 100%');
+    expect(added.code).toBe(0);
+    const [task] = parseJson<V1Task[]>((await runCli(['ls', '--json'], { env })).stdout);
+    expect(task).toMatchObject({ status_text: 'completed', source: 'cli' });
+    // HOST joins in when set; M3U8DM_URL still wins over both.
+    expect((await runCli(['stats', '--json'], { env: { ...env, HOST: '127.0.0.1' } })).code).toBe(0);
+    expect((await runCli(['stats', '--json'], { env: { PORT: '1', M3U8DM_URL: svc.url } })).code).toBe(0);
+    const bad = await runCli(['ls'], { env: { M3U8DM_URL: '', PORT: 'eighty' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('PORT must be an integer from 1 to 65535');
+  });
+
   it('says in one line how to reach the service when nothing listens, and exits 1', async () => {
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));

@@ -111,7 +111,8 @@ describe('live events of a real download', () => {
     ws.close();
     const mine = messages.filter((m) => m.id === id);
     expect(mine.at(-1)).toMatchObject({ id, progress: 100 });
-    expect(mine.some((m) => m.progress > 0 && m.progress < 100 && /segments/.test(m.status_bar))).toBe(true);
+    // Chinese, as the original: `[3/5]下载ts 速度 1.2MB/s 剩余时间 0:18`.
+    expect(mine.some((m) => m.progress > 0 && m.progress < 100 && /^\[\d+\/\d+\]下载ts/.test(m.status_bar))).toBe(true);
     // at most one message per task per 100 ms tick (a little slack for timer jitter)
     for (let i = 1; i < mine.length; i++) expect(mine[i]!.at - mine[i - 1]!.at).toBeGreaterThanOrEqual(60);
   });

@@ -105,6 +105,9 @@ describe('webhooks', () => {
     expect(JSON.stringify(shown)).not.toContain(SECRET);
     // Sent back as read (blank secret): the saved secret stays.
     expect((await api('/api/settings', { body: shown })).status).toBe(200);
+    // A client of the original posts its settings form whole, without webhooks: they stay.
+    expect((await api('/api/settings', { body: { download_threads: 4 } })).status).toBe(200);
+    expect((await json<{ webhooks: unknown[]; download_threads: number }>(await api('/api/settings')))).toMatchObject({ download_threads: 4, webhooks: [{ url: receiver.url, has_secret: true }] });
     await api('/api/tasks', { body: { url: 'http://127.0.0.1:1/a.m3u8', filename: 'one' } });
     const [d] = await waitFor(() => (receiver.received.length >= 1 ? receiver.received : null), { timeoutMs: 15_000, what: 'task.completed' });
     expect(d!.event).toBe('task.completed');

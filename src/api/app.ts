@@ -4,12 +4,13 @@ import express, { type Express, type Router } from 'express';
 import type { ServiceConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { TaskManager } from '../task-manager.js';
-import { isAuthorized, redactUrl } from './auth.js';
+import { challengeFor, isAuthorized, redactUrl } from './auth.js';
+import { hasValidFileLink } from './signed-links.js';
 import { compatRouter, MSG, sendText } from './compat-routes.js';
 
 export interface AppDeps {
   manager: TaskManager;
-  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins'>;
+  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins' | 'basicAuth'>;
   logger: Logger;
   /** Extra routers mounted after the compat API (the v1 API, the web page). */
   mounts?: { path: string; router: Router }[];
@@ -44,8 +45,9 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
   }
 
   app.use(['/api', '/ws', '/metrics'], (req, res, next) => {
-    if (isAuthorized(req, config.token)) return next();
-    res.setHeader('WWW-Authenticate', 'Bearer');
+    // A signed link opens one task's file only (src/api/signed-links.ts): <video> cannot send headers.
+    if (isAuthorized(req, config.token, config.basicAuth) || hasValidFileLink(req)) return next();
+    res.setHeader('WWW-Authenticate', challengeFor(req, config.token));
     if (req.originalUrl.startsWith('/api/v1')) {
       return void res.status(401).json({ code: 40101, message: 'missing or wrong token: send Authorization: Bearer <token> (or ?token=)', data: null });
     }

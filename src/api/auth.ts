@@ -1,5 +1,6 @@
 // Optional bearer token on every /api and /ws request (`?token=` for EventSource and
-// WebSocket, which cannot set headers). Compared in constant time.
+// WebSocket, which cannot set headers), also accepted as the password of HTTP Basic, plus an
+// optional Basic user/password pair. Compared in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
@@ -16,15 +17,59 @@ export function tokenOf(req: IncomingMessage): string | undefined {
   return url.searchParams.get('token') ?? undefined;
 }
 
-/** True when no token is configured, or the request carries the right one. */
-export function isAuthorized(req: IncomingMessage, expected: string | undefined): boolean {
-  if (!expected) return true;
-  const given = tokenOf(req);
-  // Hashing first makes the comparison constant-time whatever the lengths.
-  return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+/** A user name and password for HTTP Basic (`M3U8DM_AUTH_USER` / `M3U8DM_AUTH_PASS`). */
+export interface BasicCredentials {
+  user: string;
+  pass: string;
 }
 
-/** The request URL with any `token=` value hidden, for logs. */
+// Hashing first makes the comparison constant-time whatever the lengths.
+const same = (given: string, expected: string) => timingSafeEqual(digest(given), digest(expected));
+
+/** The user and password of an `Authorization: Basic` header, if it has one. */
+export function basicOf(req: IncomingMessage): BasicCredentials | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization?.trim() ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
+}
+
+/**
+ * True when nothing is configured, or the request carries the token (Bearer, `?token=`, or as
+ * the password of Basic with any user name, as the Go original's scripts send it), or the
+ * configured Basic user and password.
+ */
+export function isAuthorized(req: IncomingMessage, expected: string | undefined, basic?: BasicCredentials): boolean {
+  if (!expected && !basic) return true;
+  const pair = basicOf(req);
+  if (pair) {
+    if (expected && same(pair.pass, expected)) return true;
+    if (!basic) return false;
+    // Both compared, so a wrong user takes as long as a wrong password.
+    const userOk = same(pair.user, basic.user);
+    const passOk = same(pair.pass, basic.pass);
+    return userOk && passOk;
+  }
+  const given = tokenOf(req);
+  return expected !== undefined && given !== undefined && same(given, expected);
+}
+
+/**
+ * The `WWW-Authenticate` of a 401. With a token, both schemes (Basic takes the token as its
+ * password), except for a script request of a same-origin page (our own, which has its own
+ * token prompt): Bearer only, so the browser's login dialog does not cover the page. With only
+ * a Basic pair, Basic alone: the browser asks for it, as it did for the original.
+ */
+export function challengeFor(req: IncomingMessage, token: string | undefined): string {
+  const basic = 'Basic realm="m3u8dm", charset="UTF-8"';
+  if (!token) return basic;
+  const bearer = 'Bearer realm="m3u8dm"';
+  const fromOurPage = req.headers['sec-fetch-site'] === 'same-origin' && req.headers['sec-fetch-mode'] !== undefined && req.headers['sec-fetch-mode'] !== 'navigate';
+  return fromOurPage ? bearer : `${bearer}, ${basic}`;
+}
+
+/** The request URL with any `token=` (or signed link `sig=`) value hidden, for logs. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
+  return url.replace(/([?&](?:token|sig)=)[^&]*/gi, '$1[redacted]');
 }

@@ -5,7 +5,7 @@ import { PathError } from '../paths.js';
 import { maskIntegrations } from '../integration-settings.js';
 import { maskSettings, SettingsError } from '../settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
-import { toCompatTask } from './present.js';
+import { compatOrder, toCompatTask } from './present.js';
 import { compatCreateSchema, compatUpdateSchema, definedOnly, normalizeHeaders, settingsUpdateSchema } from './schemas.js';
 import { describeError } from './validation.js';
 
@@ -63,7 +63,7 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
       }
       case 'GET': {
         const { tasks } = await manager.list();
-        return res.json(tasks.map(toCompatTask));
+        return res.json(compatOrder(tasks).map((t) => toCompatTask(t)));
       }
       case 'PUT': {
         const id = idFrom(req);
@@ -109,7 +109,10 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
     const { webhooks, on_complete, on_fail, ...download } = definedOnly(parsed.data);
     try {
       const integrations = await manager.prepareIntegrations({ webhooks, on_complete, on_fail });
-      await manager.saveSettings(download);
+      // The original stores the posted form whole: what is not sent takes its default. Webhooks and
+      // hooks are not in the original's form, so a field left out keeps its saved value (an original
+      // client saving its settings must not wipe them); a field sent replaces the saved one.
+      await manager.saveSettings(download, 'replace');
       await manager.saveIntegrations(integrations);
       return res.json({ status: 'success' });
     } catch (err) {

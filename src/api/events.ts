@@ -2,6 +2,7 @@
 // task are throttled (a few a second at most, the newest always delivered);
 // created/deleted go out at once; a heartbeat comment keeps proxies from closing.
 import express, { type Router } from 'express';
+import { langFromAcceptLanguage } from '../progress-text.js';
 import type { TaskEvent, TaskManager } from '../task-manager.js';
 import type { TaskRecord } from '../types.js';
 import { toV1Task, type V1Task } from './present.js';
@@ -32,9 +33,10 @@ export function eventsRouter(manager: TaskManager, options: EventsOptions = {}):
       'x-accel-buffering': 'no',
     });
     res.write('retry: 3000\n\n');
+    const lang = langFromAcceptLanguage(req.headers['accept-language']);
     let seq = 0;
     const send = (type: TaskEvent['type'], task: TaskRecord) => {
-      const message: TaskEventMessage = { type: `task.${type}`, task: toV1Task(task) };
+      const message: TaskEventMessage = { type: `task.${type}`, task: toV1Task(task, lang) };
       res.write(`id: ${++seq}\nevent: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`);
     };
     const updates = new Map<number, { last: number; pending?: TaskRecord; timer?: NodeJS.Timeout }>();

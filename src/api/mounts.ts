@@ -6,6 +6,7 @@ import type { TaskManager } from '../task-manager.js';
 import { VERSION } from '../version.js';
 import type { AppDeps } from './app.js';
 import { eventsRouter, type EventsOptions } from './events.js';
+import { fileRoutes } from './file-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { v1Router, type V1Deps } from './v1-routes.js';
 import { webPage } from './web-page.js';
@@ -32,6 +33,7 @@ export function serviceMounts({ manager, config, ffmpeg, events, webhooks, metri
     { path: '/api/v1/events', router: eventsRouter(manager, events) },
     ...(webhooks ? [{ path: '/api/v1/webhooks', router: webhookRouter(webhooks, config.bodyLimit) }] : []),
     ...(metrics ? [{ path: '/metrics', router: metricsRouter(metrics) }] : []),
+    { path: '/api/v1/tasks', router: fileRoutes(manager) },
     { path: '/api/v1', router: v1Router({ manager, bodyLimit: config.bodyLimit, ffmpeg, version: VERSION, startedAt: Date.now() }) },
     { path: '/', router: webPage() },
   ];

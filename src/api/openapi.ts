@@ -23,7 +23,7 @@ const v1TaskSchema = z.object({
   status: z.number().int().min(0).max(4).describe('0 pending, 1 running, 2 completed, 3 failed, 4 paused'),
   status_text: z.enum(['pending', 'running', 'completed', 'failed', 'paused']),
   status_label: z.enum(TASK_STATUSES as [string, ...string[]]).describe('The compat API status string.'),
-  status_bar: z.string(),
+  status_bar: z.string().describe('Phase, segments, speed, time left, in English; in Chinese when Accept-Language puts zh first (the compat API always speaks Chinese).'),
   err_msg: z.string(),
   phase: z.enum(['queued', 'resolving', 'downloading', 'merging', 'done']),
   segments_total: z.number().int(),
@@ -36,6 +36,7 @@ const v1TaskSchema = z.object({
   source: z.enum(['api', 'ui', 'cli']),
   start_time: z.string().nullable(),
   started_at: z.string().nullable(),
+  has_poster: z.boolean().describe('A poster frame (JPEG, ~320 px wide) is at /tasks/{id}/poster.'),
   created_at: z.string(),
   updated_at: z.string(),
   completed_at: z.string().nullable(),
@@ -138,6 +139,23 @@ export function buildOpenApi(version: string): JsonSchema {
             ...errors([400, '40001 invalid parameters']),
           },
         },
+      },
+      '/tasks/{id}/file': {
+        get: {
+          summary: 'The finished output file (Range requests answered with 206; Content-Disposition with the real name)',
+          parameters: [idParam, { name: 'disposition', in: 'query', required: false, schema: { type: 'string', enum: ['attachment', 'inline'] } }],
+          responses: { 200: { description: 'the file' }, 206: { description: 'the requested range' }, ...errors([404, '40401 no such task, or no single finished file']) },
+        },
+      },
+      '/tasks/{id}/file-link': {
+        post: {
+          summary: 'A signed link to /tasks/{id}/file that works without the token for a few hours (for <video> and download links)',
+          parameters: [idParam],
+          responses: { 200: okResponse({ type: 'object', properties: { path: { type: 'string' }, expires_at: { type: 'string' } } }), ...errors([404, '40401 no file']) },
+        },
+      },
+      '/tasks/{id}/poster': {
+        get: { summary: 'The poster frame of a finished task (image/jpeg)', parameters: [idParam], responses: { 200: { description: 'JPEG' }, ...errors([404, '40401 none']) } },
       },
       '/tasks/{id}/stop': transition('Stop (pause) a pending or running task'),
       '/tasks/{id}/resume': transition('Resume a paused or failed task, keeping downloaded segments'),

@@ -1,4 +1,5 @@
 // Task records as each API shows them. The proxy password never leaves here.
+import { statusBar, type Lang } from '../progress-text.js';
 import { maskSettings } from '../settings.js';
 import { TaskStatus, type TaskOptions, type TaskRecord } from '../types.js';
 
@@ -18,7 +19,8 @@ export interface CompatTask {
   advanced_settings: TaskOptions;
 }
 
-export function toCompatTask(t: TaskRecord): CompatTask {
+/** The compat API speaks Chinese, as the original; v1 passes the language its client asked for. */
+export function toCompatTask(t: TaskRecord, lang: Lang = 'zh'): CompatTask {
   return {
     id: String(t.id),
     url: t.url,
@@ -26,7 +28,7 @@ export function toCompatTask(t: TaskRecord): CompatTask {
     size: t.size,
     progress: t.progress,
     status: t.status,
-    status_bar: t.status_bar,
+    status_bar: statusBar(t, lang),
     err_msg: t.err_msg,
     created_at: t.created_at,
     updated_at: t.updated_at,
@@ -34,6 +36,14 @@ export function toCompatTask(t: TaskRecord): CompatTask {
     header_map: t.header_map,
     advanced_settings: maskSettings(t.options),
   };
+}
+
+/** The Go original's `GET /api/tasks` order: by status in this order, then by id. */
+const COMPAT_STATUS_ORDER: readonly TaskStatus[] = [TaskStatus.downloading, TaskStatus.waiting, TaskStatus.paused, TaskStatus.completed, TaskStatus.failed];
+
+export function compatOrder(tasks: readonly TaskRecord[]): TaskRecord[] {
+  const rank = (t: TaskRecord) => COMPAT_STATUS_ORDER.indexOf(t.status);
+  return [...tasks].sort((a, b) => rank(a) - rank(b) || a.id - b.id);
 }
 
 /** Numeric statuses of the Local API seeds, plus 4 for paused. */
@@ -70,11 +80,13 @@ export interface V1Task extends Omit<CompatTask, 'id' | 'status'> {
   source: TaskRecord['source'];
   start_time: string | null;
   started_at: string | null;
+  /** A poster frame can be fetched at `/api/v1/tasks/:id/poster`. */
+  has_poster: boolean;
 }
 
-export function toV1Task(t: TaskRecord): V1Task {
+export function toV1Task(t: TaskRecord, lang: Lang = 'en'): V1Task {
   return {
-    ...toCompatTask(t),
+    ...toCompatTask(t, lang),
     id: t.id,
     status: STATUS_CODE[t.status],
     status_text: STATUS_TEXT[t.status],
@@ -90,6 +102,7 @@ export function toV1Task(t: TaskRecord): V1Task {
     source: t.source,
     start_time: t.start_time,
     started_at: t.started_at,
+    has_poster: Boolean(t.poster_path),
   };
 }
 

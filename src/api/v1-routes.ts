@@ -2,6 +2,7 @@
 // Routes parse and validate, call the task manager, and shape the envelope.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { PathError, filenameFromUrl } from '../paths.js';
+import { langFromAcceptLanguage, type Lang } from '../progress-text.js';
 import { DEFAULT_SETTINGS, SettingsError } from '../settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
 import type { TaskOptions } from '../types.js';
@@ -29,6 +30,18 @@ function taskId(raw: string | string[] | undefined): number {
   return Number(value);
 }
 
+/** English, unless the client's Accept-Language puts Chinese first. */
+const langOf = (req: Request): Lang => langFromAcceptLanguage(req.headers['accept-language']);
+
+/** Neither a `url` nor any `urls` (absent, null, or an empty list): 40002 rather than an invalid value. */
+function missingUrl(body: unknown): boolean {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
+  const { url, urls } = body as { url?: unknown; urls?: unknown };
+  const noUrl = url === undefined || url === null;
+  const noUrls = urls === undefined || urls === null || (Array.isArray(urls) && urls.length === 0);
+  return noUrl && noUrls;
+}
+
 /** `name_1.mp4` from `name.mp4` (or `name_1` from `name`). */
 function numbered(filename: string, n: number): string {
   const m = /^(.*?)(\.(mp4|mkv|ts))?$/i.exec(filename)!;
@@ -41,7 +54,7 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
 
   router.post('/tasks', async (req, res) => {
     const body: unknown = req.body;
-    if (body && typeof body === 'object' && !Array.isArray(body) && !('url' in body) && !('urls' in body)) {
+    if (missingUrl(body)) {
       throw new ApiError(ErrorCode.missingUrl, 'url or urls is required: give one playlist URL as `url` or several as `urls`');
     }
     const parsed = v1CreateSchema.safeParse(body ?? {}, { reportInput: true });
@@ -78,7 +91,7 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
       { status, q: query.q || undefined, source: query.source },
       { offset: (query.page - 1) * query.page_size, limit: query.page_size, order: query.order },
     );
-    ok(res, { tasks: tasks.map(toV1Task), total, page: query.page, page_size: query.page_size });
+    ok(res, { tasks: tasks.map((t) => toV1Task(t, langOf(req))), total, page: query.page, page_size: query.page_size });
   });
 
   router.get('/tasks/stats', async (_req, res) => {
@@ -111,7 +124,7 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
   });
 
   router.get('/tasks/:id', async (req, res) => {
-    ok(res, toV1Task(await manager.get(taskId(req.params.id))));
+    ok(res, toV1Task(await manager.get(taskId(req.params.id)), langOf(req)));
   });
 
   router.delete('/tasks/:id', async (req, res) => {
@@ -120,13 +133,13 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
   });
 
   router.post('/tasks/:id/stop', async (req, res) => {
-    ok(res, toV1Task(await manager.pause(taskId(req.params.id))));
+    ok(res, toV1Task(await manager.pause(taskId(req.params.id)), langOf(req)));
   });
   router.post('/tasks/:id/resume', async (req, res) => {
-    ok(res, toV1Task(await manager.resume(taskId(req.params.id))));
+    ok(res, toV1Task(await manager.resume(taskId(req.params.id)), langOf(req)));
   });
   router.post('/tasks/:id/retry', async (req, res) => {
-    ok(res, toV1Task(await manager.retry(taskId(req.params.id))));
+    ok(res, toV1Task(await manager.retry(taskId(req.params.id)), langOf(req)));
   });
 
   router.get('/health', async (_req, res) => {

@@ -3,10 +3,12 @@
 import type http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TaskEvent, TaskManager } from '../task-manager.js';
-import { isAuthorized } from './auth.js';
+import { statusBar } from '../progress-text.js';
+import { challengeFor, isAuthorized, type BasicCredentials } from './auth.js';
 
 export interface ProgressSocketOptions {
   token?: string;
+  basicAuth?: BasicCredentials;
   /** @defaultValue 100 */
   intervalMs?: number;
   /** @defaultValue 5000 */
@@ -28,8 +30,8 @@ export function attachProgressSocket(server: http.Server, manager: TaskManager, 
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (!isAuthorized(req, options.token)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nConnection: close\r\n\r\n');
+    if (!isAuthorized(req, options.token, options.basicAuth)) {
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${challengeFor(req, options.token)}\r\nConnection: close\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
@@ -40,7 +42,8 @@ export function attachProgressSocket(server: http.Server, manager: TaskManager, 
     const onTask = (event: TaskEvent) => {
       if (event.type === 'deleted') return void pending.delete(event.task.id);
       const t = event.task;
-      pending.set(t.id, { id: String(t.id), status_bar: t.status_bar, progress: t.progress, status: t.status });
+      // The original's socket speaks Chinese, like its /api/tasks.
+      pending.set(t.id, { id: String(t.id), status_bar: statusBar(t, 'zh'), progress: t.progress, status: t.status });
     };
     manager.on('task', onTask);
     const flush = setInterval(() => {

@@ -122,6 +122,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     return result;
   } catch (error) {
     if (req.signal.aborted) throw error instanceof AbortError ? error : new AbortError('download aborted', { cause: error });
+    meter.settle();
     throw (await saved?.then(() => undefined, (saveError: unknown) => saveError)) ?? error;
   } finally {
     await saved?.catch(() => {});

@@ -75,6 +75,18 @@ export class ProgressMeter {
     this.#emit(true);
   }
 
+  /**
+   * After a failure: one last snapshot of what is on disk (finished segments and their bytes,
+   * no speed), so a failed task shows the work it keeps. Nothing when the totals were never known.
+   */
+  settle(): void {
+    this.stop();
+    if (!this.#total) return;
+    this.#bytes = this.#finishedBytes;
+    this.#speed = 0;
+    this.#emit(true);
+  }
+
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;

@@ -2,5 +2,6 @@
 export { locateFfmpeg, parseFfmpegVersion, type FfmpegInfo, type FfmpegSource } from './ffmpeg-locate.js';
 export { mergeSegments, splitIntoRuns, type MergeInput, type MergeResult } from './merge-segments.js';
 export { MergeError, FfmpegNotFoundError } from './merge-error.js';
+export { makePoster, type PosterInput } from './poster.js';
 export { runFfmpeg, type FfmpegRun, type FfmpegRunResult } from './run-ffmpeg.js';
 export { uniqueOutputPath, uniqueDirectory } from './output-path.js';

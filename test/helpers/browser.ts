@@ -107,7 +107,7 @@ export interface WebHarness {
 
 const FOLDERS = ['fast', 'slow', 'gated', 'stuck', 'curl', 'paging'];
 
-export async function startWebHarness(opts: { token?: string } = {}): Promise<WebHarness> {
+export async function startWebHarness(opts: { token?: string; basicAuth?: { user: string; pass: string } } = {}): Promise<WebHarness> {
   await ensureWebBuilt();
   const fixture = await ensureFixture('ts');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-web-'));
@@ -137,6 +137,7 @@ export async function startWebHarness(opts: { token?: string } = {}): Promise<We
     dataDir: path.join(dir, 'data'),
     downloadDir,
     token: opts.token,
+    basicAuth: opts.basicAuth,
     maxActive: 4,
     logLevel: 'silent',
   }));

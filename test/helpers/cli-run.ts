@@ -13,7 +13,7 @@ export interface CliRun {
 
 export interface CliOptions {
   cwd?: string;
-  /** Added to the environment, which starts with no M3U8DM_URL or M3U8DM_TOKEN of the caller's. */
+  /** Added to the environment, which starts with no M3U8DM_URL, M3U8DM_TOKEN, HOST or PORT of the caller's. */
   env?: Record<string, string>;
   /** Written to stdin (closed after); stdin is ignored when absent. */
   input?: string;
@@ -26,7 +26,7 @@ const children = new Set<ChildProcess>();
 export function startCli(args: string[], options: CliOptions = {}): CliRun {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
-    env: { ...process.env, M3U8DM_URL: '', M3U8DM_TOKEN: '', ...options.env },
+    env: { ...process.env, M3U8DM_URL: '', M3U8DM_TOKEN: '', HOST: '', PORT: '', ...options.env },
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -17,6 +17,8 @@ export interface TestProxy {
   readonly authFailures: number;
   /** Targets tunnelled to, as `host:port`. */
   readonly targets: string[];
+  /** The `Proxy-Authorization` of every CONNECT, as received (undefined when none was sent); HTTP proxy only. */
+  readonly authHeaders?: (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ function splice(a: Socket, b: Socket): void {
 export async function startConnectProxy(credentials: ProxyCredentials): Promise<TestProxy> {
   const open = tracker();
   const targets: string[] = [];
+  const authHeaders: (string | undefined)[] = [];
   let connections = 0;
   let authFailures = 0;
   const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
@@ -65,6 +68,7 @@ export async function startConnectProxy(credentials: ProxyCredentials): Promise<
   });
   server.on('connection', (socket: Socket) => open.track(socket));
   server.on('connect', (req: http.IncomingMessage, client: Socket, head: Buffer) => {
+    authHeaders.push(req.headers['proxy-authorization']);
     if (req.headers['proxy-authorization'] !== expected) {
       authFailures++;
       client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
@@ -92,6 +96,7 @@ export async function startConnectProxy(credentials: ProxyCredentials): Promise<
     get connections() { return connections; },
     get authFailures() { return authFailures; },
     targets,
+    authHeaders,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       open.closeAll();

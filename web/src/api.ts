@@ -1,5 +1,6 @@
 // Calls to the service: the `/api/v1` envelope, the compat `/api/settings`, and the
 // token every call carries. A 401 asks for the token and retries the call.
+import { T } from './i18n.js';
 import { currentToken, tokenAfter401 } from './token.js';
 
 export class ApiError extends Error {
@@ -30,7 +31,7 @@ async function send(method: Method, path: string, body: unknown, token: string |
   try {
     return await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
   } catch (err) {
-    throw new ApiError(`cannot reach the service (${(err as Error).message})`, 0, null);
+    throw new ApiError(T.unreachable((err as Error).message), 0, null);
   }
 }
 
@@ -38,7 +39,10 @@ async function send(method: Method, path: string, body: unknown, token: string |
 async function call(method: Method, path: string, body?: unknown): Promise<Response> {
   let token = currentToken();
   let res = await send(method, path, body, token);
-  for (let tries = 0; res.status === 401 && tries < 5; tries++) {
+  // Only a service that takes a token says Bearer; one with a Basic user/password only is
+  // answered by the browser's own login dialog, and a token prompt would be no use there.
+  const wantsToken = (r: Response) => /\bBearer\b/i.test(r.headers.get('www-authenticate') ?? '');
+  for (let tries = 0; res.status === 401 && wantsToken(res) && tries < 5; tries++) {
     const next = await tokenAfter401(token);
     if (next === null) break;
     token = next;
@@ -52,7 +56,7 @@ export async function v1<T>(method: Method, path: string, body?: unknown): Promi
   // Relative, so the page also works behind a proxy that serves it under a sub-path.
   const res = await call(method, `api/v1${path}`, body);
   const envelope = (await res.json().catch(() => null)) as Envelope<T> | null;
-  if (!envelope || typeof envelope.code !== 'number') throw new ApiError(`unexpected answer: HTTP ${res.status}`, res.status, null);
+  if (!envelope || typeof envelope.code !== 'number') throw new ApiError(T.unexpected(res.status), res.status, null);
   if (!res.ok || envelope.code !== 0) throw new ApiError(envelope.message, res.status, envelope.code);
   return envelope.data;
 }
@@ -67,6 +71,21 @@ export async function compat<T>(method: Method, path: string, body?: unknown): P
     throw new ApiError(cut >= 0 ? text.slice(cut + 2) : text || `HTTP ${res.status}`, res.status, null);
   }
   return (await res.json()) as T;
+}
+
+/** A binary answer (the poster JPEG) fetched with the token, as a blob; null when there is none. */
+export async function fetchBlob(path: string): Promise<Blob | null> {
+  const res = await call('GET', `api/v1${path}`);
+  return res.ok ? res.blob() : null;
+}
+
+/**
+ * A link to a task's file that works without headers (for <video src> and a download link):
+ * signed by the service for this task only, for a few hours. See SECURITY.md.
+ */
+export async function fileLink(id: number, disposition: 'attachment' | 'inline'): Promise<string> {
+  const { path } = await v1<{ path: string; expires_at: string }>('POST', `/tasks/${id}/file-link?disposition=${disposition}`);
+  return path;
 }
 
 /** EventSource cannot send headers, so the token goes in the query. */

@@ -10,8 +10,14 @@ export interface CurlRequest {
   ignored: string[];
 }
 
+/** Why a command could not be read; the page words it in its language (`T.curlError`). */
+export type CurlParseReason = 'unclosedAnsi' | 'unclosedSingle' | 'unclosedDouble' | 'needsValue';
+
 export class CurlParseError extends Error {
   override name = 'CurlParseError';
+  constructor(message: string, readonly reason: CurlParseReason, readonly flag = '') {
+    super(message);
+  }
 }
 
 /** Short flags of curl that take a value (so the value is not mistaken for a URL). */
@@ -60,7 +66,7 @@ function ansiCQuoted(s: string, start: number): [string, number] {
       i += 2;
     }
   }
-  throw new CurlParseError("a $'…' quote is not closed");
+  throw new CurlParseError("a $'…' quote is not closed", 'unclosedAnsi');
 }
 
 /** Splits a command line into words the way bash does: quotes, backslashes, `\`-newline continuations. */
@@ -83,7 +89,7 @@ export function shellWords(input: string): string[] {
       }
     } else if (c === "'") {
       const end = input.indexOf("'", i + 1);
-      if (end < 0) throw new CurlParseError('a single quote is not closed');
+      if (end < 0) throw new CurlParseError('a single quote is not closed', 'unclosedSingle');
       word += input.slice(i + 1, end);
       inWord = true;
       i = end + 1;
@@ -95,7 +101,7 @@ export function shellWords(input: string): string[] {
     } else if (c === '"') {
       i++;
       for (;;) {
-        if (i >= input.length) throw new CurlParseError('a double quote is not closed');
+        if (i >= input.length) throw new CurlParseError('a double quote is not closed', 'unclosedDouble');
         const d = input[i]!;
         if (d === '"') break;
         // Inside double quotes a backslash escapes only these; elsewhere it stays.
@@ -173,7 +179,7 @@ export function parseCurl(command: string): CurlRequest {
     const word = words[i]!;
     const nextValue = (flag: string): string => {
       const value = words[++i];
-      if (value === undefined) throw new CurlParseError(`${flag} needs a value`);
+      if (value === undefined) throw new CurlParseError(`${flag} needs a value`, 'needsValue', flag);
       return value;
     };
     if (word === '--') {

@@ -2,6 +2,7 @@
 // start with the field path (`options.download_threads must be …`, `urls.1 must be …`,
 // `options.skip_ts_info: invalid …`); several issues are joined with `; `.
 import { h } from './dom.js';
+import { T } from './i18n.js';
 
 /** Where an error goes: the input, and optionally a prefix (`Line 2: `). */
 export type FieldResolver = (path: string[]) => { input: HTMLElement; prefix?: string } | null;
@@ -52,8 +53,8 @@ export class FieldErrors {
       const text = split.colon || /^(must|is|has)\b/.test(split.text) ? split.text : part;
       this.at(target.input, `${target.prefix ?? ''}${capitalize(text)}`);
     }
-    const summary = loose.length ? loose.join(' ') : 'Please correct the marked field.';
-    this.#summary.textContent = loose.length && this.#marked.length ? `${summary} Please also correct the marked field.` : summary;
+    const summary = loose.length ? loose.join(' ') : T.fixField;
+    this.#summary.textContent = loose.length && this.#marked.length ? `${summary} ${T.fixFieldToo}` : summary;
     this.#summary.hidden = false;
     this.#reveal();
   }

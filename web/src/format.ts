@@ -1,4 +1,5 @@
 // How numbers and URLs read in the list: sizes, speeds, times left, long URLs.
+import { T } from './i18n.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -25,18 +26,19 @@ export function formatEta(seconds: number | null): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
-/** `11:55 PM` today, `tomorrow 11:55 PM`, else `Nov 21, 11:55 PM` (local time). */
+/** `11:55 PM` today, `tomorrow 11:55 PM`, else `Nov 21, 11:55 PM` (local time, in the page's language). */
 export function formatWhen(iso: string): string {
   const at = new Date(iso);
-  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const locale = T.htmlLang;
+  const time = at.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
   const day = (offset: number) => {
     const d = new Date();
     d.setDate(d.getDate() + offset);
     return d.toDateString();
   };
   if (at.toDateString() === day(0)) return time;
-  if (at.toDateString() === day(1)) return `tomorrow ${time}`;
-  return `${at.toLocaleDateString([], { month: 'short', day: 'numeric' })}, ${time}`;
+  if (at.toDateString() === day(1)) return T.tomorrow(time);
+  return `${at.toLocaleDateString(locale, { month: 'short', day: 'numeric' })} ${time}`;
 }
 
 /**

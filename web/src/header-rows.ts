@@ -1,5 +1,6 @@
 // The new-download form's HTTP headers as editable name/value rows.
 import { h } from './dom.js';
+import { T } from './i18n.js';
 
 export class HeaderRows {
   readonly #list: HTMLElement;
@@ -20,14 +21,14 @@ export class HeaderRows {
 
   add(name: string, value: string, focus = false): void {
     const n = ++this.#made;
-    const nameInput = h('input', { type: 'text', class: 'h-name', id: `hdr-name-${n}`, placeholder: 'Name, e.g. Referer', autocomplete: 'off', spellcheck: 'false' });
-    const valueInput = h('input', { type: 'text', class: 'h-value', id: `hdr-value-${n}`, placeholder: 'Value', autocomplete: 'off', spellcheck: 'false' });
+    const nameInput = h('input', { type: 'text', class: 'h-name', id: `hdr-name-${n}`, placeholder: T.headerNamePlaceholder, autocomplete: 'off', spellcheck: 'false' });
+    const valueInput = h('input', { type: 'text', class: 'h-value', id: `hdr-value-${n}`, placeholder: T.headerValuePlaceholder, autocomplete: 'off', spellcheck: 'false' });
     nameInput.value = name;
     valueInput.value = value;
-    const remove = h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': 'Remove this header' }, 'Remove');
+    const remove = h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': T.removeHeaderLabel }, T.removeHeader);
     const row = h('div', { class: 'header-row field' },
-      h('label', { class: 'visually-hidden', for: nameInput.id }, 'Header name'), nameInput,
-      h('label', { class: 'visually-hidden', for: valueInput.id }, 'Header value'), valueInput,
+      h('label', { class: 'visually-hidden', for: nameInput.id }, T.headerName), nameInput,
+      h('label', { class: 'visually-hidden', for: valueInput.id }, T.headerValue), valueInput,
       remove);
     remove.addEventListener('click', () => {
       row.remove();

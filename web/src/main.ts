@@ -1,6 +1,7 @@
 // The page's entry: wires the views to the service and switches between them by
 // the URL's hash (#/, #/new, #/settings) so the back button and bookmarks work.
 import { byId } from './dom.js';
+import { lang, switchLang, T, translatePage, type Lang } from './i18n.js';
 import { LiveUpdates, type LiveMode } from './live.js';
 import { NewDownloadForm } from './new-download.js';
 import { addRequestFromHash } from './send-to.js';
@@ -19,6 +20,10 @@ function viewFromHash(): View {
 
 function boot(): void {
   byId('boot-note').remove();
+  translatePage();
+  const langSelect = byId('lang-select', HTMLSelectElement);
+  langSelect.value = lang;
+  langSelect.addEventListener('change', () => switchLang(langSelect.value as Lang));
   const list = new TaskList({
     list: byId('task-list', HTMLUListElement),
     empty: byId('task-empty'),
@@ -66,7 +71,7 @@ function boot(): void {
   show(viewFromHash(), false);
 
   const liveStatus = byId('live-status');
-  const MODE_TEXT: Record<LiveMode, string> = { connecting: 'Connecting…', live: 'Live', polling: 'Reconnecting · refreshing every 3 s' };
+  const MODE_TEXT: Record<LiveMode, string> = T.live;
   const live = new LiveUpdates({
     onEvent: (event) => {
       list.applyEvent(event);

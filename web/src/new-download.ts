@@ -2,19 +2,20 @@
 // from a pasted curl command), and per-task options. Only options changed from the
 // saved settings are sent, so an untouched task keeps following the settings page.
 import { ApiError, v1 } from './api.js';
-import { parseCurl } from './curl-parse.js';
+import { CurlParseError, parseCurl } from './curl-parse.js';
 import { notify } from './dialogs.js';
 import { byId } from './dom.js';
 import { FieldErrors } from './field-errors.js';
 import { HeaderRows } from './header-rows.js';
+import { T } from './i18n.js';
 import type { AddRequest } from './send-to.js';
 import { SettingsFields, type FieldGroup } from './settings-fields.js';
 import type { DownloadSettings, TaskOptions } from './types.js';
 
 const GROUPS: FieldGroup[] = [
-  { legend: 'Output', keys: ['save_location', 'format', 'variant', 'no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
-  { legend: 'Download', keys: ['download_threads', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
-  { legend: 'Proxy', keys: ['proxy_type', 'proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'] },
+  { legend: T.group.output, keys: ['save_location', 'format', 'variant', 'no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
+  { legend: T.group.download, keys: ['download_threads', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
+  { legend: T.group.proxy, keys: ['proxy_type', 'proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'] },
 ];
 const V1_EXTRAS: Pick<TaskOptions, 'variant' | 'format'> = { variant: 'best', format: 'mp4' };
 
@@ -68,7 +69,7 @@ export class NewDownloadForm {
     this.#urls.value = request.url;
     this.#filename.value = request.name;
     this.#headers.set(request.referer ? [['Referer', request.referer]] : []);
-    notify('Filled in from the link: check it and press Add download');
+    notify(T.prefilled);
   }
 
   #applyCurl(): void {
@@ -78,15 +79,13 @@ export class NewDownloadForm {
     if (!text) return;
     try {
       const parsed = parseCurl(text);
-      if (!parsed.urls.length) throw new Error('no URL found in the command');
+      if (!parsed.urls.length) throw new Error(T.curlNoUrl);
       this.#urls.value = parsed.urls.join('\n');
       this.#headers.set(parsed.headers);
       const ignored = [...new Set(parsed.ignored)];
-      const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-      note.textContent = `Filled in ${count(parsed.urls.length, 'URL')} and ${count(parsed.headers.length, 'header')}.` +
-        (ignored.length ? ` Ignored: ${ignored.join(' ')}` : '');
+      note.textContent = T.curlFilled(parsed.urls.length, parsed.headers.length) + (ignored.length ? T.curlIgnored(ignored.join(' ')) : '');
     } catch (err) {
-      note.textContent = `Could not read that command: ${(err as Error).message}`;
+      note.textContent = T.curlUnreadable(err instanceof CurlParseError ? T.curlError[err.reason](err.flag) : (err as Error).message);
       note.classList.add('error-text');
     }
   }
@@ -110,7 +109,7 @@ export class NewDownloadForm {
     if (unnamed) {
       const input = this.#headers.inputFor('');
       this.#errors.clear();
-      if (input) this.#errors.at(input, 'Enter the header’s name, or clear its value.');
+      if (input) this.#errors.at(input, T.headerNameMissing);
       input?.focus();
       return null;
     }
@@ -135,13 +134,13 @@ export class NewDownloadForm {
     this.#form.setAttribute('aria-busy', 'true');
     try {
       const { task_ids, created_count } = await v1<{ task_ids: number[]; created_count: number }>('POST', '/tasks', body);
-      notify(`Added ${created_count} download${created_count === 1 ? '' : 's'}`);
+      notify(T.added(created_count));
       this.#reset();
       this.onCreated(task_ids);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 40002) this.#errors.show('urls must hold at least one playlist URL, one per line');
+      if (err instanceof ApiError && err.code === 40002) this.#errors.show(T.urlsMissing);
       else if (err instanceof ApiError && err.status >= 400 && err.status < 500) this.#errors.show(err.message);
-      else this.#errors.show(`Could not add the download: ${(err as Error).message}`);
+      else this.#errors.show(T.addFailed((err as Error).message));
     } finally {
       this.#submit.disabled = false;
       this.#form.removeAttribute('aria-busy');
@@ -168,7 +167,7 @@ export class NewDownloadForm {
         return { input: this.#urls };
       case 'urls': {
         const line = second !== undefined ? this.#lineOf[Number(second)] : undefined;
-        return { input: this.#urls, prefix: line ? `Line ${line}: ` : undefined };
+        return { input: this.#urls, prefix: line ? T.line(line) : undefined };
       }
       case 'filename':
         return { input: this.#filename };

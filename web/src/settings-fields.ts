@@ -1,45 +1,40 @@
 // The download settings as form fields, built from one description so the
 // new-download form's advanced section and the settings page read the same.
 import { h } from './dom.js';
+import { T } from './i18n.js';
 import type { TaskOptions } from './types.js';
 
 export type OptionKey = keyof TaskOptions;
 
+/** How each setting is edited; its label, placeholder and hint come from the catalogue (`T.field`). */
 interface FieldSpec {
-  label: string;
   kind: 'text' | 'int' | 'bool' | 'choice' | 'password' | 'variant';
-  choices?: readonly (readonly [value: string, label: string])[];
-  /** Text, or a grammar as (syntax, meaning) pairs shown as a list. */
-  hint?: string | readonly (readonly [syntax: string, meaning: string])[];
+  /** Values, and labels that are the same in every language (`HTTP`, `MP4`); `null` takes the catalogue's. */
+  choices?: readonly (readonly [value: string, label: string | null])[];
+  /** A placeholder that needs no translation (an address, a port). */
   placeholder?: string;
+  /** Shows the skip grammar (src/downloader/skip-rules.ts) under the field. */
+  grammar?: true;
 }
 
-/** The skip grammar (src/downloader/skip-rules.ts), told the way a person writes it. */
-export const SKIP_GRAMMAR = [
-  ['N or A-B', 'segment numbers, 1-based, inclusive (e.g. 1-3)'],
-  ['http.code=403', 'a segment answering 403 is skipped instead of failing the download'],
-  ['time:HH:MM:SS-HH:MM:SS', 'skip the segments inside this window'],
-  ['!time:HH:MM:SS-HH:MM:SS', 'keep only the segments overlapping it'],
-] as const;
-
 const SPECS: Record<OptionKey, FieldSpec> = {
-  save_location: { label: 'Save location', kind: 'text', placeholder: 'the download folder', hint: 'A folder inside the download folder (relative paths start there) or an allowed save root.' },
-  temp_directory: { label: 'Temporary folder', kind: 'text', placeholder: 'data folder/work', hint: 'Where segments wait until they are merged.' },
-  download_threads: { label: 'Threads', kind: 'int', hint: 'Segments downloaded at once, 1–128.' },
-  skip_ts_info: { label: 'Skip segments', kind: 'text', placeholder: 'e.g. 1-3,http.code=404', hint: SKIP_GRAMMAR },
-  proxy_type: { label: 'Proxy', kind: 'choice', choices: [['none', 'No proxy'], ['http', 'HTTP'], ['https', 'HTTPS'], ['socks5', 'SOCKS5'], ['socks4', 'SOCKS4']] },
-  proxy_host: { label: 'Proxy host', kind: 'text', placeholder: '127.0.0.1' },
-  proxy_port: { label: 'Proxy port', kind: 'int', placeholder: '1080' },
-  proxy_username: { label: 'Proxy user', kind: 'text' },
-  proxy_password: { label: 'Proxy password', kind: 'password', placeholder: 'leave blank to keep the saved one', hint: 'Never shown again once saved.' },
-  allow_insecure_https: { label: 'Allow insecure HTTPS (skip certificate checks)', kind: 'bool' },
-  keep_ts_files: { label: 'Keep the segments after merging', kind: 'bool' },
-  use_server_file_time: { label: "Use the server's file time for the output", kind: 'bool' },
-  no_merge_ts: { label: 'Do not merge (keep segments only)', kind: 'bool' },
-  debug_log: { label: 'Write a debug log', kind: 'bool' },
-  log_skipped_ts: { label: 'List skipped segments next to the output', kind: 'bool' },
-  variant: { label: 'Variant', kind: 'variant', placeholder: 'best', hint: 'For master playlists: best, worst, or the tallest at most this many pixels high (e.g. 720).' },
-  format: { label: 'Format', kind: 'choice', choices: [['mp4', 'MP4'], ['mkv', 'MKV'], ['ts', 'MPEG-TS']] },
+  save_location: { kind: 'text' },
+  temp_directory: { kind: 'text' },
+  download_threads: { kind: 'int' },
+  skip_ts_info: { kind: 'text', grammar: true },
+  proxy_type: { kind: 'choice', choices: [['none', null], ['http', 'HTTP'], ['https', 'HTTPS'], ['socks5', 'SOCKS5'], ['socks4', 'SOCKS4']] },
+  proxy_host: { kind: 'text', placeholder: '127.0.0.1' },
+  proxy_port: { kind: 'int', placeholder: '1080' },
+  proxy_username: { kind: 'text' },
+  proxy_password: { kind: 'password' },
+  allow_insecure_https: { kind: 'bool' },
+  keep_ts_files: { kind: 'bool' },
+  use_server_file_time: { kind: 'bool' },
+  no_merge_ts: { kind: 'bool' },
+  debug_log: { kind: 'bool' },
+  log_skipped_ts: { kind: 'bool' },
+  variant: { kind: 'variant' },
+  format: { kind: 'choice', choices: [['mp4', 'MP4'], ['mkv', 'MKV'], ['ts', 'MPEG-TS']] },
 };
 
 const PROXY_DETAILS: OptionKey[] = ['proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'];
@@ -68,27 +63,28 @@ export class SettingsFields {
 
   #build(key: OptionKey, id: string): HTMLElement {
     const spec = SPECS[key];
-    const hintId = spec.hint ? `${id}-hint` : undefined;
-    const hint = !spec.hint ? null
-      : typeof spec.hint === 'string' ? h('p', { class: 'hint', id: hintId }, spec.hint)
-      : h('div', { class: 'hint', id: hintId }, 'Comma-separated parts:',
-        h('ul', { class: 'grammar' }, ...spec.hint.map(([syntax, meaning]) => h('li', {}, h('code', {}, syntax), ` ${meaning}`))));
+    const words = T.field[key];
+    const hintId = spec.grammar || words.hint ? `${id}-hint` : undefined;
+    const hint = spec.grammar
+      ? h('div', { class: 'hint', id: hintId }, T.skipGrammarIntro,
+        h('ul', { class: 'grammar' }, ...T.skipGrammar.map(([syntax, meaning]) => h('li', {}, h('code', {}, syntax), ` ${meaning}`))))
+      : words.hint ? h('p', { class: 'hint', id: hintId }, words.hint) : null;
     let control: Control;
     if (spec.kind === 'bool') {
       control = h('input', { type: 'checkbox', id, name: key, 'aria-describedby': hintId });
       this.#controls.set(key, control);
-      return h('div', { class: 'field field-check' }, control, h('label', { for: id }, spec.label), hint);
+      return h('div', { class: 'field field-check' }, control, h('label', { for: id }, words.label), hint);
     }
     if (spec.kind === 'choice') {
       control = h('select', { id, name: key, 'aria-describedby': hintId });
-      for (const [value, label] of spec.choices ?? []) control.append(h('option', { value }, label));
+      for (const [value, label] of spec.choices ?? []) control.append(h('option', { value }, label ?? T.noProxy));
     } else {
       control = h('input', {
         id,
         name: key,
         type: spec.kind === 'password' ? 'password' : 'text',
         inputmode: spec.kind === 'int' ? 'numeric' : undefined,
-        placeholder: spec.placeholder,
+        placeholder: spec.placeholder ?? words.placeholder,
         autocomplete: spec.kind === 'password' ? 'new-password' : 'off',
         spellcheck: 'false',
         list: spec.kind === 'variant' ? `${id}-choices` : undefined,
@@ -96,7 +92,7 @@ export class SettingsFields {
       });
     }
     this.#controls.set(key, control);
-    const field = h('div', { class: `field field-${key.replaceAll('_', '-')}` }, h('label', { for: id }, spec.label), control, hint);
+    const field = h('div', { class: `field field-${key.replaceAll('_', '-')}` }, h('label', { for: id }, words.label), control, hint);
     if (spec.kind === 'variant') {
       field.append(h('datalist', { id: `${id}-choices` }, ...['best', 'worst', '2160', '1080', '720', '480', '360'].map((v) => h('option', { value: v }))));
     }

@@ -4,15 +4,16 @@ import { ApiError, compat } from './api.js';
 import { notify } from './dialogs.js';
 import { byId } from './dom.js';
 import { FieldErrors } from './field-errors.js';
+import { T } from './i18n.js';
 import { addUrl, bookmarklet } from './send-to.js';
 import { SettingsFields, type FieldGroup } from './settings-fields.js';
 import type { DownloadSettings } from './types.js';
 
 const GROUPS: FieldGroup[] = [
-  { legend: 'Folders', keys: ['save_location', 'temp_directory'] },
-  { legend: 'Download', keys: ['download_threads', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
-  { legend: 'Output', keys: ['no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
-  { legend: 'Proxy', keys: ['proxy_type', 'proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'] },
+  { legend: T.group.folders, keys: ['save_location', 'temp_directory'] },
+  { legend: T.group.download, keys: ['download_threads', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
+  { legend: T.group.output, keys: ['no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
+  { legend: T.group.proxy, keys: ['proxy_type', 'proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'] },
 ];
 
 export class SettingsPage {
@@ -36,7 +37,7 @@ export class SettingsPage {
     // On this page it would only add this page; it is meant for the bookmarks bar.
     link.addEventListener('click', (e) => {
       e.preventDefault();
-      notify('Drag the link to your bookmarks bar, then click it on the page that plays the video');
+      notify(T.sendToDrag);
     });
     byId('add-link').textContent = `${addUrl()}?url=…&name=…&referer=…`;
   }
@@ -47,7 +48,7 @@ export class SettingsPage {
       this.#fields.fill(settings);
       return settings;
     } catch (err) {
-      this.#errors.show(`Could not load the settings: ${(err as Error).message}`);
+      this.#errors.show(T.settingsLoadFailed((err as Error).message));
       return null;
     }
   }
@@ -61,10 +62,10 @@ export class SettingsPage {
       const saved = await this.load();
       const password = this.#fields.control('proxy_password');
       if (password) password.value = '';
-      notify('Settings saved');
+      notify(T.settingsSaved);
       if (saved) this.onSaved(saved);
     } catch (err) {
-      this.#errors.show(err instanceof ApiError && err.status === 400 ? err.message : `Could not save: ${(err as Error).message}`);
+      this.#errors.show(err instanceof ApiError && err.status === 400 ? err.message : T.saveFailed((err as Error).message));
     } finally {
       this.#submit.disabled = false;
     }

@@ -2,15 +2,16 @@
 import { v1 } from './api.js';
 import { h, setText, throttle } from './dom.js';
 import { formatSpeed } from './format.js';
+import { T } from './i18n.js';
 import { Status, type TaskStats } from './types.js';
 
-const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps'>; label: string; filter: string }[] = [
-  { key: 'total', label: 'All', filter: '' },
-  { key: 'running', label: 'Running', filter: String(Status.running) },
-  { key: 'pending', label: 'Pending', filter: String(Status.pending) },
-  { key: 'paused', label: 'Paused', filter: String(Status.paused) },
-  { key: 'completed', label: 'Completed', filter: String(Status.completed) },
-  { key: 'failed', label: 'Failed', filter: String(Status.failed) },
+const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps'>; filter: string }[] = [
+  { key: 'total', filter: '' },
+  { key: 'running', filter: String(Status.running) },
+  { key: 'pending', filter: String(Status.pending) },
+  { key: 'paused', filter: String(Status.paused) },
+  { key: 'completed', filter: String(Status.completed) },
+  { key: 'failed', filter: String(Status.failed) },
 ];
 
 export class StatsBar {
@@ -24,13 +25,14 @@ export class StatsBar {
     for (const item of ITEMS) {
       const value = h('span', { class: 'stat-value' }, '–');
       this.#values.set(item.key, value);
-      const button = h('button', { type: 'button', class: `stat stat-${item.key}`, 'data-stat': item.key, title: `Show ${item.label.toLowerCase()} downloads` },
-        h('span', { class: 'stat-label' }, item.label), value);
+      const label = T.statusTitle[item.key];
+      const button = h('button', { type: 'button', class: `stat stat-${item.key}`, 'data-stat': item.key, title: T.showStatus(label) },
+        h('span', { class: 'stat-label' }, label), value);
       button.addEventListener('click', () => onFilter(item.filter));
       list.append(h('li', {}, button));
     }
     this.#speed = h('span', { class: 'stat-value' }, '–');
-    list.append(h('li', {}, h('span', { class: 'stat stat-speed', 'data-stat': 'speed' }, h('span', { class: 'stat-label' }, 'Speed'), this.#speed)));
+    list.append(h('li', {}, h('span', { class: 'stat stat-speed', 'data-stat': 'speed' }, h('span', { class: 'stat-label' }, T.statSpeed), this.#speed)));
     container.append(list);
   }
 

@@ -4,6 +4,7 @@
 import { ApiError, v1 } from './api.js';
 import { confirmAction, notify } from './dialogs.js';
 import { debounce, setText } from './dom.js';
+import { T } from './i18n.js';
 import { TaskRow, type TaskAction } from './task-row.js';
 import { Status, type TaskEvent, type TaskPage, type V1Task } from './types.js';
 
@@ -23,7 +24,6 @@ export interface TaskListElements {
   loadError: HTMLElement;
 }
 
-const PAST: Record<Exclude<TaskAction, 'delete'>, string> = { stop: 'Paused', resume: 'Resumed', retry: 'Retrying' };
 /** Statuses from which each action is allowed (DESIGN.md). */
 const ALLOWED_FROM: Record<Exclude<TaskAction, 'delete'>, number[]> = {
   stop: [Status.pending, Status.running],
@@ -139,7 +139,7 @@ export class TaskList {
     try {
       page = await v1<TaskPage>('GET', `/tasks?${params}`);
     } catch (err) {
-      this.#els.loadError.textContent = `Could not load the downloads: ${(err as Error).message}`;
+      this.#els.loadError.textContent = T.loadFailed((err as Error).message);
       this.#els.loadError.hidden = false;
       return;
     }
@@ -176,6 +176,7 @@ export class TaskList {
   }
 
   #remove(id: number): void {
+    this.#rows.get(id)?.dispose();
     this.#rows.get(id)?.el.remove();
     this.#rows.delete(id);
     this.#selected.delete(id);
@@ -189,10 +190,10 @@ export class TaskList {
     next.disabled = this.#page >= lastPage;
     const first = this.#total ? (this.#page - 1) * pageSize + 1 : 0;
     const last = Math.min(this.#total, this.#page * pageSize);
-    setText(pageInfo, this.#total ? `${first}–${last} of ${this.#total} · page ${this.#page} of ${lastPage}` : '');
+    setText(pageInfo, this.#total ? T.pageInfo(first, last, this.#total, this.#page, lastPage) : '');
     const filtered = this.#els.status.value !== '' || this.#els.search.value.trim() !== '';
     empty.hidden = this.#total > 0;
-    setText(empty, filtered ? 'No downloads match these filters.' : 'No downloads yet. Add one under “New download”.');
+    setText(empty, filtered ? T.emptyFiltered : T.emptyNone);
   }
 
   #select(id: number, on: boolean): void {
@@ -204,7 +205,7 @@ export class TaskList {
   #syncSelection(): void {
     const { selectAll, selectedCount, batchButtons } = this.#els;
     const n = this.#selected.size;
-    setText(selectedCount, n ? `${n} selected` : 'None selected');
+    setText(selectedCount, n ? T.selected(n) : T.noneSelected);
     for (const button of batchButtons) button.disabled = n === 0;
     selectAll.checked = n > 0 && n === this.#rows.size;
     selectAll.indeterminate = n > 0 && n < this.#rows.size;
@@ -214,18 +215,18 @@ export class TaskList {
   async #act(task: V1Task, action: TaskAction): Promise<void> {
     try {
       if (action === 'delete') {
-        const ok = await confirmAction(`Delete “${task.filename}”? Its downloaded segments are removed; a finished file stays on disk.`, 'Delete');
+        const ok = await confirmAction(T.confirmDelete(task.filename), T.action.delete);
         if (!ok) return;
         await v1('DELETE', `/tasks/${task.id}`);
         this.#remove(task.id);
-        notify(`Deleted ${task.filename}`);
+        notify(T.deleted(task.filename));
         this.#refreshSoon();
       } else {
         this.#rows.get(task.id)?.update(await v1<V1Task>('POST', `/tasks/${task.id}/${action}`));
       }
       this.onChange();
     } catch (err) {
-      notify(`${action === 'stop' ? 'Pause' : action[0]!.toUpperCase() + action.slice(1)} failed: ${(err as Error).message}`, 'error');
+      notify(T.actionFailed(T.action[action], (err as Error).message), 'error');
       void this.refresh();
     }
   }
@@ -234,14 +235,14 @@ export class TaskList {
     const ids = [...this.#selected];
     if (!ids.length) return;
     if (action === 'delete') {
-      const ok = await confirmAction(`Delete ${ids.length} download${ids.length > 1 ? 's' : ''}? Their downloaded segments are removed; finished files stay on disk.`, `Delete ${ids.length}`);
+      const ok = await confirmAction(T.confirmDeleteMany(ids.length), T.deleteN(ids.length));
       if (!ok) return;
       try {
         const { deleted_count } = await v1<{ deleted_count: number }>('DELETE', '/tasks/batch', { task_ids: ids });
         for (const id of ids) this.#remove(id);
-        notify(`Deleted ${deleted_count} download${deleted_count === 1 ? '' : 's'}`);
+        notify(T.deletedN(deleted_count));
       } catch (err) {
-        notify(`Delete failed: ${(err as Error).message}`, 'error');
+        notify(T.deleteFailed((err as Error).message), 'error');
       }
     } else {
       // One call per task; those whose state does not allow the action are left alone.
@@ -255,7 +256,7 @@ export class TaskList {
         }
       }
       const skipped = ids.length - done;
-      notify(`${PAST[action]} ${done} of ${ids.length}${skipped ? ` (${skipped} not in a state that allows it)` : ''}`, done ? 'info' : 'error');
+      notify(T.batchDone(T.past[action], done, ids.length, skipped), done ? 'info' : 'error');
     }
     this.onChange();
     this.#refreshSoon();
@@ -264,11 +265,11 @@ export class TaskList {
   async #retryAll(): Promise<void> {
     try {
       const { retried_count } = await v1<{ retried_count: number }>('POST', '/tasks/retry-all');
-      notify(retried_count ? `Retrying ${retried_count} failed download${retried_count === 1 ? '' : 's'}` : 'No failed downloads to retry');
+      notify(T.retrying(retried_count));
       this.onChange();
       this.#refreshSoon();
     } catch (err) {
-      notify(`Retry all failed: ${err instanceof ApiError ? err.message : String(err)}`, 'error');
+      notify(T.retryAllFailed(err instanceof ApiError ? err.message : String(err)), 'error');
     }
   }
 }

@@ -1,11 +1,16 @@
 // One task in the list. The row is built once and then updated in place: a progress
 // tick changes a few text nodes and the bar's width, never the row's structure, so
 // focus, selection and hover survive live updates.
+import { fetchBlob } from './api.js';
 import { h, setAttr, setText } from './dom.js';
 import { formatBytes, formatEta, formatSpeed, formatWhen, shortenUrl } from './format.js';
+import { T } from './i18n.js';
+import { downloadTask, playTask } from './player.js';
 import { Status, type V1Task } from './types.js';
 
 export type TaskAction = 'stop' | 'resume' | 'retry' | 'delete';
+/** What a finished row offers besides the list's actions; handled by the row itself. */
+type FileAction = 'download' | 'play';
 
 export interface RowCallbacks {
   onAction(task: V1Task, action: TaskAction): void;
@@ -20,17 +25,18 @@ const ACTIONS: Record<number, TaskAction[]> = {
   [Status.failed]: ['retry', 'delete'],
   [Status.paused]: ['resume', 'delete'],
 };
-const ACTION_LABEL: Record<TaskAction, string> = { stop: 'Pause', resume: 'Resume', retry: 'Retry', delete: 'Delete' };
-
 /** What the status badge says: the phase while running, "scheduled" for a pending task with a start time. */
 function statusWord(task: V1Task): string {
-  if (task.status === Status.running) return task.phase === 'queued' ? 'starting' : task.phase;
-  if (task.status === Status.pending && task.start_time && Date.parse(task.start_time) > Date.now()) return 'scheduled';
-  return task.status_text;
+  if (task.status === Status.running) return T.phase[task.phase] ?? T.status.running;
+  if (task.status === Status.pending && task.start_time && Date.parse(task.start_time) > Date.now()) return T.scheduled;
+  return T.status[task.status_text];
 }
 
+/** Play is for what a browser's <video> plays: MP4. */
+const playable = (task: V1Task) => task.status === Status.completed && /\.mp4$/i.test(task.filename);
+
 function statusDetail(task: V1Task): string {
-  if (task.status === Status.pending && task.start_time && Date.parse(task.start_time) > Date.now()) return `starts ${formatWhen(task.start_time)}`;
+  if (task.status === Status.pending && task.start_time && Date.parse(task.start_time) > Date.now()) return T.startsAt(formatWhen(task.start_time));
   if (task.status === Status.completed && task.completed_at) return formatWhen(task.completed_at);
   return '';
 }
@@ -52,6 +58,11 @@ export class TaskRow {
   readonly #speed: HTMLElement;
   readonly #eta: HTMLElement;
   readonly #buttons = new Map<TaskAction, HTMLButtonElement>();
+  readonly #fileButtons = new Map<FileAction, HTMLButtonElement>();
+  readonly #thumb: HTMLImageElement;
+  /** The object URL the thumbnail shows, released when the row goes or the poster changes. */
+  #thumbUrl: string | null = null;
+  #thumbFor: number | null = null;
 
   constructor(task: V1Task, callbacks: RowCallbacks, selected: boolean) {
     this.#task = task;
@@ -73,21 +84,28 @@ export class TaskRow {
     this.#speed = h('span');
     this.#eta = h('span');
     const actions = h('div', { class: 't-actions' });
+    for (const action of ['play', 'download'] as const) {
+      const button = h('button', { type: 'button', class: `btn btn-small act-${action}`, 'data-action': action, hidden: true }, T.action[action]);
+      button.addEventListener('click', () => void (action === 'play' ? playTask(this.#task.id, this.#task.filename) : downloadTask(this.#task.id)));
+      this.#fileButtons.set(action, button);
+      actions.append(button);
+    }
     for (const action of ['stop', 'resume', 'retry', 'delete'] as const) {
-      const button = h('button', { type: 'button', class: `btn btn-small act-${action}${action === 'delete' ? ' btn-danger-quiet' : ''}`, 'data-action': action }, ACTION_LABEL[action]);
+      const button = h('button', { type: 'button', class: `btn btn-small act-${action}${action === 'delete' ? ' btn-danger-quiet' : ''}`, 'data-action': action }, T.action[action]);
       button.addEventListener('click', () => callbacks.onAction(this.#task, action));
       this.#buttons.set(action, button);
       actions.append(button);
     }
+    this.#thumb = h('img', { class: 't-thumb', alt: '', hidden: true, width: 80, height: 45, decoding: 'async' });
     this.el = h('li', { class: 'task', 'data-id': task.id },
       h('div', { class: 't-select' }, this.#check),
-      h('div', { class: 't-name' }, this.#file, this.#url, this.#error),
+      h('div', { class: 't-name' }, this.#thumb, h('div', { class: 't-name-text' }, this.#file, this.#url, this.#error)),
       h('div', { class: 't-status' }, this.#badge, this.#detail),
       h('div', { class: 't-progress' }, this.#bar, this.#percent),
-      cell('t-segments', 'Segments', this.#segments),
-      cell('t-size', 'Size', this.#size),
-      cell('t-speed', 'Speed', this.#speed),
-      cell('t-eta', 'ETA', this.#eta),
+      cell('t-segments', T.colSegments, this.#segments),
+      cell('t-size', T.colSize, this.#size),
+      cell('t-speed', T.colSpeed, this.#speed),
+      cell('t-eta', T.colEta, this.#eta),
       actions);
     this.#render(task, true);
   }
@@ -111,9 +129,10 @@ export class TaskRow {
     const name = task.filename;
     if (first || name !== this.el.dataset.name) {
       this.el.dataset.name = name;
-      this.#check.setAttribute('aria-label', `Select ${name}`);
-      this.#bar.setAttribute('aria-label', `Progress of ${name}`);
-      for (const [action, button] of this.#buttons) button.setAttribute('aria-label', `${ACTION_LABEL[action]} ${name}`);
+      this.#check.setAttribute('aria-label', T.selectOne(name));
+      this.#bar.setAttribute('aria-label', T.progressOf(name));
+      this.#thumb.alt = T.thumbnailOf(name);
+      for (const [action, button] of [...this.#buttons, ...this.#fileButtons]) button.setAttribute('aria-label', T.actionOn(T.action[action], name));
     }
     setText(this.#file, name);
     setAttr(this.#file, 'title', task.output_path || name);
@@ -132,13 +151,18 @@ export class TaskRow {
     this.#fill.style.width = `${percent}%`;
     setText(this.#percent, `${percent}%`);
 
-    const skipped = task.segments_skipped ? ` (+${task.segments_skipped} skipped)` : '';
+    const skipped = task.segments_skipped ? T.skippedCount(task.segments_skipped) : '';
     setText(this.#segments, task.segments_total ? `${task.segments_done}/${task.segments_total}${skipped}` : '—');
     const bytes = task.size || task.downloaded_bytes;
     setText(this.#size, bytes ? formatBytes(bytes) : '—');
     const running = task.status === Status.running;
     setText(this.#speed, running ? formatSpeed(task.speed_bps) : '—');
     setText(this.#eta, running && task.phase === 'downloading' ? formatEta(task.eta_s) : '—');
+
+    const done = task.status === Status.completed;
+    this.#fileButtons.get('download')!.hidden = !done;
+    this.#fileButtons.get('play')!.hidden = !playable(task);
+    this.#syncThumb(task);
 
     const allowed = ACTIONS[task.status] ?? ['delete'];
     let focusLost = false;
@@ -149,5 +173,33 @@ export class TaskRow {
     }
     // Pausing hides Pause: a keyboard user lands on its counterpart (Resume) instead of the page top.
     if (focusLost) [...this.#buttons.values()].find((b) => !b.hidden)?.focus();
+  }
+
+  /** The poster comes with the token (an <img> cannot send it), so it is fetched and shown from memory. */
+  #syncThumb(task: V1Task): void {
+    const want = task.has_poster && task.status === Status.completed ? task.id : null;
+    if (want === this.#thumbFor) return;
+    this.#thumbFor = want;
+    this.#releaseThumb();
+    if (want === null) return;
+    void fetchBlob(`/tasks/${want}/poster`).then((blob) => {
+      if (!blob || this.#thumbFor !== want) return;
+      this.#thumbUrl = URL.createObjectURL(blob);
+      this.#thumb.src = this.#thumbUrl;
+      this.#thumb.hidden = false;
+    }).catch(() => undefined);
+  }
+
+  #releaseThumb(): void {
+    if (this.#thumbUrl) URL.revokeObjectURL(this.#thumbUrl);
+    this.#thumbUrl = null;
+    this.#thumb.hidden = true;
+    this.#thumb.removeAttribute('src');
+  }
+
+  /** The list calls this when the row leaves it. */
+  dispose(): void {
+    this.#thumbFor = null;
+    this.#releaseThumb();
   }
 }

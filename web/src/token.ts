@@ -1,6 +1,7 @@
 // The access token (M3U8DM_TOKEN) as the browser keeps it: asked for once when the
 // service answers 401, stored in localStorage, offered again only if it is refused.
 import { byId } from './dom.js';
+import { T } from './i18n.js';
 
 const KEY = 'm3u8dm.token';
 const listeners = new Set<(token: string) => void>();
@@ -54,9 +55,7 @@ function promptForToken(refused: boolean): Promise<string | null> {
   const dialog = byId('token-dialog', HTMLDialogElement);
   const input = byId('token-input', HTMLInputElement);
   const message = byId('token-message');
-  message.textContent = refused
-    ? 'That token was not accepted. Enter the token the service was started with (M3U8DM_TOKEN).'
-    : 'This service needs an access token (M3U8DM_TOKEN). It is kept in this browser.';
+  message.textContent = refused ? T.tokenRefused : T.tokenAsk;
   message.classList.toggle('error-text', refused);
   input.value = '';
   byId('token-cancel', HTMLButtonElement).onclick = () => dialog.close('cancel');

@@ -8,7 +8,7 @@ export type StatusName = (typeof STATUS_NAMES)[number];
 export const Status = { pending: 0, running: 1, completed: 2, failed: 3, paused: 4 } as const;
 export type StatusCode = (typeof Status)[StatusName];
 
-export type Phase = 'queued' | 'resolving' | 'downloading' | 'merging' | 'done';
+export type Phase = 'queued' | 'resolving' | 'downloading' | 'merging' | 'done' | 'recording';
 
 export interface V1Task {
   id: number;
@@ -35,6 +35,7 @@ export interface V1Task {
   source: 'api' | 'ui' | 'cli';
   start_time: string | null;
   started_at: string | null;
+  has_poster: boolean;
 }
 
 export interface TaskPage {
