@@ -72,7 +72,7 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\]|localhost)$/i;
  * Why hooks are off, or null when they may run. A hook runs a program on this machine;
  * an open API (no token) that others can reach must not be able to set one.
  */
-export function hooksDisabledReason(config: { host: string; token?: string | undefined }): string | null {
-  if (config.token || LOOPBACK.test(config.host)) return null;
-  return `hooks are disabled because the service listens on ${config.host} without a token; set M3U8DM_TOKEN (or listen on 127.0.0.1) to use on_complete and on_fail`;
+export function hooksDisabledReason(config: { host: string; token?: string | undefined; basicAuth?: unknown }): string | null {
+  if (config.token || config.basicAuth || LOOPBACK.test(config.host)) return null;
+  return `hooks are disabled because the service listens on ${config.host} without a token; set M3U8DM_TOKEN (or Basic auth, or listen on 127.0.0.1) to use on_complete and on_fail`;
 }

@@ -144,5 +144,12 @@ describe('on_complete / on_fail hooks', () => {
     } finally {
       await safe.close();
     }
+    const basic = await startAppHarness({ config: { host: '0.0.0.0', basicAuth: { user: 'me', pass: 'pw' } } });
+    try {
+      const res = await request(basic.app).post('/api/settings').set('authorization', `Basic ${Buffer.from('me:pw').toString('base64')}`).send({ on_complete: ['/bin/true'] });
+      expect(res.status).toBe(200);
+    } finally {
+      await basic.close();
+    }
   });
 });
