@@ -1,7 +1,8 @@
 // Download engine benchmark: wall time of downloadStream at 1, 8 and 16 threads
 // against the ideal `ceil(N/threads) × latency + bytes / loopback bandwidth`
 // and against `ffmpeg -i URL -c copy` on the same server in the same run, plus
-// the peak RSS of a child process downloading a 2,000-segment playlist.
+// the peak RSS of a child process downloading a 2,000-segment playlist, and the
+// peak RSS of the service recording a fast simulated live stream of 10,000 segments.
 //
 // The HLS server runs in its own process so it does not share an event loop
 // (or, on two cores, a core) with the downloader being measured. This file is
@@ -29,6 +30,10 @@ const RSS_SEGMENTS = 2000;
 const THREADS = [1, 8, 16] as const;
 const TARGET_RATIO = 1.2;
 const TARGET_RSS_MB = 150;
+/** The live figure: segments recorded, published this many a second (reloads every 1 s take a window's worth). */
+const LIVE_SEGMENTS = 10_000;
+const LIVE_RATE = 400;
+const LIVE_WINDOW = 1_200;
 
 const OPTIONS: TaskOptions = { ...DEFAULT_SETTINGS, ...DEFAULT_TASK_EXTRAS };
 
@@ -45,14 +50,54 @@ async function makeSegment(dir: string): Promise<string> {
   return file;
 }
 
+/** One small real segment for the live stream: half a second of 160×120 video and audio. */
+async function makeLiveSegment(dir: string): Promise<string> {
+  const file = path.join(dir, 'live.ts');
+  await run(ffmpegBin(), [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=24', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '0.5',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '12', '-c:a', 'aac', '-b:a', '32k', '-f', 'mpegts', file,
+  ]);
+  return file;
+}
+
+/**
+ * A live playlist, `/live/index.m3u8?n=N&rate=R&window=W`: its clock starts at its first request,
+ * R segments a second are published (EXTINF 0.5), W listed at once, ENDLIST after N.
+ */
+function livePlaylist(url: URL, clocks: Map<string, number>): string {
+  const n = Number(url.searchParams.get('n') ?? '100');
+  const rate = Number(url.searchParams.get('rate') ?? '10');
+  const window = Number(url.searchParams.get('window') ?? '6');
+  const t0 = clocks.get(url.search) ?? Date.now();
+  clocks.set(url.search, t0);
+  const published = Math.min(n, window + Math.floor(((Date.now() - t0) * rate) / 1000));
+  const first = Math.max(0, published - window);
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', `#EXT-X-MEDIA-SEQUENCE:${first}`];
+  for (let i = first; i < published; i++) lines.push('#EXTINF:0.500000,', `seg${String(i).padStart(5, '0')}.ts`);
+  if (published >= n) lines.push('#EXT-X-ENDLIST');
+  return `${lines.join('\n')}\n`;
+}
+
 /**
  * The server process: `/index-N.m3u8` lists N segments, each `/segNNNNN.ts` is the
- * one segment from memory after `latency` ms, `/big?n=N` streams it N times with no latency.
+ * one segment from memory after `latency` ms, `/big?n=N` streams it N times with no latency;
+ * `/live/…` is a live stream of the small segment, without latency.
  */
-async function serve(segmentFile: string, latencyMs: number): Promise<void> {
+async function serve(segmentFile: string, latencyMs: number, liveSegmentFile: string): Promise<void> {
   const body = await readFile(segmentFile);
+  const liveBody = await readFile(liveSegmentFile);
+  const clocks = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/live/index.m3u8') {
+      res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(livePlaylist(url, clocks));
+      return;
+    }
+    if (/^\/live\/seg\d{5}\.ts$/.test(url.pathname)) {
+      res.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': liveBody.length }).end(liveBody);
+      return;
+    }
     if (url.pathname === '/big') {
       const count = Number(url.searchParams.get('n') ?? '1');
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length * count });
@@ -187,7 +232,12 @@ async function peakRss(url: string, scratch: string, threads: number): Promise<{
  * download and merge; its VmHWM sampled until the task ends. This is the figure the
  * target is about: the downloader plus everything a running service holds.
  */
-async function peakServiceRss(url: string, scratch: string, threads: number): Promise<{ peakMb: number; idleMb: number; ms: number; status: number }> {
+async function peakServiceRss(
+  url: string,
+  scratch: string,
+  threads: number,
+  extra: Record<string, unknown> = {},
+): Promise<{ peakMb: number; idleMb: number; ms: number; status: number; segments: number }> {
   const cli = SELF.endsWith('.ts') ? path.resolve(path.dirname(SELF), '..', 'src', 'cli.ts') : path.resolve(path.dirname(SELF), '..', 'src', 'cli.js');
   const loader = SELF.endsWith('.ts') ? ['--import', 'tsx'] : [];
   // The node flags of the binary's `#!/usr/bin/env -S node …` line: the service as users run it.
@@ -214,18 +264,21 @@ async function peakServiceRss(url: string, scratch: string, threads: number): Pr
     const started = performance.now();
     const created = await fetch(`${base}/api/v1/tasks`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url, filename: 'rss', options: { download_threads: threads } }),
+      body: JSON.stringify({ url, filename: 'rss', options: { download_threads: threads, ...extra } }),
     });
     const id = ((await created.json()) as { data: { task_ids: number[] } }).data.task_ids[0];
     let status = 0;
+    let segments = 0;
     for (let i = 0; i < 2400; i++) { // at most 4 minutes
       await sleep(100);
-      status = ((await (await fetch(`${base}/api/v1/tasks/${id}`)).json()) as { data: { status: number } }).data.status;
+      const task = ((await (await fetch(`${base}/api/v1/tasks/${id}`)).json()) as { data: { status: number; segments_done: number } }).data;
+      status = task.status;
+      segments = task.segments_done;
       if (status === 2 || status === 3) break;
     }
     const ms = performance.now() - started;
     await sample();
-    return { peakMb: peakKb / 1024, idleMb, ms, status };
+    return { peakMb: peakKb / 1024, idleMb, ms, status, segments };
   } finally {
     clearInterval(sampler);
     child.kill('SIGTERM');
@@ -239,7 +292,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export async function benchDownload(): Promise<Record<string, unknown>> {
   if (process.env[CHILD_ENV]) throw new Error('benchDownload must not run inside one of its own child processes');
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-bench-'));
-  const server = spawnSelf(['serve', await makeSegment(scratch), String(LATENCY_MS)]);
+  const server = spawnSelf(['serve', await makeSegment(scratch), String(LATENCY_MS), await makeLiveSegment(scratch)]);
   try {
     const { port, segmentBytes } = JSON.parse(await firstLine(server)) as { port: number; segmentBytes: number };
     const origin = `http://127.0.0.1:${port}`;
@@ -262,6 +315,10 @@ export async function benchDownload(): Promise<Record<string, unknown>> {
     const serviceShort = await peakServiceRss(`${origin}/index-${SEGMENTS}.m3u8`, scratch, 16);
     const service = await peakServiceRss(`${origin}/index-${RSS_SEGMENTS}.m3u8`, scratch, 16);
     for (const s of [serviceShort, service]) if (s.status !== 2) throw new Error(`a service task for the RSS figure ended with status ${s.status}`);
+    const live = await peakServiceRss(`${origin}/live/index.m3u8?n=${LIVE_SEGMENTS}&rate=${LIVE_RATE}&window=${LIVE_WINDOW}`, scratch, 16, { live_idle_timeout: 30 });
+    if (live.status !== 2 || live.segments !== LIVE_SEGMENTS) {
+      throw new Error(`the live recording for the RSS figure ended with status ${live.status} and ${live.segments} of ${LIVE_SEGMENTS} segments`);
+    }
 
     const table = [
       `download engine: ${SEGMENTS} segments × ${(segmentBytes / 1024).toFixed(0)} KiB, ${LATENCY_MS} ms latency, loopback ${(bandwidth / 1e6).toFixed(0)} MB/s`,
@@ -271,6 +328,8 @@ export async function benchDownload(): Promise<Record<string, unknown>> {
       `peak RSS of the downloader alone, ${RSS_SEGMENTS} segments (${((RSS_SEGMENTS * segmentBytes) / 1e6).toFixed(0)} MB) in ${seconds(rss.ms)}: ${rss.peakMb.toFixed(0)} MB`,
       `peak RSS of the service, same playlist, download + merge in ${seconds(service.ms)}: ${service.peakMb.toFixed(0)} MB (idle ${service.idleMb.toFixed(0)} MB; target < ${TARGET_RSS_MB} MB)`,
       `peak RSS of the service, ${SEGMENTS} segments: ${serviceShort.peakMb.toFixed(0)} MB (so ${(service.peakMb / serviceShort.peakMb).toFixed(2)}× for 10× the playlist)`,
+      `peak RSS of the service recording a live stream of ${LIVE_SEGMENTS} segments (${LIVE_RATE}/s, window ${LIVE_WINDOW}), record + merge in ${seconds(live.ms)}: ` +
+        `${live.peakMb.toFixed(0)} MB (VOD ${RSS_SEGMENTS} segments: ${service.peakMb.toFixed(0)} MB; target < ${TARGET_RSS_MB} MB)`,
     ];
     const at16 = rows.find((r) => r.threads === 16)!;
     table.push(
@@ -294,6 +353,10 @@ export async function benchDownload(): Promise<Record<string, unknown>> {
       service_peak_rss_mb: Number(service.peakMb.toFixed(1)),
       service_peak_rss_mb_short: Number(serviceShort.peakMb.toFixed(1)),
       service_peak_rss_ok: service.peakMb < TARGET_RSS_MB,
+      live_segments: live.segments,
+      live_service_peak_rss_mb: Number(live.peakMb.toFixed(1)),
+      live_ms: Math.round(live.ms),
+      live_service_peak_rss_ok: live.peakMb < TARGET_RSS_MB,
     };
   } finally {
     server.kill('SIGTERM');
@@ -306,7 +369,7 @@ const mode = process.argv[2];
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF && mode && (mode === 'run' || process.env[CHILD_ENV])) {
   const args = process.argv.slice(3);
   const job =
-    mode === 'serve' ? serve(args[0] ?? '', Number(args[1] ?? LATENCY_MS))
+    mode === 'serve' ? serve(args[0] ?? '', Number(args[1] ?? LATENCY_MS), args[2] ?? '')
     : mode === 'rss' ? rssChild(args[0] ?? '', args[1] ?? '', Number(args[2] ?? 16))
     : mode === 'run' ? benchDownload().then(() => undefined)
     : Promise.reject(new Error(`unknown mode ${mode}; expected serve, rss or run`));

@@ -58,6 +58,7 @@ export class HlsEngine implements Engine {
         options,
         workDir: job.workDir,
         signal: job.signal,
+        ...(job.finish ? { finish: job.finish } : {}),
         onProgress: (s) => {
           last = s;
           job.onProgress(s);
@@ -66,7 +67,7 @@ export class HlsEngine implements Engine {
         ...(this.#opts.observer ? { observer: this.#opts.observer } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
-      const audioSegments = download.audio?.segments ?? [];
+      const audioSegments = (download.audioTracks ?? (download.audio ? [download.audio] : [])).flatMap((track) => track.segments);
       const segmentsDone = download.segments.length + audioSegments.length;
       const segmentsTotal = segmentsDone + download.skipped.length;
       const bytes = [...download.segments, ...audioSegments].reduce((sum, s) => sum + s.bytes, 0);
@@ -111,6 +112,7 @@ export class HlsEngine implements Engine {
       return {
         outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length,
         ...(posterPath ? { posterPath } : {}),
+        ...(download.live ? { live: download.live } : {}),
       };
     } catch (err) {
       debug?.log(`failed: ${(err as Error).message}`);

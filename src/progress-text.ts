@@ -3,7 +3,7 @@
 // original does (`[3/5]下载ts 速度 1.2MB/s 剩余时间 0:18`), /api/v1 and the CLI English
 // (or Chinese when a v1 client asks for it with Accept-Language). A new phase or
 // wording is one entry in each catalogue below.
-import type { Phase, ProgressSnapshot, TaskStatus } from './types.js';
+import type { LiveEnd, LiveProgress, Phase, ProgressSnapshot, TaskOptions, TaskStatus } from './types.js';
 
 export type Lang = 'en' | 'zh';
 
@@ -26,9 +26,24 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
-/** Downloading fills 0–95; the merge the rest, so 100 means a finished file. */
+/** `01:02:03`: a recording's length, always with hours (streams run long). */
+export function formatClock(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
+/**
+ * Downloading fills 0–95; the merge the rest, so 100 means a finished file. A recording with
+ * `live_max_duration` fills 0–95 as recorded/limit; one without a limit has no end to measure
+ * against and stays at 0 until its merge.
+ */
 export function progressPercent(s: ProgressSnapshot): number {
   if (s.phase === 'done') return 100;
+  if (s.phase === 'recording') {
+    const limit = s.live?.limit_s;
+    return limit ? Math.min(95, Math.floor((95 * (s.live?.recorded_s ?? 0)) / limit)) : 0;
+  }
   if (s.phase === 'merging') return Math.min(99, 95 + Math.floor(5 * (s.merge_fraction ?? 0)));
   if (!s.segments_total) return 0;
   return Math.min(95, Math.floor((95 * (s.segments_done + s.segments_skipped)) / s.segments_total));
@@ -56,6 +71,16 @@ export interface StatusLineInput {
   start_time?: string | null;
   /** The output's size, once done. */
   size?: number;
+  /** Live recordings (issue 14): seconds recorded, from a task record… */
+  recorded_s?: number;
+  /** …its limit, from the record's options… */
+  options?: Pick<TaskOptions, 'live_max_duration'>;
+  /** …or both from a progress snapshot (a task record's `live` is a plain flag, ignored here). */
+  live?: LiveProgress | boolean;
+  /** Why a finished recording ended. */
+  live_end?: LiveEnd;
+  /** While `live_wait` waits for the stream to start: until when (ISO 8601). */
+  waiting_until?: string | null;
 }
 
 /** The words of one language; the shape of the line is decided once, in `statusBar`. */
@@ -73,6 +98,12 @@ interface Catalogue {
   segments: (done: number, total: number) => string;
   /** Segments recorded so far, when the total is open-ended (live). */
   recorded: (done: number) => string;
+  /** Length recorded, and the limit when there is one. */
+  recordedTime: (clock: string, limit?: string) => string;
+  /** A finished recording: its length and why it ended. */
+  recordedDone: (clock: string, ended: LiveEnd) => string;
+  /** `live_wait` is waiting for the stream. */
+  waiting: (until: string) => string;
   skipped: (n: number) => string;
   speed: (bps: number) => string;
   eta: (seconds: number) => string;
@@ -101,6 +132,9 @@ const CATALOGUES: Record<Lang, Catalogue> = {
     failed: (message) => (message ? `failed: ${message}` : 'failed'),
     segments: (done, total) => `${done}/${total} segments`,
     recorded: (done) => `${done} segments`,
+    recordedTime: (clock, limit) => (limit ? `${clock} / ${limit}` : clock),
+    recordedDone: (clock, ended) => `recorded ${clock} (${describeLiveEnd(ended)})`,
+    waiting: (until) => `waiting for the stream to start (live_wait, until ${until})`,
     skipped: (n) => `(${n} skipped)`,
     speed: (bps) => `${formatBytes(bps)}/s`,
     eta: (s) => `ETA ${formatDuration(s)}`,
@@ -122,6 +156,9 @@ const CATALOGUES: Record<Lang, Catalogue> = {
     failed: (message) => (message ? `失败: ${message}` : '失败'),
     segments: (done, total) => `[${done}/${total}]`,
     recorded: (done) => `[${done}]`,
+    recordedTime: (clock, limit) => `[${limit ? `${clock}/${limit}` : clock}]`,
+    recordedDone: (clock, ended) => `已录制 ${clock}（${LIVE_END_ZH[ended]}）`,
+    waiting: (until) => `等待直播开始（live_wait，至 ${until}）`,
     skipped: (n) => `跳过 ${n}`,
     speed: (bps) => `速度 ${compactBytes(bps)}/s`,
     eta: (s) => `剩余时间 ${formatDuration(s)}`,
@@ -149,6 +186,7 @@ export function statusBar(s: StatusLineInput, lang: Lang = 'en'): string {
   const c = CATALOGUES[lang];
   const status = s.status;
   if (status === '失败') return c.failed(s.err_msg ?? '');
+  if (s.waiting_until && s.phase === 'resolving' && (status === undefined || status === '下载中')) return c.waiting(s.waiting_until);
   // Not compared with the time here: the service's clock decides (a waiting task past its time starts at once).
   if (status === '等待中') return s.start_time ? c.scheduled(s.start_time) : c.queued;
 
@@ -169,9 +207,16 @@ export function statusBar(s: StatusLineInput, lang: Lang = 'en'): string {
   }
 
   let count = '';
-  if (s.segments_total) count = c.segments(s.segments_done, s.segments_total);
+  if (s.phase === 'recording' && status !== '已完成') {
+    // A recording's total grows with the stream: its length says more than a segment count.
+    const progress = typeof s.live === 'object' ? s.live : undefined;
+    const limit = progress?.limit_s ?? s.options?.live_max_duration;
+    count = c.recordedTime(formatClock(progress?.recorded_s ?? s.recorded_s ?? 0), limit ? formatClock(limit) : undefined);
+  } else if (s.segments_total) count = c.segments(s.segments_done, s.segments_total);
   else if (s.phase === 'recording') count = c.recorded(s.segments_done);
-  if (count && c.countFirst) parts.push(`${count}${word}`);
+  if (s.live_end && (status === '已完成' || s.phase === 'done')) parts.push(word, c.recordedDone(formatClock(s.recorded_s ?? 0), s.live_end));
+  if (parts.length) parts.push(...(count ? [count] : []));
+  else if (count && c.countFirst) parts.push(`${count}${word}`);
   else parts.push(word, ...(count ? [count] : []));
   if (s.segments_skipped) parts.push(c.skipped(s.segments_skipped));
 
@@ -188,3 +233,24 @@ export function statusBar(s: StatusLineInput, lang: Lang = 'en'): string {
   }
   return parts.join(c.join);
 }
+
+/** Why a recording ended, for status_bar and logs. */
+export function describeLiveEnd(ended: LiveEnd): string {
+  switch (ended) {
+    case 'endlist':
+      return 'the stream ended';
+    case 'limit':
+      return 'live_max_duration reached';
+    case 'stopped':
+      return 'stopped by the user';
+    case 'idle':
+      return 'no new segment within live_idle_timeout';
+  }
+}
+
+const LIVE_END_ZH: Record<LiveEnd, string> = {
+  endlist: '直播已结束',
+  limit: '已达 live_max_duration',
+  stopped: '用户停止',
+  idle: 'live_idle_timeout 内无新分片',
+};

@@ -7,6 +7,7 @@ import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { resolveSaveDir, sanitizeFilename } from './paths.js';
+import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
@@ -87,6 +88,9 @@ type StopReason = 'pause' | 'delete' | 'shutdown';
 
 interface RunningTask {
   controller: AbortController;
+  /** A live task's stop: ends the recording, which is then merged (not a pause). */
+  finish: AbortController;
+  finishing?: boolean;
   stopReason?: StopReason;
   done: Promise<void>;
   /** The record with the latest progress applied (the store lags it by up to progressWriteMs). */
@@ -311,6 +315,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       speed_bps: 0,
       eta_s: null,
       output_path: '',
+      live: false,
+      recorded_s: 0,
     });
     this.emit('task', { type: 'created', task });
     this.schedule();
@@ -327,6 +333,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         return undefined;
       }
       if (task.status !== TaskStatus.downloading) throw new TransitionError(id, task.status, 'pause');
+      const entry = this.#running.get(id);
+      if (entry?.live.live && (entry.finishing || entry.live.phase === 'recording')) {
+        // Stopping a recording finishes it: what was recorded becomes the output (已完成).
+        entry.finishing = true;
+        entry.finish.abort();
+        return { done: entry.done };
+      }
       // Wrapped: a returned promise would make the lock wait for the run, which needs the lock to end.
       return { done: this.#stop(id, 'pause') };
     });
@@ -462,7 +475,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       started_at: startedAt,
     }))) ?? task;
     let resolveDone!: () => void;
-    const entry: RunningTask = { controller, live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
+    const entry: RunningTask = { controller, finish: new AbortController(), live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
     this.#running.set(task.id, entry);
     void this.#run(entry).finally(resolveDone);
   }
@@ -485,6 +498,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
       status_bar: statusBar({ ...entry.live, ...figures, ...snapshot }),
     };
+    if (snapshot.live) {
+      patch.live = true;
+      patch.recorded_s = snapshot.live.recorded_s;
+    }
+    // Kept on the record so every API can say the task waits for its stream (live_wait).
+    if (snapshot.waiting_until || entry.live.waiting_until) patch.waiting_until = snapshot.waiting_until ?? null;
     entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
     this.emit('task', { type: 'updated', task: entry.live });
     // Store writes are rate-limited; the newest numbers win and a trailing write catches up.
@@ -503,6 +522,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     }
   }
 
+  /** An unexpected exception ended a run: the user sees an InternalError, the log gets the original. */
+  #reportBug(id: number, original: unknown): void {
+    const error = Object.assign(new Error(`task ${id}: unexpected error in the run`), { cause: original });
+    if (this.listenerCount('error')) this.emit('error', error);
+    else console.error(`m3u8dm: task ${id} ended with an unexpected error:`, original);
+  }
+
   async #run(entry: RunningTask): Promise<void> {
     const task = entry.live;
     const id = task.id;
@@ -518,6 +544,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         saveDir,
         filename: task.filename,
         signal: entry.controller.signal,
+        finish: entry.finish.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
       });
       if (entry.stopReason) throw new Error('stopped');
@@ -535,15 +562,22 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         eta_s: 0,
         completed_at: new Date(this.#clock.now()).toISOString(),
       };
+      if (result.live) {
+        outcome.live = true;
+        outcome.recorded_s = result.live.recorded_s;
+        outcome.live_end = result.live.ended;
+      }
       outcome.status_bar = statusBar({ ...entry.live, ...outcome } as TaskRecord);
     } catch (err) {
       const reason = entry.stopReason;
       const stopped = { speed_bps: 0, eta_s: null };
       if (reason === 'pause') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused });
+      // A recording stopped before its first segment has nothing to merge: it is paused, not failed.
+      else if (!reason && entry.finishing && entry.live.segments_done === 0) outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused, phase: 'queued' });
       else if (reason === 'shutdown') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
       else if (reason === 'delete') outcome = {};
       else {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = userFacingError(err, (original) => this.#reportBug(id, original)).message;
         outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
       }
     }

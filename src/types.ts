@@ -12,12 +12,16 @@ export const TaskStatus = {
 export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 export const TASK_STATUSES: readonly TaskStatus[] = Object.values(TaskStatus);
 
-export type Phase = 'queued' | 'resolving' | 'downloading' | 'merging' | 'done';
+export type Phase = 'queued' | 'resolving' | 'downloading' | 'recording' | 'merging' | 'done';
 export type TaskSource = 'api' | 'ui' | 'cli';
 export type ProxyType = 'none' | 'http' | 'https' | 'socks5' | 'socks4';
 export type OutputFormat = 'mp4' | 'mkv' | 'ts';
 /** `best`, `worst`, or the largest acceptable video height in pixels. */
 export type VariantChoice = 'best' | 'worst' | number;
+/** Audio renditions to take: the DEFAULT one (`default`), every one (`all`), or those in these languages. */
+export type AudioChoice = 'default' | 'all' | string[];
+/** Subtitle renditions to take: every one (`all`), none, or those in these languages. */
+export type SubtitleChoice = 'all' | 'none' | string[];
 
 /** HTTP headers as the Go original carries them: one name, many values. */
 export type HeaderMap = Record<string, string[]>;
@@ -54,7 +58,27 @@ export interface TaskOptions extends DownloadSettings {
   format: OutputFormat;
   /** Tries per request (segment, key, playlist) before giving up. @defaultValue 5 */
   retries: number;
+  /**
+   * Alternate audio renditions (EXT-X-MEDIA TYPE=AUDIO) to download and mux, each with its LANGUAGE/NAME
+   * tags, the DEFAULT one first. @defaultValue 'default'
+   */
+  audio?: AudioChoice;
+  /**
+   * Subtitle renditions (EXT-X-MEDIA TYPE=SUBTITLES, segmented WebVTT): written beside the output as
+   * `.vtt` and `.srt` and muxed into MP4/MKV. @defaultValue 'all'
+   */
+  subtitles?: SubtitleChoice;
+  /** Live streams: where the recording starts. `edge` keeps only the last 3 listed segments. @defaultValue 'window' */
+  live_start?: LiveStart;
+  /** Live streams: stop once this many seconds of media are recorded. @defaultValue no limit */
+  live_max_duration?: number;
+  /** Live streams: stop when no new segment was recorded for this many seconds. @defaultValue 60 */
+  live_idle_timeout?: number;
+  /** Seconds to wait for a stream whose playlist answers 404 or lists no segment yet. @defaultValue 0 */
+  live_wait?: number;
 }
+
+export type LiveStart = 'window' | 'edge';
 
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */
 export interface TaskRecord {
@@ -90,6 +114,14 @@ export interface TaskRecord {
   eta_s: number | null;
   /** Final output file (or segment folder with `no_merge_ts`), set when known. */
   output_path: string;
+  /** True once the playlist turned out to be live (no EXT-X-ENDLIST): the task records it. Absent on older records. */
+  live?: boolean;
+  /** Seconds of media recorded so far (live tasks). */
+  recorded_s?: number;
+  /** Why a finished live recording ended. */
+  live_end?: LiveEnd;
+  /** While `live_wait` waits for the stream to start: until when (ISO 8601); null once it started. */
+  waiting_until?: string | null;
   /** The poster frame (JPEG, in the data folder) of a finished file; absent when there is none. */
   poster_path?: string;
 }
@@ -106,6 +138,25 @@ export interface ProgressSnapshot {
   eta_s: number | null;
   /** 0–1 during the merge phase. */
   merge_fraction?: number;
+  /** Set while a live stream is recorded. */
+  live?: LiveProgress;
+  /** Set while `live_wait` waits for a stream to start: when the wait gives up (ISO 8601). */
+  waiting_until?: string;
+}
+
+export interface LiveProgress {
+  /** Seconds of media recorded (finished segments). */
+  recorded_s: number;
+  /** `live_max_duration`, when there is one. */
+  limit_s?: number;
+}
+
+/** Why a live recording ended. */
+export type LiveEnd = 'endlist' | 'limit' | 'stopped' | 'idle';
+
+export interface LiveSummary {
+  recorded_s: number;
+  ended: LiveEnd;
 }
 
 /** A plain description of one download: no store, no HTTP route in sight. */
@@ -121,6 +172,8 @@ export interface DownloadJob {
   /** Wanted output file name (sanitised, extension included); a suffix is added if it exists. */
   filename: string;
   signal: AbortSignal;
+  /** Live streams: aborting it ends the recording and merges what was recorded (a user's stop). */
+  finish?: AbortSignal;
   onProgress: (snapshot: ProgressSnapshot) => void;
 }
 
@@ -130,6 +183,8 @@ export interface EngineResult {
   size: number;
   segments_total: number;
   segments_skipped: number;
+  /** Set when the stream was live and recorded. */
+  live?: LiveSummary;
   /** The poster JPEG made from the output (in the data folder), when one could be made. */
   posterPath?: string;
 }
@@ -150,6 +205,13 @@ export interface DownloadedSegment {
   /** True when an EXT-X-DISCONTINUITY stands before this segment in the playlist. */
   discontinuity: boolean;
   bytes: number;
+  /** Seconds from the start of the playlist (sum of the EXTINFs before it), for cutting other tracks alike. */
+  start?: number;
+  /**
+   * The init section this segment plays with, when the playlist switches init sections (EXT-X-MAP
+   * changing mid-stream); absent when every segment uses the download's `initFile`.
+   */
+  initFile?: string;
 }
 
 export interface SkippedSegment {
@@ -165,6 +227,8 @@ export interface DownloadResult {
   container: 'ts' | 'fmp4';
   /** The EXT-X-MAP init segment, fetched once, to put before the media segments. */
   initFile?: string;
+  /** Every init section when there are several (the first is `initFile`); segments name theirs. */
+  initFiles?: string[];
   segments: DownloadedSegment[];
   skipped: SkippedSegment[];
   /** Latest `Last-Modified` among the segments, for `use_server_file_time`. */
@@ -174,9 +238,25 @@ export interface DownloadResult {
   /**
    * The variant's alternate audio rendition, when it has a media playlist of its own (EXT-X-MEDIA
    * TYPE=AUDIO with URI): its segments, to be muxed with the video. Absent when the audio is in the
-   * video segments. The skip rules do not apply to it: it is always complete.
+   * video segments. The first of `audioTracks` when there are several.
    */
   audio?: AudioTrack;
+  /** Set when the stream was live: how much was recorded and why it ended. */
+  live?: LiveSummary;
+  /** Every separate audio track, the DEFAULT one first (option `audio`: `all` or languages). */
+  audioTracks?: AudioTrack[];
+  /** Subtitle renditions, stitched into one cue list each (option `subtitles`). */
+  subtitles?: SubtitleTrack[];
+}
+
+/** One subtitle rendition's cues. */
+export interface SubtitleTrack {
+  name: string;
+  language?: string;
+  isDefault: boolean;
+  /** `mpegts`: cue times on the MPEG-TS clock (X-TIMESTAMP-MAP applied); `playlist`: seconds of playlist time. */
+  clock: 'mpegts' | 'playlist';
+  cues: Array<{ start: number; end: number; text: string }>;
 }
 
 /** A separate audio track of a download, in playlist order. */
@@ -184,9 +264,15 @@ export interface AudioTrack {
   container: 'ts' | 'fmp4';
   /** Its own EXT-X-MAP init segment. */
   initFile?: string;
+  /** Every init section when there are several (the first is `initFile`). */
+  initFiles?: string[];
   segments: DownloadedSegment[];
   /** Sum of its segments' EXTINF durations, in seconds. */
   duration: number;
+  /** The rendition's NAME, LANGUAGE and DEFAULT=YES, for the output's stream tags. */
+  name?: string;
+  language?: string;
+  isDefault?: boolean;
 }
 
 /**

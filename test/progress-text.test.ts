@@ -24,7 +24,8 @@ describe('statusBar', () => {
       [{ status: TaskStatus.completed, phase: 'done', segments_done: 5, size: 4 << 20 }, '[5/5]已完成 已下载 4.0MB', 'done · 5/5 segments · 4.0 MB'],
       [{ status: TaskStatus.failed, err_msg: 'segment 4 (x.ts) answered HTTP 404' }, '失败: segment 4 (x.ts) answered HTTP 404', 'failed: segment 4 (x.ts) answered HTTP 404'],
       [{ status: TaskStatus.paused, speed_bps: 0, eta_s: null }, '[3/5]已暂停 已下载 3.0MB', 'paused · 3/5 segments · 3.0 MB'],
-      [{ phase: 'recording', segments_total: 0, segments_done: 42, eta_s: null }, '[42]录制中 速度 1.2MB/s', 'recording · 42 segments · 3.0 MB · 1.2 MB/s'],
+      // A recording (issue 14) shows its length, not its open-ended segment count.
+      [{ phase: 'recording', segments_total: 42, segments_done: 42, eta_s: null, recorded_s: 751 }, '[00:12:31]录制中 速度 1.2MB/s', 'recording · 00:12:31 · 3.0 MB · 1.2 MB/s'],
       [{ segments_skipped: 2 }, '[3/5]下载ts 跳过 2 速度 1.2MB/s 剩余时间 0:18', 'downloading · 3/5 segments · (2 skipped) · 3.0 MB · 1.2 MB/s · ETA 0:18'],
     ];
     for (const [patch, zh, en] of cases) {

@@ -80,6 +80,10 @@ export interface V1Task extends Omit<CompatTask, 'id' | 'status'> {
   source: TaskRecord['source'];
   start_time: string | null;
   started_at: string | null;
+  /** True when the stream is live: the task records it (phase `recording`). */
+  live: boolean;
+  /** Seconds of media recorded (live tasks; 0 otherwise). */
+  recorded_s: number;
   /** A poster frame can be fetched at `/api/v1/tasks/:id/poster`. */
   has_poster: boolean;
 }
@@ -102,6 +106,8 @@ export function toV1Task(t: TaskRecord, lang: Lang = 'en'): V1Task {
     source: t.source,
     start_time: t.start_time,
     started_at: t.started_at,
+    live: t.live === true,
+    recorded_s: Math.round((t.recorded_s ?? 0) * 10) / 10,
     has_poster: Boolean(t.poster_path),
   };
 }

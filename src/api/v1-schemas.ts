@@ -1,5 +1,6 @@
 // `/api/v1` request schemas. They validate requests and generate the OpenAPI document.
 import { z } from 'zod';
+import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
 import { headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
 
 const boundedInt = (min: number, max: number) => intIn(min, max);
@@ -10,12 +11,39 @@ const queryInt = (min: number, max: number) =>
     .min(min, { error: `must be an integer from ${min} to ${max}` })
     .max(max, { error: `must be an integer from ${min} to ${max}` });
 
+/** An RFC 5646 language tag as HLS LANGUAGE attributes carry it: `en`, `fr-CA`, `zh-Hant`. */
+const languageCode = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, { error: 'must be a language code such as "en" or "pt-BR"' });
+/** Seconds, fractions allowed. */
+const seconds = (min: number, max: number) =>
+  z.number({ error: `must be a number of seconds from ${min} to ${max}` })
+    .min(min, { error: `must be a number of seconds from ${min} to ${max}` })
+    .max(max, { error: `must be a number of seconds from ${min} to ${max}` });
+
 export const taskOptionsSchema = z.strictObject({
   ...settingsFields,
   variant: z.union([z.enum(['best', 'worst']), boundedInt(1, 10_000)], { error: 'must be "best", "worst" or a maximum height in pixels (1–10000)' })
     .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
   format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
   retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  audio: z.union([z.enum(['default', 'all']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
+    { error: 'must be "default", "all" or a list of language codes such as ["en", "fr"]' })
+    .describe('Alternate audio renditions: the DEFAULT one, all of them, or those in these languages (muxed with their language tags, DEFAULT first).'),
+  subtitles: z.union([z.enum(['all', 'none']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
+    { error: 'must be "all", "none" or a list of language codes such as ["en", "fr"]' })
+    .describe('Subtitle renditions (segmented WebVTT): written beside the output as .vtt and .srt and muxed into MP4/MKV; all by default.'),
+  live_start: z.enum(['window', 'edge']).describe('Live streams: `window` records from the oldest segment listed, `edge` from the last 3.'),
+  live_max_duration: z.union([z.number(), z.string()], { error: LIVE_DURATION_EXPECTED })
+    .transform((value, ctx) => {
+      const seconds = parseLiveDuration(value);
+      if (seconds === undefined) {
+        ctx.addIssue({ code: 'custom', message: LIVE_DURATION_EXPECTED, input: value });
+        return z.NEVER;
+      }
+      return seconds;
+    })
+    .describe('Live streams: stop after this much media, in seconds or "HH:MM:SS" (at most 7 days).'),
+  live_idle_timeout: seconds(1, 86_400).describe('Live streams: end the recording when no new segment came for this many seconds (default 60).'),
+  live_wait: seconds(0, 86_400).describe('Seconds to keep retrying a playlist that answers 404 or lists no segment yet (default 0).'),
 }).partial();
 
 export const sourceSchema = z.enum(['api', 'ui', 'cli']);

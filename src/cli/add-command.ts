@@ -1,11 +1,11 @@
 // `m3u8dm add`: queues URLs on a running service, from arguments, files or stdin;
 // `--wait` follows them to the end and fails when any of them did not complete.
 import { Command, Option } from 'commander';
-import type { HeaderMap, OutputFormat, TaskOptions, VariantChoice } from '../types.js';
+import type { HeaderMap, LiveStart, OutputFormat, TaskOptions, VariantChoice } from '../types.js';
 import type { CreateTasksBody } from './client.js';
 import { clientCommand, clientFrom, type ClientCommandOptions } from './client-options.js';
 import { ExitCode } from './errors.js';
-import { collectHeader, collectString, FORMATS, intOption, parseSkip, parseStartTime, parseVariant } from './option-parsers.js';
+import { collectHeader, collectString, FORMATS, intOption, parseLiveDurationOption, parseSkip, parseStartTime, parseVariant } from './option-parsers.js';
 import { writeJson } from './output.js';
 import { parseProxyUrl, type ProxyFields } from './proxy-url.js';
 import { exitWhenDone } from './run-action.js';
@@ -27,6 +27,8 @@ interface AddOptions extends ClientCommandOptions {
   start?: string;
   wait?: boolean;
   json?: boolean;
+  liveMaxDuration?: number;
+  liveStart?: LiveStart;
 }
 
 /** The API accepts at most this many URLs in one request. */
@@ -40,6 +42,8 @@ function taskOptions(opts: AddOptions): Partial<TaskOptions> {
   if (opts.skip !== undefined) options.skip_ts_info = opts.skip;
   if (opts.insecure) options.allow_insecure_https = true;
   if (opts.saveDir !== undefined) options.save_location = opts.saveDir;
+  if (opts.liveMaxDuration !== undefined) options.live_max_duration = opts.liveMaxDuration;
+  if (opts.liveStart !== undefined) options.live_start = opts.liveStart;
   return options;
 }
 
@@ -123,12 +127,15 @@ export function addCommand(): Command {
     .option('--insecure', 'accept invalid TLS certificates')
     .option('--save-dir <dir>', "folder to save into (inside the service's download dir or M3U8DM_SAVE_ROOTS)")
     .option('--start <HH:MM>', "do not start before this local time (the service's time zone)", parseStartTime)
+    .option('--live-max-duration <d>', 'live streams: stop recording after this much media, seconds or HH:MM:SS', parseLiveDurationOption)
+    .addOption(new Option('--live-start <where>', 'live streams: record from the oldest listed segment (window) or the last 3 (edge)').choices(['window', 'edge']))
     .option('--wait', 'follow the tasks with a progress bar each until all end; exit 1 if any did not complete')
     .option('--json', 'print JSON: {task_ids, created_count}, or the final tasks with --wait')
     .addHelpText('after', `
 Examples:
   m3u8dm add https://example.com/a/index.m3u8 https://example.com/b/index.m3u8
   m3u8dm add -f urls.txt --threads 16 --wait
-  grep -h m3u8 links/*.txt | m3u8dm add - --json`)
+  grep -h m3u8 links/*.txt | m3u8dm add - --json
+  m3u8dm add https://example.com/live.m3u8 --start 20:00 --live-max-duration 01:00:00   # record 20:00–21:00`)
     .action(exitWhenDone((args: string[], opts: AddOptions) => runAdd(args, opts)));
 }

@@ -27,6 +27,7 @@ const PHASE_LABEL: Record<Phase, string> = {
   queued: 'queued     ',
   resolving: 'resolving  ',
   downloading: 'downloading',
+  recording: 'recording  ',
   merging: 'merging    ',
   done: 'done       ',
 };
@@ -34,6 +35,8 @@ const PHASE_LABEL: Record<Phase, string> = {
 /** `downloading [████░░░░] 42% · 5/12 segments · 1.2 MB · 300 KB/s · ETA 0:03` */
 function formatBar(options: cliProgress.Options, params: cliProgress.Params, payload: BarPayload): string {
   const s = payload.snapshot;
+  // A recording without a limit has no end for a bar to fill: its length and size say more.
+  if (s?.phase === 'recording') return `${statusBar(s)} · Ctrl-C ends it`;
   const bar = cliProgress.Format.BarFormat(params.progress, options);
   const parts = [`${PHASE_LABEL[payload.phase]} ${bar} ${String(Math.floor(params.progress * 100)).padStart(3)}%`];
   if (s?.segments_total) parts.push(`${s.segments_done}/${s.segments_total} segments${s.segments_skipped ? ` (${s.segments_skipped} skipped)` : ''}`);

@@ -6,12 +6,12 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { filenameFromUrl, sanitizeFilename } from '../paths.js';
-import { formatBytes, formatDuration } from '../progress-text.js';
+import { describeLiveEnd, formatBytes, formatClock, formatDuration } from '../progress-text.js';
 import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../settings.js';
-import type { DownloadJob, EngineResult, HeaderMap, OutputFormat, ProgressSnapshot, TaskOptions, VariantChoice } from '../types.js';
+import type { DownloadJob, EngineResult, HeaderMap, LiveStart, OutputFormat, ProgressSnapshot, TaskOptions, VariantChoice } from '../types.js';
 import { createProgressView } from './download-progress.js';
 import { ExitCode } from './errors.js';
-import { collectHeader, FORMATS, httpUrlArgument, intOption, parseSkip, parseVariant } from './option-parsers.js';
+import { collectHeader, FORMATS, httpUrlArgument, intOption, parseLiveDurationOption, parseSkip, parseVariant, secondsOption } from './option-parsers.js';
 import { exitWhenDone, oneLine } from './run-action.js';
 import { parseProxyUrl, type ProxyFields } from './proxy-url.js';
 import { startHeapGuard } from '../heap-guard.js';
@@ -26,6 +26,10 @@ export interface GetOptions {
   variant?: VariantChoice;
   format?: OutputFormat;
   quiet?: boolean;
+  liveMaxDuration?: number;
+  liveStart?: LiveStart;
+  liveIdleTimeout?: number;
+  liveWait?: number;
 }
 
 export interface OutputTarget {
@@ -90,6 +94,10 @@ export function taskOptionsFor(opts: GetOptions, format: OutputFormat): TaskOpti
     allow_insecure_https: opts.insecure === true,
     variant: opts.variant ?? DEFAULT_TASK_EXTRAS.variant,
     format,
+    ...(opts.liveMaxDuration !== undefined ? { live_max_duration: opts.liveMaxDuration } : {}),
+    ...(opts.liveStart !== undefined ? { live_start: opts.liveStart } : {}),
+    ...(opts.liveIdleTimeout !== undefined ? { live_idle_timeout: opts.liveIdleTimeout } : {}),
+    ...(opts.liveWait !== undefined ? { live_wait: opts.liveWait } : {}),
   };
 }
 
@@ -99,13 +107,24 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
   const err = process.stderr;
   const view = createProgressView(err, opts.quiet === true);
   const controller = new AbortController();
+  // A live recording's first Ctrl-C ends the recording and still writes the file.
+  const finish = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
+  let finishing = false;
+  let last: ProgressSnapshot | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) {
+    if (interrupted || finishing) {
       // A second Ctrl-C: the user does not want to wait for the clean stop.
       view.stop();
       err.write(`m3u8dm: stopped at once; run the same command again to resume\n`);
-      process.exit(ExitCode.interrupted);
+      process.exit(signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
+    }
+    if (last?.phase === 'recording') {
+      finishing = true;
+      view.stop();
+      err.write('m3u8dm: ending the recording and writing the file (Ctrl-C again to abort)\n');
+      finish.abort();
+      return;
     }
     interrupted = signal;
     controller.abort();
@@ -113,7 +132,6 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  let last: ProgressSnapshot | undefined;
   const job: DownloadJob = {
     taskId: 0,
     url,
@@ -123,9 +141,10 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
     saveDir: target.saveDir,
     filename: target.filename,
     signal: controller.signal,
+    finish: finish.signal,
     onProgress: (snapshot) => {
       last = snapshot;
-      view.update(snapshot);
+      if (!finishing) view.update(snapshot);
     },
   };
   const started = Date.now();
@@ -141,7 +160,7 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
     const kept = last?.segments_done ?? 0;
     const keptText = last?.segments_total ? `${kept} of ${last.segments_total} segments are kept in ${workDir}` : `finished segments are kept in ${workDir}`;
     const resume = nothingKept ? '' : ` — ${keptText}; run the same command again to resume`;
-    if (interrupted) {
+    if (interrupted || finishing) {
       err.write(`m3u8dm: interrupted${nothingKept ? ' before any segment was finished' : resume}\n`);
       return interrupted === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
     }
@@ -156,7 +175,8 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
   if (!opts.quiet) {
     const kept = result.segments_total - result.segments_skipped;
     const skipped = result.segments_skipped ? ` (${result.segments_skipped} skipped)` : '';
-    err.write(`done · ${kept} segments${skipped} · ${formatBytes(result.size)} · ${formatDuration((Date.now() - started) / 1000)}\n`);
+    const recorded = result.live ? ` · recorded ${formatClock(result.live.recorded_s)} (${describeLiveEnd(result.live.ended)})` : '';
+    err.write(`done${recorded} · ${kept} segments${skipped} · ${formatBytes(result.size)} · ${formatDuration((Date.now() - started) / 1000)}\n`);
   }
   // The path alone on stdout, for scripts: `file=$(m3u8dm get URL)`.
   process.stdout.write(`${result.outputPath}\n`);
@@ -176,11 +196,19 @@ export function getCommand(): Command {
     .option('--variant <choice>', 'variant of a master playlist: best, worst or a maximum height such as 720 (default best)', parseVariant)
     .addOption(new Option('--format <format>', 'output container (default: from the -o extension, else mp4)').choices(FORMATS))
     .option('-q, --quiet', 'no progress output; print only the output path (and errors)')
+    .option('--live-max-duration <d>', 'live streams: stop after this much media, seconds or HH:MM:SS (at most 7 days)', parseLiveDurationOption)
+    .addOption(new Option('--live-start <where>', 'live streams: record from the oldest listed segment (window) or the last 3 (edge)').choices(['window', 'edge']))
+    .option('--live-idle-timeout <s>', 'live streams: end when no new segment came for this many seconds (default 60)', secondsOption('--live-idle-timeout', 1, 86_400))
+    .option('--live-wait <s>', 'wait up to this many seconds for a stream that has not started yet (default 0)', secondsOption('--live-wait', 0, 86_400))
     .addHelpText('after', `
 Examples:
   m3u8dm get https://example.com/live/index.m3u8 -o movie.mp4
   m3u8dm get URL -H "Referer: https://example.com/" -H "Cookie: a=b" --threads 16
   m3u8dm get URL --proxy socks5://127.0.0.1:1080 --variant 720 --format mkv
+  m3u8dm get https://example.com/live.m3u8 -o show.mp4 --live-max-duration 01:00:00
+
+A live playlist (no EXT-X-ENDLIST) is recorded until it ends or the limit is reached;
+Ctrl-C ends the recording and writes the file, a second Ctrl-C aborts.
 
 Prints the output path on stdout. Exit: 0 saved, 1 download failed, 2 usage error, 130 interrupted.`)
     .action(exitWhenDone((url: string, opts: GetOptions) => runGet(url, opts)));

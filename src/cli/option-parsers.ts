@@ -1,6 +1,7 @@
 // Parsers for command-line values. Each throws commander's InvalidArgumentError,
 // which commander turns into a one-line usage error (exit 2) naming the option.
 import { InvalidArgumentError } from 'commander';
+import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
 import type { HeaderMap, OutputFormat, VariantChoice } from '../types.js';
 
@@ -78,4 +79,21 @@ export function parseStartTime(value: string): string {
 export function parseTaskId(value: string): number {
   if (!/^\d{1,15}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`task ids are positive integers, got \`${value}\``);
   return Number(value);
+}
+
+export function parseLiveDurationOption(value: string): number {
+  const seconds = parseLiveDuration(value);
+  if (seconds === undefined) throw new InvalidArgumentError(`--live-max-duration ${LIVE_DURATION_EXPECTED}, got \`${value}\``);
+  return seconds;
+}
+
+/** Seconds, fractions allowed. */
+export function secondsOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number of seconds from ${min} to ${max}, got \`${value}\``);
+    }
+    return n;
+  };
 }

@@ -29,6 +29,12 @@ export function checkKey(body: Buffer, url: string): Buffer {
   throw new KeyError(`the AES-128 key ${url} is ${body.length} bytes, expected 16${sample}`, url);
 }
 
+/**
+ * Keys remembered at once. A live stream may rotate its key every few segments for hours;
+ * segments come in playlist order, so the oldest key is the one no segment asks for again.
+ */
+const KEYS_KEPT = 64;
+
 /** Keys by URI. Concurrent segments asking for one key share a single fetch. */
 export class KeyCache {
   readonly #keys = new Map<string, Promise<Buffer>>();
@@ -45,6 +51,7 @@ export class KeyCache {
       // A failed fetch is not remembered, so a later segment may try again.
       key.catch(() => this.#keys.delete(uri));
       this.#keys.set(uri, key);
+      if (this.#keys.size > KEYS_KEPT) this.#keys.delete(this.#keys.keys().next().value as string);
     }
     return key;
   }

@@ -3,14 +3,19 @@
 // previous run saved), applies the skip rules, then fetches what is missing with
 // `download_threads` segments in flight. A variant whose audio is an alternate
 // rendition with its own playlist is two tracks: the audio's segments go to the
-// `audio/` subfolder and share the same threads; the skip rules (numbers, times,
-// http.code) apply to the video track only, the audio is always fetched whole.
+// `audio/` subfolder (more tracks, with the option `audio`, in `audio1/`…) and
+// share the same threads; the skip rules (numbers, times, http.code) pick video
+// segments only, the audio is fetched whole and the merge cuts it by the same
+// media time.
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { DebugLog, DownloadedSegment, EngineObserver, DownloadResult, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
-import { AbortError, DownloadError, SegmentError, SegmentHttpError } from './errors.js';
+import { cuesOnClock, parseVtt, stitchCues } from './webvtt.js';
+import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, EngineObserver, SubtitleTrack, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
+import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError, UnsupportedStreamError } from './errors.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
+import { liveSettings } from './live-options.js';
+import { LiveRecorder, resolveWhenLive } from './live-recorder.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
@@ -27,6 +32,8 @@ export interface DownloadRequest {
   workDir: string;
   /** Aborting stops every request within a second; downloadStream then rejects with an AbortError. */
   signal: AbortSignal;
+  /** Live streams: aborting it ends the recording, and the segments recorded so far are the result. */
+  finish?: AbortSignal;
   /** Called at most every 250 ms, plus once at each phase change and at the end. */
   onProgress: (snapshot: ProgressSnapshot) => void;
   /** Receives a line per request (method, url, status, bytes, try) and per decision. */
@@ -53,6 +60,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   const tries = Number.isFinite(options.retries) && options.retries >= 1 ? Math.floor(options.retries) : DEFAULT_TRIES;
   const variant = options.variant ?? 'best';
   const rules = parseSkipExpression(options.skip_ts_info ?? '');
+  const live = liveSettings(options);
 
   const meter = new ProgressMeter(req.onProgress);
   // Our own stop, for when one segment fails for good and the others should not carry on.
@@ -73,19 +81,49 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     if (stream) {
       debug?.(`resuming with the playlist saved in ${work.dir} (${stream.playlist.url}${stream.audio ? `, audio ${stream.audio.url}` : ''})`);
     } else {
-      stream = await resolvePlaylist(client, req.url, variant, debug);
+      stream = await resolveWhenLive(() => resolvePlaylist(client, req.url, variant, debug, options.audio ?? 'default', options.subtitles ?? 'all'), live.waitS, req.url, req.signal, debug, (until) => meter.waiting(until));
       saved = work.savePlaylist(req.url, variant, stream);
       saved.catch((error: unknown) => stop.abort(error));
     }
     if (req.signal.aborted) throw new AbortError();
 
     const { playlist, audio } = stream;
+    const audios = audio ? [audio, ...(stream.moreAudio ?? [])] : [];
+    if (!playlist.endList) {
+      if (audio) throw new UnsupportedStreamError('recording a live stream whose audio is a separate rendition is not supported yet; pick a variant with muxed audio');
+      if (rules.ranges.length || rules.httpCodes.length || rules.skipTimes.length || rules.keepTimes.length) debug?.('live: skip_ts_info does not apply to a live recording; ignored');
+      // Reloads get two tries each: the recorder tries again itself, every half target duration, until the idle timeout.
+      const reloadClient = new HttpClient(req.headers, { ...options, retries: 2, maxSockets: 1 }, signal, debug);
+      try {
+        const recorder = new LiveRecorder({
+          first: saved !== undefined ? playlist : undefined,
+          playlist,
+          fetcher: new SegmentFetcher(client, work, meter, playlist.container, debug),
+          reloadClient,
+          work,
+          meter,
+          settings: live,
+          threads,
+          signal,
+          finish: req.finish,
+          debug,
+          observer: req.observer,
+        });
+        const result = await recorder.run();
+        await saved;
+        return result;
+      } finally {
+        reloadClient.destroy();
+      }
+    }
     const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug, req.observer)];
-    if (audio) {
+    for (const [n, audio] of audios.entries()) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
-      await work.audio.create();
-      const fetcher = new SegmentFetcher(client, work.audio, meter, audio.container, debug);
-      tracks.push(new DownloadRun(audio, NO_RULES, work.audio, fetcher, meter, 'audio ', debug, req.observer));
+      const folder = work.audioTrack(n);
+      await folder.create();
+      const fetcher = new SegmentFetcher(client, folder, meter, audio.container, debug);
+      const label = audios.length > 1 ? `audio ${audio.rendition?.language ?? n + 1} ` : 'audio ';
+      tracks.push(new DownloadRun(audio, NO_RULES, folder, fetcher, meter, label, debug, req.observer));
     }
     // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
     const fresh = saved !== undefined;
@@ -107,14 +145,25 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
         }),
       ),
     );
-    const [result, audioTrack] = outcomes.map((outcome) => {
+    const [result, ...audioResults] = outcomes.map((outcome) => {
       // The first failure is the one that stopped the rest: the others' are mostly AbortErrors.
       if (outcome.status === 'rejected') throw stop.signal.aborted ? stop.signal.reason : outcome.reason;
       return outcome.value;
-    }) as [DownloadResult, DownloadResult?];
-    if (audioTrack) {
-      const { container, initFile, segments, duration } = audioTrack;
-      result.audio = { container, segments, duration, ...(initFile ? { initFile } : {}) };
+    }) as [DownloadResult, ...DownloadResult[]];
+    const audioTracks = audioResults.map((track, n): AudioTrack => {
+      const { container, initFile, initFiles, segments, duration } = track;
+      const rendition = audios[n]?.rendition;
+      return {
+        container, segments, duration,
+        ...(initFile ? { initFile } : {}),
+        ...(initFiles ? { initFiles } : {}),
+        ...(rendition ? { name: rendition.name, isDefault: rendition.isDefault, ...(rendition.language ? { language: rendition.language } : {}) } : {}),
+      };
+    });
+    if (audioTracks[0]) result.audio = audioTracks[0];
+    if (audioTracks.length > 1) result.audioTracks = audioTracks;
+    if (stream.subtitles && stream.subtitles.length > 0) {
+      result.subtitles = await Promise.all(stream.subtitles.map((playlist) => fetchSubtitles(client, playlist, limit, debug)));
     }
     await saved;
     if (req.signal.aborted) throw new AbortError();
@@ -131,6 +180,44 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     await work.close();
   }
 }
+
+/**
+ * A subtitle rendition's WebVTT segments, read as text and stitched into one cue list. A segment that
+ * cannot be fetched is left out with a debug line: subtitles are an extra the video does not depend on.
+ */
+async function fetchSubtitles(client: HttpClient, playlist: MediaPlaylist, limit: LimitFunction, debug?: DebugLog): Promise<SubtitleTrack> {
+  const rendition = playlist.rendition ?? { name: 'Subtitles', isDefault: false };
+  let mapped = false;
+  const parts = await Promise.all(playlist.segments.filter((segment) => !segment.gap).map((segment) => limit(async () => {
+    try {
+      const text = await client.get(segment.uri, { decompress: true }, async (body) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > SUBTITLE_SEGMENT_MAX) throw new SegmentError(`subtitle segment ${segment.index + 1} (${segment.uri}) is over ${SUBTITLE_SEGMENT_MAX >> 20} MB`, segment.uri, segment.index);
+          chunks.push(chunk);
+        }
+        return Buffer.concat(chunks).toString('utf8');
+      });
+      const parsed = parseVtt(text);
+      if (parsed.map) mapped = true;
+      return { parsed, segment };
+    } catch (error) {
+      if (error instanceof AbortError) throw error;
+      debug?.(`subtitles "${rendition.name}": segment ${segment.index + 1} (${segment.uri}) left out: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  })));
+  // One clock for the whole rendition: segments without a map then count as starting at zero on it.
+  const cues = parts.flatMap((part) => (part ? (mapped ? cuesOnClock(part.parsed.map ? part.parsed : { ...part.parsed, map: { mpegts: 0, local: 0 } }) : part.parsed.cues) : []));
+  const stitched = stitchCues(cues);
+  debug?.(`subtitles "${rendition.name}"${rendition.language ? ` [${rendition.language}]` : ''}: ${stitched.length} cues from ${parts.filter(Boolean).length} segments`);
+  return { name: rendition.name, isDefault: rendition.isDefault, clock: mapped ? 'mpegts' : 'playlist', cues: stitched, ...(rendition.language ? { language: rendition.language } : {}) };
+}
+
+/** A WebVTT segment is a few KB; anything this big is not one. */
+const SUBTITLE_SEGMENT_MAX = 4 << 20;
 
 /** The audio track's rules: none, so it is fetched whole. */
 const NO_RULES: SkipRules = { ranges: [], httpCodes: [], skipTimes: [], keepTimes: [] };
@@ -187,7 +274,8 @@ class DownloadRun {
     const pending = this.#pending;
     let bytesOnDisk = 0;
     for (const segment of segments) {
-      const reason = skipReason(this.#rules, segment);
+      // EXT-X-GAP: no media there, so nothing to request; the output lacks that stretch, as with ffmpeg.
+      const reason = segment.gap ? 'EXT-X-GAP' : skipReason(this.#rules, segment);
       if (reason) {
         this.#skipped.push({ index: segment.index, uri: segment.uri, reason });
         continue;
@@ -213,7 +301,7 @@ class DownloadRun {
         `${pending.length} to fetch with ${threads} threads`,
     );
 
-    const initFile = await this.#fetchInit(this.#onDisk);
+    const initFiles = await this.#fetchInits(this.#onDisk);
 
     let failure: unknown;
     await Promise.all(
@@ -247,24 +335,34 @@ class DownloadRun {
     );
     await manifest;
     if (failure !== undefined) throw failure;
-    return this.#result(initFile);
+    return this.#result(initFiles);
   }
 
-  async #fetchInit(onDisk: Map<string, FinishedFile>): Promise<string | undefined> {
-    const init = this.#playlist.init;
-    if (!init) return undefined;
-    const name = initFileName();
-    if (!onDisk.has(name)) {
-      const target: FetchTarget = { name, uri: init.uri, label: `the ${this.#track}init segment`, sequence: this.#playlist.segments[0]?.sequence ?? 0 };
-      if (init.byterange) target.byterange = init.byterange;
-      if (init.key) target.key = init.key;
-      try {
-        await this.#fetcher.commit(target, await this.#fetcher.fetch(target));
-      } catch (error) {
-        throw inContext(error, target, -1);
+  /** Fetches every init section the kept segments use (one, unless EXT-X-MAP changes mid-stream); their paths by position. */
+  async #fetchInits(onDisk: Map<string, FinishedFile>): Promise<Map<number, string>> {
+    const { inits, segments } = this.#playlist;
+    const files = new Map<number, string>();
+    const skipped = new Set(this.#skipped.map((s) => s.index));
+    const used = new Set(segments.filter((s) => !skipped.has(s.index)).map((s) => s.initIndex ?? 0));
+    for (const [n, init] of inits.entries()) {
+      // The first one always: the merge puts it in front even when every segment using it was skipped.
+      if (n > 0 && !used.has(n)) continue;
+      const name = initFileName(n);
+      if (!onDisk.has(name)) {
+        const user = segments.find((s) => (s.initIndex ?? 0) === n);
+        const label = inits.length > 1 ? `init segment ${n + 1}` : 'init segment';
+        const target: FetchTarget = { name, uri: init.uri, label: `the ${this.#track}${label}`, sequence: user?.sequence ?? 0 };
+        if (init.byterange) target.byterange = init.byterange;
+        if (init.key) target.key = init.key;
+        try {
+          await this.#fetcher.commit(target, await this.#fetcher.fetch(target));
+        } catch (error) {
+          throw inContext(error, target, -1);
+        }
       }
+      files.set(n, this.#work.path(name));
     }
-    return this.#work.path(name);
+    return files;
   }
 
   #target(segment: Segment): FetchTarget {
@@ -290,21 +388,27 @@ class DownloadRun {
     return true;
   }
 
-  #result(initFile: string | undefined): DownloadResult {
+  #result(initFiles: Map<number, string>): DownloadResult {
     const { segments: all, container } = this.#playlist;
+    const initFile = initFiles.get(0);
+    const several = this.#playlist.inits.length > 1;
     const segments: DownloadedSegment[] = [];
     let lastModified: Date | undefined;
     let duration = 0;
     for (const segment of all) {
       const file = this.#done.get(segment.index);
       if (!file) continue;
-      segments.push({
+      const downloaded: DownloadedSegment = {
         index: segment.index,
         file: this.#work.path(segmentFileName(segment.index, container)),
         duration: segment.duration,
         discontinuity: segment.discontinuity,
         bytes: file.bytes,
-      });
+        start: segment.start,
+      };
+      const init = several ? initFiles.get(segment.initIndex ?? 0) : undefined;
+      if (init) downloaded.initFile = init;
+      segments.push(downloaded);
       duration += segment.duration;
       if (file.lastModified && (!lastModified || file.lastModified > lastModified)) lastModified = file.lastModified;
     }
@@ -315,6 +419,7 @@ class DownloadRun {
       duration,
     };
     if (initFile) result.initFile = initFile;
+    if (several) result.initFiles = [...initFiles.values()];
     if (lastModified) result.lastModified = lastModified;
     return result;
   }
@@ -322,7 +427,8 @@ class DownloadRun {
 
 /** Puts a failure in the words of the segment it happened to. */
 function inContext(error: unknown, target: FetchTarget, index: number): unknown {
-  if (error instanceof AbortError || error instanceof DownloadError) return error;
+  // A bug is not the segment's fault: it goes on as it is, for the run to report as an internal error.
+  if (error instanceof AbortError || error instanceof DownloadError || isBug(error)) return error;
   const where = `${target.label} (${target.uri})`;
   if (error instanceof RequestFailure) {
     if (error.status !== undefined) return new SegmentHttpError(`${where} ${error.message}`, target.uri, error.status, index, { cause: error });

@@ -30,6 +30,12 @@ export class PlaylistError extends DownloadError {
   }
 }
 
+/** The playlist lists no segment (yet): a live stream that has not started, or an empty VOD. */
+export class EmptyPlaylistError extends PlaylistError {
+  override name = 'EmptyPlaylistError';
+  override code = 'ERR_PLAYLIST_EMPTY';
+}
+
 /** A segment (or the init segment) answered an HTTP error status that no skip rule covers. */
 export class SegmentHttpError extends DownloadError {
   override name = 'SegmentHttpError';
@@ -105,4 +111,9 @@ export class AbortError extends Error {
   constructor(message = 'download aborted', options: DownloadErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
   }
+}
+
+/** Programming errors (TypeError and kin): never a statement about the stream, so never dressed up as one. */
+export function isBug(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError || error instanceof EvalError;
 }

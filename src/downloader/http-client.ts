@@ -2,7 +2,8 @@
 // setting and agents, plus the retry policy (exponential backoff with jitter on
 // timeouts, resets, 5xx and 429). Bodies are always handed on as streams.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type PlainResponse, type Request } from 'got';
 import type { DebugLog, HeaderMap } from '../types.js';
@@ -151,7 +152,7 @@ export class HttpClient {
         status = response.statusCode;
         if (status < 200 || status > 299) throw new StatusError(status, response.headers);
         if (options.range) checkRange(response, options.range);
-        const result = await consume(stream, { status, url: response.url, headers: response.headers });
+        const result = await consume(options.decompress ? stream : decodedBody(stream, response), { status, url: response.url, headers: response.headers });
         checkLength(stream, response, options);
         this.#log(url, options, `${status}, ${stream.downloadProgress.transferred} B`, tries, started);
         // got streams do not destroy themselves; until destroyed each keeps a listener on the shared
@@ -277,6 +278,24 @@ function checkRange(response: PlainResponse, range: ByteRange): void {
   if (match && (Number(match[1]) !== range.offset || Number(match[2]) !== end)) {
     throw new RequestFailure(`answered bytes ${match[1]}-${match[2]} for the range ${range.offset}-${end}`, response.url, 1);
   }
+}
+
+/**
+ * The body as the server meant it: we ask for no encoding on media, but by HTTP rules a server may still
+ * send one (gzip, deflate, br), and ffmpeg must not get compressed bytes. Content-Length counts the
+ * encoded bytes, so the length check stays on the raw stream.
+ */
+function decodedBody(stream: Request, response: PlainResponse): Readable {
+  const encoding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return stream;
+  let decoder: Transform;
+  if (encoding === 'gzip' || encoding === 'x-gzip') decoder = createGunzip();
+  else if (encoding === 'deflate') decoder = createInflate();
+  else if (encoding === 'br') decoder = createBrotliDecompress();
+  else throw new RequestFailure(`answered Content-Encoding: ${encoding}, which m3u8dm cannot decode (gzip, deflate and br are supported)`, response.url, 1);
+  // Errors of either side end the other, so the consumer sees a cut or corrupt body as an error.
+  pipeline(stream, decoder, () => {});
+  return decoder;
 }
 
 class ShortBodyError extends Error {

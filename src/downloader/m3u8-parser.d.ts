@@ -6,8 +6,8 @@ declare module 'm3u8-parser' {
   }
 
   export interface ParsedKey {
-    method: string;
-    uri: string;
+    method?: string;
+    uri?: string;
     /** Four big-endian 32-bit words when the tag had IV=. */
     iv?: Uint32Array;
   }
@@ -29,8 +29,9 @@ declare module 'm3u8-parser' {
   }
 
   export interface ParsedVariant {
-    uri: string;
-    attributes: {
+    uri?: string;
+    /** Absent for a bare `#EXT-X-STREAM-INF:`; values are NaN/null when malformed. */
+    attributes?: {
       BANDWIDTH?: number;
       'AVERAGE-BANDWIDTH'?: number;
       RESOLUTION?: { width: number; height: number };
@@ -51,7 +52,7 @@ declare module 'm3u8-parser' {
     segments: ParsedSegment[];
     playlists?: ParsedVariant[];
     /** EXT-X-MEDIA renditions by TYPE, then GROUP-ID, then NAME. */
-    mediaGroups?: { AUDIO?: Record<string, Record<string, ParsedMediaGroupEntry>> };
+    mediaGroups?: { AUDIO?: Record<string, Record<string, ParsedMediaGroupEntry>>; SUBTITLES?: Record<string, Record<string, ParsedMediaGroupEntry>> };
     mediaSequence?: number;
     targetDuration?: number;
     endList?: boolean;

@@ -1,7 +1,8 @@
 // Turns playlist text into what the downloader works with: a MediaPlaylist of
 // Segments with absolute URIs, or the variants of a master playlist.
 import { Parser, type ParsedByteRange, type ParsedKey, type ParsedManifest } from 'm3u8-parser';
-import { PlaylistError, UnsupportedStreamError } from './errors.js';
+import { EmptyPlaylistError, PlaylistError, UnsupportedStreamError } from './errors.js';
+import { gapFlags, normaliseLineEndings, substituteVariables, type Definitions } from './playlist-text.js';
 
 export interface ByteRange {
   offset: number;
@@ -35,8 +36,12 @@ export interface Segment {
   /** Seconds from the start of the playlist. */
   start: number;
   discontinuity: boolean;
+  /** EXT-X-GAP: the segment holds no media; it is not fetched and the output lacks its stretch. */
+  gap: boolean;
   byterange?: ByteRange;
   key?: SegmentKey;
+  /** Which of the playlist's `inits` this segment plays with (fMP4); absent for TS. */
+  initIndex?: number;
 }
 
 export interface MediaPlaylist {
@@ -45,10 +50,25 @@ export interface MediaPlaylist {
   /** The playlist text as fetched, kept in the work folder for resumes. */
   text: string;
   container: 'ts' | 'fmp4';
+  /** The first EXT-X-MAP (fMP4): `inits[0]`. */
   init?: InitSection;
+  /** Every distinct EXT-X-MAP in playlist order; a new one usually comes after a discontinuity. Empty for TS. */
+  inits: InitSection[];
   segments: Segment[];
-  /** False for a live playlist (no EXT-X-ENDLIST): only the segments listed now are fetched. */
+  /** False for a live playlist (no EXT-X-ENDLIST): it is recorded, reloaded until it ends. */
   endList: boolean;
+  /** EXT-X-TARGETDURATION in seconds, when the playlist has one: a live playlist's reload interval. */
+  targetDuration?: number;
+  /** The EXT-X-MEDIA rendition this playlist was reached through (alternate audio), for stream tags. */
+  rendition?: RenditionInfo;
+}
+
+/** What an output stream is tagged with. */
+export interface RenditionInfo {
+  name: string;
+  language?: string;
+  /** DEFAULT=YES, or the rendition a player would pick first. */
+  isDefault: boolean;
 }
 
 export interface Variant {
@@ -57,6 +77,8 @@ export interface Variant {
   height?: number;
   /** GROUP-ID of the EXT-X-MEDIA audio renditions this variant plays with (its AUDIO attribute). */
   audioGroup?: string;
+  /** GROUP-ID of its subtitle renditions (its SUBTITLES attribute). */
+  subtitleGroup?: string;
 }
 
 /** One EXT-X-MEDIA TYPE=AUDIO entry of a master playlist. */
@@ -67,39 +89,63 @@ export interface AudioRendition {
   autoselect: boolean;
   /** Absolute URI of its media playlist; absent when the audio is muxed into the variant's own segments. */
   uri?: string;
+  /** LANGUAGE (an RFC 5646 tag such as `en` or `fr-CA`), when given. */
+  language?: string;
 }
 
 export type ParsedPlaylist =
-  | { kind: 'master'; variants: Variant[]; audio: AudioRendition[] }
+  | { kind: 'master'; variants: Variant[]; audio: AudioRendition[]; subtitles: AudioRendition[]; definitions: Definitions }
   | { kind: 'media'; playlist: MediaPlaylist };
 
-/** Parses a playlist's text; `url` is where it came from and resolves relative URIs. */
-export function parsePlaylist(text: string, url: string): ParsedPlaylist {
+/**
+ * Parses a playlist's text; `url` is where it came from: it resolves relative URIs and feeds
+ * EXT-X-DEFINE QUERYPARAM. `imported` are the multivariant playlist's variables, for a media playlist
+ * reached from one (EXT-X-DEFINE IMPORT).
+ */
+export function parsePlaylist(rawText: string, url: string, imported?: Definitions): ParsedPlaylist {
+  const { text, definitions } = substituteVariables(normaliseLineEndings(rawText), url, imported);
   const parser = new Parser();
   parser.push(text);
   parser.end();
   const manifest = parser.manifest;
 
   if (manifest.playlists && manifest.playlists.length > 0) {
-    const variants = manifest.playlists.map((v): Variant => {
-      const variant: Variant = { uri: absolute(v.uri, url, 'variant') };
-      const bandwidth = v.attributes.BANDWIDTH ?? v.attributes['AVERAGE-BANDWIDTH'];
-      if (typeof bandwidth === 'number' && Number.isFinite(bandwidth)) variant.bandwidth = bandwidth;
-      if (v.attributes.RESOLUTION) variant.height = v.attributes.RESOLUTION.height;
-      if (typeof v.attributes.AUDIO === 'string') variant.audioGroup = v.attributes.AUDIO;
-      return variant;
+    const variants = manifest.playlists.flatMap((v, i): Variant[] => {
+      // A bare `#EXT-X-STREAM-INF:` has no attributes at all; a stream-inf without a URI line, none to fetch.
+      if (typeof v.uri !== 'string' || v.uri.trim() === '') return [];
+      const attributes = v.attributes ?? {};
+      const variant: Variant = { uri: absolute(v.uri, url, `variant ${i + 1}`) };
+      const bandwidth = positive(attributes.BANDWIDTH) ?? positive(attributes['AVERAGE-BANDWIDTH']);
+      if (bandwidth !== undefined) variant.bandwidth = bandwidth;
+      const height = positive(attributes.RESOLUTION?.height);
+      if (height !== undefined) variant.height = height;
+      if (typeof attributes.AUDIO === 'string') variant.audioGroup = attributes.AUDIO;
+      if (typeof attributes.SUBTITLES === 'string') variant.subtitleGroup = attributes.SUBTITLES;
+      return [variant];
     });
-    return { kind: 'master', variants, audio: audioRenditions(manifest, url) };
+    if (variants.length === 0) throw new PlaylistError(`the master playlist ${url} lists no variant with a URI`, url);
+    return { kind: 'master', variants, audio: audioRenditions(manifest, url), subtitles: audioRenditions(manifest, url, 'SUBTITLES'), definitions };
+  }
+  // The parser drops an EXT-X-STREAM-INF without a URI line; a master of only those is still a master.
+  if (manifest.segments.length === 0 && /^#EXT-X-STREAM-INF/m.test(text)) {
+    throw new PlaylistError(`the master playlist ${url} lists no variant with a URI`, url);
   }
   return { kind: 'media', playlist: toMediaPlaylist(manifest, text, url) };
 }
 
-function audioRenditions(manifest: ParsedManifest, url: string): AudioRendition[] {
+/** A finite number above zero, or undefined (a missing or malformed attribute: NaN, null, a string). */
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/** The EXT-X-MEDIA renditions of one type (AUDIO, or SUBTITLES, which have the same attributes we use). */
+function audioRenditions(manifest: ParsedManifest, url: string, type: 'AUDIO' | 'SUBTITLES' = 'AUDIO'): AudioRendition[] {
   const renditions: AudioRendition[] = [];
-  for (const [groupId, group] of Object.entries(manifest.mediaGroups?.AUDIO ?? {})) {
+  for (const [groupId, group] of Object.entries(manifest.mediaGroups?.[type] ?? {})) {
     for (const [name, media] of Object.entries(group)) {
       const rendition: AudioRendition = { groupId, name, default: media.default === true, autoselect: media.autoselect === true };
-      if (media.uri) rendition.uri = absolute(media.uri, url, `audio rendition "${name}"`);
+      if (typeof media.uri === 'string' && media.uri.trim() !== '') rendition.uri = absolute(media.uri, url, `${type === 'AUDIO' ? 'audio' : 'subtitle'} rendition "${name}"`);
+      if (typeof media.language === 'string' && media.language.trim() !== '') rendition.language = media.language.trim();
       renditions.push(rendition);
     }
   }
@@ -111,45 +157,56 @@ function toMediaPlaylist(manifest: ParsedManifest, text: string, url: string): M
     const systems = Object.keys(manifest.contentProtection).join(', ');
     throw new UnsupportedStreamError(`the stream is DRM-protected (${systems}); m3u8dm can only decrypt AES-128`);
   }
-  if (manifest.segments.length === 0) throw new PlaylistError(`the playlist ${url} lists no segments`, url);
+  if (manifest.segments.length === 0) throw new EmptyPlaylistError(`the playlist ${url} lists no segments`, url);
 
   const firstSequence = manifest.mediaSequence ?? 0;
+  const gaps = gapFlags(text);
   let start = 0;
-  let init: InitSection | undefined;
+  const inits: InitSection[] = [];
+  let mapped = 0;
   const segments = manifest.segments.map((parsed, index): Segment => {
     const number = index + 1;
+    const duration = parsed.duration ?? manifest.targetDuration ?? 0;
     const segment: Segment = {
       index,
       sequence: firstSequence + index,
       uri: absolute(parsed.uri, url, `segment ${number}`),
-      duration: parsed.duration ?? manifest.targetDuration ?? 0,
+      duration: Number.isFinite(duration) && duration > 0 ? duration : 0,
       start,
       discontinuity: parsed.discontinuity === true,
+      gap: gaps[index] === true,
     };
     start += segment.duration;
     if (parsed.byterange) segment.byterange = byteRange(parsed.byterange, `segment ${number}`, url);
     if (parsed.key) segment.key = segmentKey(parsed.key, url, `segment ${number}`);
 
-    const map = parsed.map?.uri
-      ? {
-          uri: absolute(parsed.map.uri, url, 'EXT-X-MAP'),
-          ...(parsed.map.byterange ? { byterange: byteRange(parsed.map.byterange, 'EXT-X-MAP', url) } : {}),
-          ...(parsed.map.key ? { key: segmentKey(parsed.map.key, url, 'EXT-X-MAP') } : {}),
-        }
-      : undefined;
-    if (index === 0) init = map;
-    else if (!sameInit(init, map)) {
-      // The merge stage puts one init section in front of every segment; a second one would corrupt the output.
-      throw new UnsupportedStreamError(`segment ${number} switches to another EXT-X-MAP init section; m3u8dm supports one per playlist`);
+    if (parsed.map?.uri) {
+      const map: InitSection = {
+        uri: absolute(parsed.map.uri, url, 'EXT-X-MAP'),
+        ...(parsed.map.byterange ? { byterange: byteRange(parsed.map.byterange, 'EXT-X-MAP', url) } : {}),
+        ...(parsed.map.key ? { key: segmentKey(parsed.map.key, url, 'EXT-X-MAP') } : {}),
+      };
+      // A new init section (fMP4 after a discontinuity, as ffmpeg and hls.js take it): each run of segments gets its own.
+      let at = inits.findIndex((known) => sameInit(known, map));
+      if (at < 0) at = inits.push(map) - 1;
+      segment.initIndex = at;
+      mapped++;
     }
     return segment;
   });
-
-  if (init?.key && !init.key.iv) {
-    throw new PlaylistError(`the encrypted EXT-X-MAP in ${url} has no IV attribute, which AES-128 init sections require`, url);
+  if (mapped > 0 && mapped < segments.length) {
+    const first = segments.findIndex((segment) => segment.initIndex === undefined);
+    throw new UnsupportedStreamError(`segment ${first + 1} of ${url} has no EXT-X-MAP while others do; m3u8dm cannot mix MPEG-TS and fMP4 segments in one playlist`);
   }
-  const playlist: MediaPlaylist = { url, text, container: init ? 'fmp4' : 'ts', segments, endList: manifest.endList === true };
-  if (init) playlist.init = init;
+
+  for (const init of inits) {
+    if (init.key && !init.key.iv) {
+      throw new PlaylistError(`the encrypted EXT-X-MAP in ${url} has no IV attribute, which AES-128 init sections require`, url);
+    }
+  }
+  const playlist: MediaPlaylist = { url, text, container: inits.length > 0 ? 'fmp4' : 'ts', inits, segments, endList: manifest.endList === true };
+  if (inits[0]) playlist.init = inits[0];
+  if (typeof manifest.targetDuration === 'number' && Number.isFinite(manifest.targetDuration)) playlist.targetDuration = manifest.targetDuration;
   return playlist;
 }
 
@@ -158,7 +215,8 @@ function sameInit(a: InitSection | undefined, b: InitSection | undefined): boole
   return a.uri === b.uri && a.byterange?.offset === b.byterange?.offset && a.byterange?.length === b.byterange?.length;
 }
 
-function absolute(uri: string, base: string, what: string): string {
+function absolute(uri: unknown, base: string, what: string): string {
+  if (typeof uri !== 'string' || uri.trim() === '') throw new PlaylistError(`the ${what} in ${base} has no URI`, base);
   let resolved: URL;
   try {
     resolved = new URL(uri.trim(), base);
@@ -180,8 +238,9 @@ function byteRange(parsed: ParsedByteRange, what: string, url: string): ByteRang
 }
 
 function segmentKey(parsed: ParsedKey, url: string, what: string): SegmentKey | undefined {
-  const method = parsed.method.toUpperCase();
+  const method = String(parsed.method ?? '').toUpperCase();
   if (method === 'NONE') return undefined;
+  if (method === '') throw new PlaylistError(`the EXT-X-KEY of ${what} in ${url} has no METHOD`, url);
   if (method !== 'AES-128') {
     throw new UnsupportedStreamError(
       `${what} is encrypted with ${parsed.method}, which m3u8dm cannot decrypt (only AES-128 is supported)`,

@@ -26,6 +26,9 @@ export class ProgressMeter {
   #sampleAt = 0;
   #sampleBytes = 0;
   #lastSent = '';
+  /** Set while a live stream is recorded: seconds recorded, and the limit if any. */
+  #live: { recorded: number; limit?: number } | undefined;
+  #waitingUntil: string | undefined;
 
   constructor(onProgress: (snapshot: ProgressSnapshot) => void, options: ProgressMeterOptions = {}) {
     this.#onProgress = onProgress;
@@ -48,10 +51,40 @@ export class ProgressMeter {
     this.#finishedBytes = bytesOnDisk;
     this.#sampleAt = performance.now();
     this.#sampleBytes = this.#bytes;
-    this.#phase = 'downloading';
+    this.#phase = this.#live ? 'recording' : 'downloading';
     this.#emit(true);
     this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
     this.#timer.unref();
+  }
+
+  /**
+   * Starts a live recording's progress: `done` segments of `recorded` seconds (`bytes` on disk)
+   * from before a restart. The total grows with every segment the playlist brings.
+   */
+  beginLive(limit: number | undefined, done: number, bytes: number, recorded: number): void {
+    this.#live = limit === undefined ? { recorded } : { recorded, limit };
+    this.begin(done, 0, done, bytes);
+  }
+
+  /** `live_wait` is waiting for the stream to start, until `until`; undefined when it did. */
+  waiting(until: Date | undefined): void {
+    this.#waitingUntil = until?.toISOString();
+    this.#emit(true);
+  }
+
+  /** A live segment was queued: one more in the total. */
+  segmentQueued(): void {
+    this.#total++;
+  }
+
+  /** A queued live segment was lost (it failed): out of the total again. */
+  segmentLost(): void {
+    this.#total--;
+  }
+
+  /** Seconds of media a finished live segment adds. */
+  recorded(seconds: number): void {
+    if (this.#live) this.#live.recorded += seconds;
   }
 
   /** Bytes arrived (negative to take back a failed try's bytes). */
@@ -118,7 +151,10 @@ export class ProgressMeter {
   }
 
   snapshot(): ProgressSnapshot {
+    const live = this.#live;
     return {
+      ...(live ? { live: live.limit === undefined ? { recorded_s: live.recorded } : { recorded_s: live.recorded, limit_s: live.limit } } : {}),
+      ...(this.#waitingUntil && this.#phase === 'resolving' ? { waiting_until: this.#waitingUntil } : {}),
       phase: this.#phase,
       segments_total: this.#total,
       segments_done: this.#done,
@@ -130,6 +166,8 @@ export class ProgressMeter {
   }
 
   #eta(): number | null {
+    // Live media arrives in real time: what is left of the limit is the time left.
+    if (this.#live) return this.#live.limit === undefined ? null : Math.max(0, Math.ceil(this.#live.limit - this.#live.recorded));
     const remaining = this.#total - this.#done - this.#skipped;
     if (remaining <= 0) return this.#total > 0 ? 0 : null;
     if (this.#done === 0 || this.#speed <= 0) return null;

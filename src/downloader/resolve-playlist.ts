@@ -3,12 +3,13 @@
 // rendition it plays with, when that has a playlist of its own), and refuses
 // anything that is not a playlist with a message saying what came instead.
 import type { Readable } from 'node:stream';
-import type { DebugLog, VariantChoice } from '../types.js';
+import type { AudioChoice, DebugLog, SubtitleChoice, VariantChoice } from '../types.js';
 import { PlaylistError } from './errors.js';
 import { findPlaylistLink } from './html-link.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
-import { pickAudioRendition, type SeparateAudio } from './audio-rendition.js';
+import { pickAudioRenditions, pickSubtitleRenditions, type SeparateAudio } from './audio-rendition.js';
 import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
+import type { Definitions } from './playlist-text.js';
 import { pickVariant } from './variant.js';
 
 /** Playlists beyond this are refused while streaming: no real one comes close, a runaway body would eat memory. */
@@ -28,7 +29,12 @@ interface FetchedText {
 /** The media playlists of one download: the variant's, and its alternate audio when that is a separate playlist. */
 export interface ResolvedStream {
   playlist: MediaPlaylist;
+  /** The first (default) separate audio track. */
   audio?: MediaPlaylist;
+  /** Further audio tracks (option `audio`: `all` or languages), in output order after `audio`. */
+  moreAudio?: MediaPlaylist[];
+  /** Subtitle renditions' playlists (segmented WebVTT, option `subtitles`), the default one first. */
+  subtitles?: MediaPlaylist[];
 }
 
 export async function resolvePlaylist(
@@ -36,6 +42,8 @@ export async function resolvePlaylist(
   url: string,
   variant: VariantChoice,
   debug?: DebugLog,
+  audioChoice: AudioChoice = 'default',
+  subtitleChoice: SubtitleChoice = 'all',
 ): Promise<ResolvedStream> {
   let parsedUrl: URL | undefined;
   try {
@@ -47,7 +55,10 @@ export async function resolvePlaylist(
     throw new PlaylistError(`"${url}" is not an http or https URL`, url);
   }
   let current = url;
-  let audio: SeparateAudio | undefined;
+  let audios: SeparateAudio[] = [];
+  let subtitles: SeparateAudio[] = [];
+  // The multivariant playlist's EXT-X-DEFINE variables, which the media playlists may IMPORT.
+  let imported: Definitions | undefined;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     const fetched = await fetchText(client, current);
     const text = fetched.text.replace(/^\uFEFF/, '');
@@ -61,41 +72,81 @@ export async function resolvePlaylist(
       continue;
     }
 
-    const parsed = parsePlaylist(text, fetched.url);
+    const parsed = parsePlaylist(text, fetched.url, imported);
     if (parsed.kind === 'media') {
       const { playlist } = parsed;
       debug?.(describeMedia(playlist));
-      if (!audio) return { playlist };
-      return { playlist, audio: await resolveAudio(client, audio, debug) };
+      const [audio, ...moreAudio] = await Promise.all(audios.map((rendition, i) => resolveAudio(client, rendition, i === 0, imported, debug)));
+      const subtitleTracks = (await Promise.all(subtitles.map((rendition, i) => resolveSubtitles(client, rendition, i === 0, imported, debug)))).filter((p) => p !== undefined);
+      return {
+        playlist,
+        ...(audio ? { audio } : {}),
+        ...(moreAudio.length > 0 ? { moreAudio } : {}),
+        ...(subtitleTracks.length > 0 ? { subtitles: subtitleTracks } : {}),
+      };
     }
+    imported = parsed.definitions;
     const chosen = pickVariant(parsed.variants, variant);
     debug?.(`master playlist ${fetched.url}: ${parsed.variants.map(describeVariant).join('; ')}; variant=${String(variant)} picks ${describeVariant(chosen)}`);
-    audio = pickAudioRendition(chosen, parsed.audio);
     // Some masters list the audio-only playlist as a variant too; taken as the variant, it needs no second track.
-    if (audio?.uri === chosen.uri) audio = undefined;
+    audios = pickAudioRenditions(chosen, parsed.audio, audioChoice).filter((r) => r.uri !== chosen.uri);
+    subtitles = pickSubtitleRenditions(chosen, parsed.subtitles, subtitleChoice);
+    if (subtitles.length > 0) debug?.(`subtitles=${JSON.stringify(subtitleChoice)}: ${subtitles.map((r) => `"${r.name}"${r.language ? ` [${r.language}]` : ''}`).join(', ')}`);
     if (chosen.audioGroup !== undefined) {
-      debug?.(`audio group "${chosen.audioGroup}": ${audio ? `rendition "${audio.name}" (${audio.uri}) is downloaded as a second track` : 'no rendition with its own playlist; the audio is in the variant'}`);
+      const list = audios.map((a) => `"${a.name}"${a.language ? ` [${a.language}]` : ''} (${a.uri})`).join(', ');
+      debug?.(`audio group "${chosen.audioGroup}", audio=${JSON.stringify(audioChoice)}: ${audios.length > 0 ? `${list} downloaded as separate tracks` : 'no rendition with its own playlist; the audio is in the variant'}`);
     }
     current = chosen.uri;
   }
   throw new PlaylistError(`${url} leads through more than ${MAX_HOPS} pages and playlists without reaching a media playlist`, url);
 }
 
-/** The alternate audio's media playlist; a master or a page in its place is refused. */
-async function resolveAudio(client: HttpClient, rendition: SeparateAudio, debug?: DebugLog): Promise<MediaPlaylist> {
-  const fetched = await fetchText(client, rendition.uri);
+/**
+ * A live stream's media playlist, reloaded: fetched and parsed, with a master or anything
+ * that is not a playlist refused (the URL was a media playlist when the recording began).
+ */
+export async function fetchMediaPlaylist(client: HttpClient, url: string): Promise<MediaPlaylist> {
+  const fetched = await fetchText(client, url);
   const text = fetched.text.replace(/^\uFEFF/, '');
   if (!looksLikePlaylist(text)) throw notAPlaylist(fetched, text);
   const parsed = parsePlaylist(text, fetched.url);
+  if (parsed.kind !== 'media') throw new PlaylistError(`the live playlist ${fetched.url} turned into a master playlist`, fetched.url);
+  return parsed.playlist;
+}
+
+/** The alternate audio's media playlist; a master or a page in its place is refused. */
+async function resolveAudio(client: HttpClient, rendition: SeparateAudio, lead: boolean, imported: Definitions | undefined, debug?: DebugLog): Promise<MediaPlaylist> {
+  const fetched = await fetchText(client, rendition.uri);
+  const text = fetched.text.replace(/^\uFEFF/, '');
+  if (!looksLikePlaylist(text)) throw notAPlaylist(fetched, text);
+  const parsed = parsePlaylist(text, fetched.url, imported);
   if (parsed.kind !== 'media') {
     throw new PlaylistError(`the audio rendition "${rendition.name}" (${fetched.url}) is a master playlist, expected a media playlist`, fetched.url);
   }
   debug?.(`audio ${describeMedia(parsed.playlist)}`);
-  return parsed.playlist;
+  const { playlist } = parsed;
+  playlist.rendition = { name: rendition.name, isDefault: lead, ...(rendition.language ? { language: rendition.language } : {}) };
+  return playlist;
+}
+
+/** A subtitle rendition's playlist; one that cannot be read is left out (the video does not depend on it). */
+async function resolveSubtitles(client: HttpClient, rendition: SeparateAudio, lead: boolean, imported: Definitions | undefined, debug?: DebugLog): Promise<MediaPlaylist | undefined> {
+  try {
+    const fetched = await fetchText(client, rendition.uri);
+    const parsed = parsePlaylist(fetched.text.replace(/^\uFEFF/, ''), fetched.url, imported);
+    if (parsed.kind !== 'media') throw new PlaylistError(`the subtitle rendition "${rendition.name}" is a master playlist`, fetched.url);
+    const { playlist } = parsed;
+    playlist.rendition = { name: rendition.name, isDefault: lead, ...(rendition.language ? { language: rendition.language } : {}) };
+    return playlist;
+  } catch (error) {
+    if (!(error instanceof PlaylistError)) throw error;
+    debug?.(`subtitle rendition "${rendition.name}" left out: ${error.message}`);
+    return undefined;
+  }
 }
 
 function describeMedia(playlist: MediaPlaylist): string {
-  return `media playlist ${playlist.url}: ${playlist.segments.length} segments, ${playlist.container}${playlist.endList ? '' : ', live (no EXT-X-ENDLIST): taking the segments listed now'}`;
+  return `media playlist ${playlist.url}: ${playlist.segments.length} segments, ${playlist.container}${playlist.endList ? '' : ', live (no EXT-X-ENDLIST): recording it'}`;
 }
 
 function describeVariant(v: Variant): string {
@@ -156,7 +207,8 @@ const binary = (url: string, contentType: string) =>
   new PlaylistError(`${url} answered binary data${contentType ? ` (${contentType})` : ''}, not an HLS playlist`, url);
 
 function looksLikePlaylist(text: string): boolean {
-  return text.trimStart().startsWith('#EXTM3U') || /^#EXT(?:INF|-X-STREAM-INF):/m.test(text);
+  // `[\r\n]`: CR-only playlists have no `\n` for `^` to see.
+  return text.trimStart().startsWith('#EXTM3U') || /(?:^|[\r\n])#EXT(?:INF|-X-STREAM-INF):/.test(text);
 }
 
 function looksLikeHtml(text: string, contentType: string): boolean {

@@ -118,12 +118,12 @@ export class SegmentFetcher {
   }
 
   /** Closes and renames the fetched `.part` to its final name. Kept apart from `fetch` so it need not hold a download slot. */
-  async commit(target: FetchTarget, file: FinishedFile): Promise<void> {
+  async commit(target: FetchTarget, file: FinishedFile, extra?: Record<string, unknown>): Promise<void> {
     const fd = this.#openFiles.get(target.name);
     this.#openFiles.delete(target.name);
     try {
       if (fd !== undefined) await closeFile(fd);
-      await this.#work.commit(target.name, file);
+      await this.#work.commit(target.name, file, extra);
     } catch (error) {
       await rm(this.#work.path(`${target.name}.part`), { force: true });
       throw error;

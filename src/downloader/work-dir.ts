@@ -1,11 +1,12 @@
 // What a download keeps in its work folder so a later run resumes it: the
 // resolved playlist, finished segment files (written as .part, renamed when
 // complete, so a final name is always a whole file) and a small manifest of them.
-// A separate audio rendition keeps the same three in the `audio/` subfolder.
+// A separate audio rendition keeps the same three in the `audio/` subfolder
+// (further ones, with the option `audio` at `all` or languages, in `audio1/`, `audio2/`…).
 import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { VariantChoice } from '../types.js';
-import { parsePlaylist, type MediaPlaylist } from './media-playlist.js';
+import { parsePlaylist, type MediaPlaylist, type RenditionInfo } from './media-playlist.js';
 import type { ResolvedStream } from './resolve-playlist.js';
 
 const PLAYLIST_TEXT = 'playlist.m3u8';
@@ -14,7 +15,7 @@ const MANIFEST = 'segments.jsonl';
 const INIT = 'init.mp4';
 /** Subfolder of the alternate audio track: a work folder of its own. */
 const AUDIO_DIR = 'audio';
-const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:\.part|\.tmp)?$/;
+const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\d*\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:\.part|\.tmp)?$/;
 
 interface PlaylistInfo {
   version: 1;
@@ -25,6 +26,12 @@ interface PlaylistInfo {
   url: string;
   /** The alternate audio's playlist URL, whose playlist and segments are in `audio/`; absent when there is none. */
   audio?: string;
+  /** Further audio tracks' playlist URLs, in `audio1/`, `audio2/`…; absent when there are none. */
+  moreAudio?: string[];
+  /** The rendition an audio track's playlist was reached through (in the audio folders' own info). */
+  rendition?: RenditionInfo;
+  /** Subtitle renditions' playlists, kept here whole: their segments are small text fetched again on resume. */
+  subtitles?: Array<{ url: string; text: string; rendition?: RenditionInfo }>;
 }
 
 /** A finished file: its size and the server's Last-Modified, when it sent one. */
@@ -33,7 +40,7 @@ export interface FinishedFile {
   lastModified?: Date;
 }
 
-interface ManifestLine {
+export interface ManifestLine {
   f: string;
   b: number;
   lm?: string;
@@ -43,7 +50,8 @@ export function segmentFileName(index: number, container: 'ts' | 'fmp4'): string
   return `seg${String(index).padStart(5, '0')}.${container === 'ts' ? 'ts' : 'm4s'}`;
 }
 
-export const initFileName = (): string => INIT;
+/** `init.mp4` for the first init section, `init1.mp4`, `init2.mp4`… for those a playlist switches to later. */
+export const initFileName = (n = 0): string => (n === 0 ? INIT : `init${n}.mp4`);
 
 export class WorkDir {
   readonly dir: string;
@@ -57,7 +65,7 @@ export class WorkDir {
   #nextWrite: Promise<void> | undefined;
   /** The last manifest write started. */
   #lastWrite: Promise<void> = Promise.resolve();
-  #audio: WorkDir | undefined;
+  readonly #audioTracks = new Map<number, WorkDir>();
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -73,8 +81,17 @@ export class WorkDir {
 
   /** The work folder of the alternate audio track (`audio/`), with its own playlist and manifest. */
   get audio(): WorkDir {
-    this.#audio ??= new WorkDir(this.path(AUDIO_DIR));
-    return this.#audio;
+    return this.audioTrack(0);
+  }
+
+  /** The work folder of audio track `n`: `audio/` for the first, `audio1/`, `audio2/`… for the others. */
+  audioTrack(n: number): WorkDir {
+    let track = this.#audioTracks.get(n);
+    if (!track) {
+      track = new WorkDir(this.path(n === 0 ? AUDIO_DIR : `${AUDIO_DIR}${n}`));
+      this.#audioTracks.set(n, track);
+    }
+    return track;
   }
 
   /**
@@ -88,11 +105,20 @@ export class WorkDir {
     if (saved) {
       if (saved.info.audio === undefined) {
         // Leftovers of an audio track the saved playlist does not have.
-        await rm(this.path(AUDIO_DIR), { recursive: true, force: true });
-        return { playlist: saved.playlist };
+        await this.#removeAudioFolders();
+        return withSubtitles({ playlist: saved.playlist }, saved.info);
       }
-      const audio = await this.audio.#loadMedia(source, variant);
-      if (audio && audio.playlist.url === saved.info.audio) return { playlist: saved.playlist, audio: audio.playlist };
+      const urls = [saved.info.audio, ...(saved.info.moreAudio ?? [])];
+      const tracks = await Promise.all(urls.map((_url, n) => this.audioTrack(n).#loadMedia(source, variant)));
+      if (tracks.every((track, n) => track && track.playlist.url === urls[n])) {
+        const [audio, ...moreAudio] = tracks.map((track) => {
+          const playlist = (track as { playlist: MediaPlaylist; info: PlaylistInfo }).playlist;
+          const rendition = track?.info.rendition;
+          if (rendition) playlist.rendition = rendition;
+          return playlist;
+        });
+        return withSubtitles({ playlist: saved.playlist, ...(audio ? { audio } : {}), ...(moreAudio.length > 0 ? { moreAudio } : {}) }, saved.info);
+      }
     }
     await this.clear();
     return undefined;
@@ -117,14 +143,19 @@ export class WorkDir {
    */
   savePlaylist(source: string, variant: VariantChoice, stream: ResolvedStream): Promise<void> {
     const info: PlaylistInfo = { version: 1, source, variant: String(variant), url: stream.playlist.url };
+    if (stream.subtitles) info.subtitles = stream.subtitles.map((p) => ({ url: p.url, text: p.text, ...(p.rendition ? { rendition: p.rendition } : {}) }));
     let saving: Promise<void>;
     if (stream.audio) {
+      const audios = [stream.audio, ...(stream.moreAudio ?? [])];
       info.audio = stream.audio.url;
-      const audioInfo: PlaylistInfo = { version: 1, source, variant: String(variant), url: stream.audio.url };
-      const track = this.audio;
-      const { text } = stream.audio;
-      const audioSaved = track.create().then(() => track.#writePlaylist(text, audioInfo));
-      track.#savedBy(audioSaved);
+      if (audios.length > 1) info.moreAudio = audios.slice(1).map((a) => a.url);
+      const audioSaved = Promise.all(audios.map((audio, n) => {
+        const audioInfo: PlaylistInfo = { version: 1, source, variant: String(variant), url: audio.url, ...(audio.rendition ? { rendition: audio.rendition } : {}) };
+        const track = this.audioTrack(n);
+        const saved = track.create().then(() => track.#writePlaylist(audio.text, audioInfo));
+        track.#savedBy(saved);
+        return saved;
+      }));
       saving = audioSaved.then(() => this.#writePlaylist(stream.playlist.text, info));
     } else {
       saving = this.#writePlaylist(stream.playlist.text, info);
@@ -160,7 +191,7 @@ export class WorkDir {
     }
     const found = new Map<string, FinishedFile>();
     for (const name of await readdir(this.dir)) {
-      if (!/^(?:seg\d+\.(?:ts|m4s)|init\.mp4)$/.test(name)) continue;
+      if (!/^(?:seg\d+\.(?:ts|m4s)|init\d*\.mp4)$/.test(name)) continue;
       const { size } = await stat(this.path(name));
       const record = records.get(name);
       if (record && record.b !== size) {
@@ -175,12 +206,35 @@ export class WorkDir {
     return found;
   }
 
-  /** Makes a `.part` file final and notes it in the manifest. */
-  async commit(name: string, file: FinishedFile): Promise<void> {
+  /**
+   * The manifest's lines, in the order they were written, torn ones left out. A live recording
+   * keeps its per-segment record (sequence, URI, duration) in them, so nothing of it stays in memory.
+   */
+  async manifestLines(): Promise<Array<ManifestLine & Record<string, unknown>>> {
+    let text: string;
+    try {
+      text = await readFile(this.path(MANIFEST), 'utf8');
+    } catch {
+      return [];
+    }
+    const lines: Array<ManifestLine & Record<string, unknown>> = [];
+    for (const line of text.split('\n')) {
+      try {
+        const record = JSON.parse(line) as ManifestLine & Record<string, unknown>;
+        if (typeof record.f === 'string' && typeof record.b === 'number') lines.push(record);
+      } catch {
+        // torn by a crash
+      }
+    }
+    return lines;
+  }
+
+  /** Makes a `.part` file final and notes it in the manifest, with `extra` fields on its line (a live segment's record). */
+  async commit(name: string, file: FinishedFile, extra?: Record<string, unknown>): Promise<void> {
     await this.#playlistSaved;
     const manifest = this.#manifest ? await this.#manifest : undefined;
     await rename(this.path(`${name}.part`), this.path(name));
-    const line: ManifestLine = { f: name, b: file.bytes, ...(file.lastModified ? { lm: file.lastModified.toISOString() } : {}) };
+    const line: ManifestLine = { ...extra, f: name, b: file.bytes, ...(file.lastModified ? { lm: file.lastModified.toISOString() } : {}) };
     const text = `${JSON.stringify(line)}\n`;
     // O_APPEND: each short write lands whole at the end, so concurrent commits need no lock.
     if (manifest) await this.#append(manifest, text);
@@ -219,7 +273,7 @@ export class WorkDir {
   }
 
   async close(): Promise<void> {
-    await this.#audio?.close();
+    for (const track of this.#audioTracks.values()) await track.close();
     const opening = this.#manifest;
     this.#manifest = undefined;
     await this.#lastWrite.catch(() => {});
@@ -229,7 +283,7 @@ export class WorkDir {
 
   /** Removes this module's files (segments, playlist, manifest, the audio track's folder), nothing else. */
   async clear(): Promise<void> {
-    await rm(this.path(AUDIO_DIR), { recursive: true, force: true });
+    await this.#removeAudioFolders();
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -238,6 +292,31 @@ export class WorkDir {
     }
     await Promise.all(names.filter((n) => OUR_FILES.test(n)).map((n) => rm(this.path(n), { force: true })));
   }
+
+  async #removeAudioFolders(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    const folders = names.filter((n) => n === AUDIO_DIR || new RegExp(`^${AUDIO_DIR}\\d+$`).test(n));
+    await Promise.all(folders.map((n) => rm(this.path(n), { recursive: true, force: true })));
+  }
+}
+
+function withSubtitles(stream: ResolvedStream, info: PlaylistInfo): ResolvedStream {
+  const subtitles = (info.subtitles ?? []).flatMap((saved) => {
+    try {
+      const parsed = parsePlaylist(saved.text, saved.url);
+      if (parsed.kind !== 'media') return [];
+      if (saved.rendition) parsed.playlist.rendition = saved.rendition;
+      return [parsed.playlist];
+    } catch {
+      return [];
+    }
+  });
+  return subtitles.length > 0 ? { ...stream, subtitles } : stream;
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {

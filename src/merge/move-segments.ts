@@ -28,16 +28,18 @@ const AUDIO_DIR = 'audio';
  */
 export async function moveSegmentsInto(dir: string, download: DownloadResult, signal?: AbortSignal): Promise<MovedSegments> {
   const moves = plannedMoves(dir, download);
-  const audioDir = path.join(dir, AUDIO_DIR);
-  if (download.audio) moves.push(...plannedMoves(audioDir, download.audio));
+  // Further audio tracks (option `audio`: all or languages) go to audio1/, audio2/…
+  const tracks = download.audioTracks ?? (download.audio ? [download.audio] : []);
+  const audioDirs = tracks.map((_track, n) => path.join(dir, n === 0 ? AUDIO_DIR : `${AUDIO_DIR}${n}`));
+  for (const [n, track] of tracks.entries()) moves.push(...plannedMoves(audioDirs[n] as string, track));
   const done: Array<{ from: string; to: string }> = [];
   const undo = async () => {
     for (let move = done.pop(); move; move = done.pop()) await moveFile(move.to, move.from);
-    if (download.audio) await rmdir(audioDir).catch(() => {});
+    for (const audioDir of audioDirs) await rmdir(audioDir).catch(() => {});
   };
   let bytes = 0;
   try {
-    if (download.audio) await mkdir(audioDir, { recursive: true });
+    for (const audioDir of audioDirs) await mkdir(audioDir, { recursive: true });
     for (const move of moves) {
       if (signal?.aborted) throw abortError(signal);
       await moveFile(move.from, move.to);
@@ -51,9 +53,11 @@ export async function moveSegmentsInto(dir: string, download: DownloadResult, si
   return { files: done.map((move) => move.to), bytes, undo };
 }
 
-function plannedMoves(dir: string, download: Pick<AudioTrack, 'container' | 'initFile' | 'segments'>): Array<{ from: string; to: string }> {
+function plannedMoves(dir: string, download: Pick<AudioTrack, 'container' | 'initFile' | 'initFiles' | 'segments'>): Array<{ from: string; to: string }> {
   const moves: Array<{ from: string; to: string }> = [];
-  if (download.initFile) moves.push({ from: download.initFile, to: path.join(dir, `init${path.extname(download.initFile) || '.mp4'}`) });
+  // Several init sections keep their work-folder names (init.mp4, init1.mp4…), which say which came first.
+  const inits = download.initFiles ?? (download.initFile ? [download.initFile] : []);
+  for (const [n, init] of inits.entries()) moves.push({ from: init, to: path.join(dir, `init${n === 0 ? '' : n}${path.extname(init) || '.mp4'}`) });
   const lastIndex = download.segments.reduce((max, segment) => Math.max(max, segment.index), 0);
   const width = Math.max(4, String(lastIndex).length);
   const fallbackExt = download.container === 'fmp4' ? '.m4s' : '.ts';

@@ -14,8 +14,18 @@ const PROBE_TIMEOUT_MS = 30_000;
 
 /** The streams ffmpeg lists for `file`; empty when it cannot read the file (the merge then reports the real error). */
 export async function probeStreams(ffmpegPath: string, file: string, signal?: AbortSignal): Promise<ProbedStream[]> {
+  return parseStreamLines(await describeInput(ffmpegPath, file, signal));
+}
+
+/** The input's first timestamp in seconds (`start:` of ffmpeg's description), or undefined when unreadable. */
+export async function probeStartSeconds(ffmpegPath: string, file: string, signal?: AbortSignal): Promise<number | undefined> {
+  const match = /^\s*Duration: .*?, start: (-?\d+(?:\.\d+)?)/m.exec(await describeInput(ffmpegPath, file, signal));
+  return match ? Number(match[1]) : undefined;
+}
+
+function describeInput(ffmpegPath: string, file: string, signal?: AbortSignal): Promise<string> {
   // ffmpeg without an output prints the input's description and exits 1; that is the answer, not a failure.
-  const stderr = await new Promise<string>((resolve) => {
+  return new Promise<string>((resolve) => {
     execFile(
       ffmpegPath,
       ['-hide_banner', '-nostdin', '-i', file],
@@ -23,7 +33,6 @@ export async function probeStreams(ffmpegPath: string, file: string, signal?: Ab
       (_error, _stdout, stderrText) => resolve(String(stderrText)),
     );
   });
-  return parseStreamLines(stderr);
 }
 
 export function parseStreamLines(text: string): ProbedStream[] {

@@ -15,12 +15,26 @@ export interface ProbedMedia {
   formatName: string;
   /** The MP4 `major_brand` tag, when there is one (`isom` for `-f mp4`). */
   majorBrand?: string;
-  streams: Array<{ type: string; codec: string; duration?: number }>;
+  streams: ProbedStream[];
+}
+
+export interface ProbedStream {
+  type: string;
+  codec: string;
+  duration?: number;
+  /** Seconds, the stream's first timestamp. */
+  startTime?: number;
+  /** The `language` tag (`eng`, `fre`… in MP4 and MKV). */
+  language?: string;
+  /** The `title` (MKV) or `handler_name` tag. */
+  title?: string;
+  /** The default disposition flag. */
+  isDefault?: boolean;
 }
 
 interface FfprobeJson {
   format?: { duration?: string; format_name?: string; tags?: Record<string, string> };
-  streams?: Array<{ codec_type?: string; codec_name?: string; duration?: string }>;
+  streams?: Array<{ codec_type?: string; codec_name?: string; duration?: string; start_time?: string; tags?: Record<string, string>; disposition?: { default?: number } }>;
 }
 
 export async function ffprobe(file: string): Promise<ProbedMedia> {
@@ -33,7 +47,18 @@ export async function ffprobe(file: string): Promise<ProbedMedia> {
     ...(json.format?.tags?.major_brand ? { majorBrand: json.format.tags.major_brand } : {}),
     streams: (json.streams ?? []).map((stream) => {
       const duration = number(stream.duration);
-      return { type: stream.codec_type ?? '', codec: stream.codec_name ?? '', ...(duration === undefined ? {} : { duration }) };
+      const startTime = number(stream.start_time);
+      const tags = stream.tags ?? {};
+      const title = tags.title ?? tags.handler_name;
+      return {
+        type: stream.codec_type ?? '',
+        codec: stream.codec_name ?? '',
+        ...(duration === undefined ? {} : { duration }),
+        ...(startTime === undefined ? {} : { startTime }),
+        ...(tags.language ? { language: tags.language } : {}),
+        ...(title ? { title } : {}),
+        ...(stream.disposition ? { isDefault: stream.disposition.default === 1 } : {}),
+      };
     }),
   };
 }

@@ -1,6 +1,7 @@
 // An Engine that plays a script instead of downloading: N segments of M ms each,
 // honouring the abort signal, writing a real (tiny) output file. It lets queue and
 // state-machine tests control timing; real downloads are tested with the real engine.
+import { DownloadError } from '../../src/downloader/errors.js';
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { DownloadJob, Engine, EngineResult } from '../../src/types.js';
@@ -39,7 +40,8 @@ export class ScriptedEngine implements Engine {
         });
         job.onProgress({ phase: 'downloading', segments_total: total, segments_done: i, segments_skipped: 0, downloaded_bytes: i * 1000, speed_bps: 1000, eta_s: total - i });
         const failure = this.options.failWith?.(job);
-        if (failure) throw new Error(failure);
+        // As the real engine does: a failure it reports is one of its typed errors (anything else is a bug).
+        if (failure) throw new DownloadError(failure);
       }
       await mkdir(job.saveDir, { recursive: true });
       const outputPath = path.join(job.saveDir, job.filename);

@@ -26,6 +26,13 @@ export function formatEta(seconds: number | null): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
+/** `00:12:31`: a recording's length, hours always shown. */
+export function formatClock(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
 /** `11:55 PM` today, `tomorrow 11:55 PM`, else `Nov 21, 11:55 PM` (local time, in the page's language). */
 export function formatWhen(iso: string): string {
   const at = new Date(iso);

@@ -69,6 +69,10 @@ const en = {
   startsAt: (when: string) => `starts ${when}`,
   tomorrow: (time: string) => `tomorrow ${time}`,
   skippedCount: (n: number) => ` (+${n} skipped)`,
+  /** A live task (issue 14): its stop ends the recording and keeps the file. */
+  stopRecording: 'Stop',
+  stopRecordingTitle: 'End the recording; what was recorded becomes the file',
+  recordedFor: (clock: string) => `recorded ${clock}`,
 
   action: { stop: 'Pause', resume: 'Resume', retry: 'Retry', delete: 'Delete', download: 'Download', play: 'Play' },
   actionOn: (action: string, name: string) => `${action} ${name}`,
@@ -238,6 +242,9 @@ const zh: Catalogue = {
   startsAt: (when) => `${when} 开始`,
   tomorrow: (time) => `明天 ${time}`,
   skippedCount: (n) => `(跳过 ${n})`,
+  stopRecording: '停止',
+  stopRecordingTitle: '结束录制,已录制的内容保存为文件',
+  recordedFor: (clock) => `已录制 ${clock}`,
 
   action: { stop: '暂停', resume: '继续', retry: '重试', delete: '删除', download: '下载', play: '播放' },
   actionOn: (action, name) => `${action} ${name}`,

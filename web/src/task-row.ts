@@ -3,7 +3,7 @@
 // focus, selection and hover survive live updates.
 import { fetchBlob } from './api.js';
 import { h, setAttr, setText } from './dom.js';
-import { formatBytes, formatEta, formatSpeed, formatWhen, shortenUrl } from './format.js';
+import { formatBytes, formatClock, formatEta, formatSpeed, formatWhen, shortenUrl } from './format.js';
 import { T } from './i18n.js';
 import { downloadTask, playTask } from './player.js';
 import { Status, type V1Task } from './types.js';
@@ -25,6 +25,15 @@ const ACTIONS: Record<number, TaskAction[]> = {
   [Status.failed]: ['retry', 'delete'],
   [Status.paused]: ['resume', 'delete'],
 };
+/** A live task being recorded: its Pause is a Stop that ends the recording and keeps the file. */
+function isRecording(task: V1Task): boolean {
+  return task.live && task.status === Status.running && (task.phase === 'recording' || task.phase === 'merging');
+}
+
+function actionLabel(task: V1Task, action: TaskAction): string {
+  return action === 'stop' && isRecording(task) ? T.stopRecording : T.action[action];
+}
+
 /** What the status badge says: the phase while running, "scheduled" for a pending task with a start time. */
 function statusWord(task: V1Task): string {
   if (task.status === Status.running) return T.phase[task.phase] ?? T.status.running;
@@ -36,6 +45,7 @@ function statusWord(task: V1Task): string {
 const playable = (task: V1Task) => task.status === Status.completed && /\.mp4$/i.test(task.filename);
 
 function statusDetail(task: V1Task): string {
+  if (isRecording(task)) return T.recordedFor(formatClock(task.recorded_s));
   if (task.status === Status.pending && task.start_time && Date.parse(task.start_time) > Date.now()) return T.startsAt(formatWhen(task.start_time));
   if (task.status === Status.completed && task.completed_at) return formatWhen(task.completed_at);
   return '';
@@ -127,12 +137,20 @@ export class TaskRow {
 
   #render(task: V1Task, first: boolean): void {
     const name = task.filename;
-    if (first || name !== this.el.dataset.name) {
+    const recording = isRecording(task);
+    if (first || name !== this.el.dataset.name || recording !== (this.el.dataset.recording === 'true')) {
       this.el.dataset.name = name;
+      this.el.dataset.recording = String(recording);
       this.#check.setAttribute('aria-label', T.selectOne(name));
       this.#bar.setAttribute('aria-label', T.progressOf(name));
       this.#thumb.alt = T.thumbnailOf(name);
-      for (const [action, button] of [...this.#buttons, ...this.#fileButtons]) button.setAttribute('aria-label', T.actionOn(T.action[action], name));
+      for (const [action, button] of this.#buttons) {
+        const label = actionLabel(task, action);
+        setText(button, label);
+        button.setAttribute('aria-label', T.actionOn(label, name));
+        if (action === 'stop') button.title = recording ? T.stopRecordingTitle : '';
+      }
+      for (const [action, button] of this.#fileButtons) button.setAttribute('aria-label', T.actionOn(T.action[action], name));
     }
     setText(this.#file, name);
     setAttr(this.#file, 'title', task.output_path || name);
@@ -149,15 +167,17 @@ export class TaskRow {
     setAttr(this.#bar, 'aria-valuenow', String(percent));
     setAttr(this.#bar, 'aria-valuetext', `${percent}%, ${statusWord(task)}`);
     this.#fill.style.width = `${percent}%`;
-    setText(this.#percent, `${percent}%`);
+    // A recording has no known end: its length is what grows.
+    setText(this.#percent, recording && task.phase === 'recording' ? formatClock(task.recorded_s) : `${percent}%`);
 
     const skipped = task.segments_skipped ? T.skippedCount(task.segments_skipped) : '';
-    setText(this.#segments, task.segments_total ? `${task.segments_done}/${task.segments_total}${skipped}` : '—');
+    if (task.live) setText(this.#segments, task.segments_done ? String(task.segments_done) : '—');
+    else setText(this.#segments, task.segments_total ? `${task.segments_done}/${task.segments_total}${skipped}` : '—');
     const bytes = task.size || task.downloaded_bytes;
     setText(this.#size, bytes ? formatBytes(bytes) : '—');
     const running = task.status === Status.running;
     setText(this.#speed, running ? formatSpeed(task.speed_bps) : '—');
-    setText(this.#eta, running && task.phase === 'downloading' ? formatEta(task.eta_s) : '—');
+    setText(this.#eta, running && (task.phase === 'downloading' || task.phase === 'recording') ? formatEta(task.eta_s) : '—');
 
     const done = task.status === Status.completed;
     this.#fileButtons.get('download')!.hidden = !done;

@@ -35,6 +35,10 @@ export interface V1Task {
   source: 'api' | 'ui' | 'cli';
   start_time: string | null;
   started_at: string | null;
+  /** A live stream, recorded until it ends, a limit, or Stop. */
+  live: boolean;
+  /** Seconds of media recorded so far. */
+  recorded_s: number;
   has_poster: boolean;
 }
 
