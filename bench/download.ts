@@ -289,6 +289,26 @@ async function peakServiceRss(
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/**
+ * The segment server in its own process, for other benchmarks (bench/limits.ts): `/index-N.m3u8`
+ * lists N copies of one ~300 KB MPEG-TS segment, served after `latencyMs`.
+ */
+export async function startSegmentServer(latencyMs: number): Promise<{ origin: string; segmentBytes: number; close(): Promise<void> }> {
+  if (process.env[CHILD_ENV]) throw new Error('startSegmentServer must not run inside one of its own child processes');
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-bench-srv-'));
+  const server = spawnSelf(['serve', await makeSegment(scratch), String(latencyMs)]);
+  const { port, segmentBytes } = JSON.parse(await firstLine(server)) as { port: number; segmentBytes: number };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    segmentBytes,
+    async close() {
+      server.kill('SIGTERM');
+      await once(server, 'exit').catch(() => {});
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function benchDownload(): Promise<Record<string, unknown>> {
   if (process.env[CHILD_ENV]) throw new Error('benchDownload must not run inside one of its own child processes');
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-bench-'));

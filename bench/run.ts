@@ -3,10 +3,12 @@
 // runs only those.
 import { benchApi } from './api.js';
 import { benchDownload } from './download.js';
+import { benchLimits } from './limits.js';
 import { benchMerge } from './merge.js';
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   download: benchDownload,
+  limits: benchLimits,
   merge: benchMerge,
   api: benchApi,
 };

@@ -65,6 +65,7 @@ export class HlsEngine implements Engine {
         },
         debug: debug?.log,
         ...(this.#opts.observer ? { observer: this.#opts.observer } : {}),
+        ...(job.limits ? { limits: job.limits } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
       const audioSegments = (download.audioTracks ?? (download.audio ? [download.audio] : [])).flatMap((track) => track.segments);

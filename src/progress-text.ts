@@ -3,7 +3,7 @@
 // original does (`[3/5]下载ts 速度 1.2MB/s 剩余时间 0:18`), /api/v1 and the CLI English
 // (or Chinese when a v1 client asks for it with Accept-Language). A new phase or
 // wording is one entry in each catalogue below.
-import type { LiveEnd, LiveProgress, Phase, ProgressSnapshot, TaskOptions, TaskStatus } from './types.js';
+import type { BackoffNote, LiveEnd, LiveProgress, Phase, ProgressSnapshot, TaskOptions, TaskStatus } from './types.js';
 
 export type Lang = 'en' | 'zh';
 
@@ -71,6 +71,8 @@ export interface StatusLineInput {
   start_time?: string | null;
   /** The output's size, once done. */
   size?: number;
+  /** A server asked us to slow down; said at the end of the line while it lasts. */
+  backoff?: BackoffNote | null;
   /** Live recordings (issue 14): seconds recorded, from a task record… */
   recorded_s?: number;
   /** …its limit, from the record's options… */
@@ -114,6 +116,8 @@ interface Catalogue {
   countFirst: boolean;
   /** Whether the bytes so far are shown while running (the original shows only speed and time left). */
   bytesWhileRunning: boolean;
+  /** A 429/503 being waited out: who asked, for how long, how many requests at once from now. */
+  backoff: (b: BackoffNote) => string;
 }
 
 /** `1.2MB`: the Go original's sizes have no space. */
@@ -143,6 +147,8 @@ const CATALOGUES: Record<Lang, Catalogue> = {
     join: ' · ',
     countFirst: false,
     bytesWhileRunning: true,
+    backoff: (b) => `backing off: ${b.host} answered HTTP ${b.status}${b.retry_after_s !== undefined ? `, Retry-After ${b.retry_after_s} s` : ''}, next try in ${b.next_try_s} s` +
+      (b.allowance !== undefined ? `; at most ${b.allowance} request${b.allowance === 1 ? '' : 's'} at once to it for now` : ''),
   },
   zh: {
     queued: '等待中',
@@ -167,6 +173,8 @@ const CATALOGUES: Record<Lang, Catalogue> = {
     join: ' ',
     countFirst: true,
     bytesWhileRunning: false,
+    backoff: (b) => `退避中: ${b.host} 返回 HTTP ${b.status}${b.retry_after_s !== undefined ? `, 要求等待 ${b.retry_after_s} 秒` : ''}, ${b.next_try_s} 秒后重试` +
+      (b.allowance !== undefined ? `; 暂时最多同时 ${b.allowance} 个请求` : ''),
   },
 };
 
@@ -231,6 +239,7 @@ export function statusBar(s: StatusLineInput, lang: Lang = 'en'): string {
     const fraction = s.merge_fraction ?? (s.progress !== undefined ? Math.max(0, s.progress - 95) / 5 : undefined);
     if (fraction !== undefined) parts.push(c.percent(Math.min(99, Math.floor(fraction * 100))));
   }
+  if (s.backoff && status !== '已完成' && status !== '已暂停') parts.push(c.backoff(s.backoff));
   return parts.join(c.join);
 }
 

@@ -1,6 +1,6 @@
 // System settings (`/api/settings`): defaults, and how a task's effective options
 // come from them.
-import type { DownloadSettings, TaskOptions } from './types.js';
+import type { DownloadSettings, SystemSettings, TaskOptions, TransferSettings } from './types.js';
 
 export const DEFAULT_SETTINGS: DownloadSettings = {
   save_location: '',
@@ -20,11 +20,22 @@ export const DEFAULT_SETTINGS: DownloadSettings = {
   log_skipped_ts: false,
 };
 
-export const DEFAULT_TASK_EXTRAS: Pick<TaskOptions, 'variant' | 'format' | 'retries'> = {
+export const DEFAULT_TASK_EXTRAS: Pick<TaskOptions, 'variant' | 'format' | 'retries' | 'max_speed'> = {
   variant: 'best',
   format: 'mp4',
   retries: 5,
+  max_speed: 0,
 };
+
+export const DEFAULT_TRANSFER_SETTINGS: TransferSettings = {
+  max_download_speed: 0,
+  max_connections_per_host: 0,
+};
+
+/** Keys of the service-wide limits, which a task's options never carry. */
+export const TRANSFER_KEYS = Object.keys(DEFAULT_TRANSFER_SETTINGS) as (keyof TransferSettings)[];
+
+export const DEFAULT_SYSTEM_SETTINGS: SystemSettings = { ...DEFAULT_SETTINGS, ...DEFAULT_TRANSFER_SETTINGS };
 
 /** What any API returns for settings: the password is write-only. */
 export function maskSettings<T extends DownloadSettings>(settings: T): T {
@@ -35,7 +46,7 @@ export function maskSettings<T extends DownloadSettings>(settings: T): T {
  * Applies a settings update. A blank `proxy_password` keeps the saved one, because
  * readers only ever see it blank and send it back that way.
  */
-export function mergeSettings(saved: DownloadSettings, update: Partial<DownloadSettings>): DownloadSettings {
+export function mergeSettings<T extends DownloadSettings>(saved: T, update: Partial<T>): T {
   const next = { ...saved, ...update };
   if (!update.proxy_password) next.proxy_password = saved.proxy_password;
   return next;
@@ -49,8 +60,8 @@ export function mergeSettings(saved: DownloadSettings, update: Partial<DownloadS
  * exception: a blank or absent password next to an unchanged username keeps the saved
  * password, so sending back what GET showed changes nothing.
  */
-export function replaceSettings(saved: DownloadSettings, posted: Partial<DownloadSettings>): DownloadSettings {
-  const next: DownloadSettings = { ...DEFAULT_SETTINGS, ...posted };
+export function replaceSettings(saved: SystemSettings, posted: Partial<SystemSettings>): SystemSettings {
+  const next: SystemSettings = { ...DEFAULT_SYSTEM_SETTINGS, ...posted };
   if (!posted.proxy_password && posted.proxy_username !== undefined && posted.proxy_username === saved.proxy_username) {
     next.proxy_password = saved.proxy_password;
   }

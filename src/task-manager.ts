@@ -10,7 +10,8 @@ import { resolveSaveDir, sanitizeFilename } from './paths.js';
 import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
+import { TransferLimits } from './downloader/transfer-limits.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError, TRANSFER_KEYS } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -18,6 +19,7 @@ import {
   type Engine,
   type HeaderMap,
   type ProgressSnapshot,
+  type SystemSettings,
   type TaskOptions,
   type TaskRecord,
   type TaskSource,
@@ -82,6 +84,13 @@ export interface TaskManagerOptions {
   progressWriteMs?: number;
   /** Why on_complete/on_fail may not be set here (see hooksDisabledReason), or null/absent when they may. */
   hooksDisabledReason?: string | null;
+  /** Speed limits and per-host politeness of every task; the manager applies the settings to them. @defaultValue its own */
+  limits?: TransferLimits;
+}
+
+/** What may change on an existing task (`PATCH /api/v1/tasks/:id`); applied to a running one at once. */
+export interface TaskOptionsUpdate {
+  max_speed?: number;
 }
 
 type StopReason = 'pause' | 'delete' | 'shutdown';
@@ -125,6 +134,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   #cancelTimer?: () => void;
   #closed = false;
   #scheduleQueued = false;
+  readonly #limits: TransferLimits;
 
   constructor(options: TaskManagerOptions) {
     super();
@@ -134,6 +144,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#store = options.store;
     this.#engine = options.engine;
     this.#clock = options.clock ?? systemClock;
+    this.#limits = options.limits ?? new TransferLimits();
   }
 
   get maxActive(): number {
@@ -142,6 +153,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   /** Recovers tasks a crash left running and starts the queue. */
   async start(): Promise<void> {
+    this.#limits.configure(await this.getSettings());
     const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
     for (const task of tasks) {
       await this.#store.patch(task.id, withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null }));
@@ -173,21 +185,23 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   // ---- settings ------------------------------------------------------------
 
-  async getSettings(): Promise<DownloadSettings> {
-    return { ...DEFAULT_SETTINGS, ...(await this.#store.getSettings()) };
+  async getSettings(): Promise<SystemSettings> {
+    return { ...DEFAULT_SYSTEM_SETTINGS, ...(await this.#store.getSettings()) };
   }
 
   /**
    * Validates folders and saves; returns the saved settings (password included: mask before output).
    * `merge` changes only the given fields; `replace` (the compat `POST /api/settings`) stores the given
-   * object whole, absent fields at their defaults (see `replaceSettings`).
+   * object whole, absent fields at their defaults (see `replaceSettings`). The speed limit and the
+   * per-host cap apply to the running downloads at once.
    */
-  async saveSettings(update: Partial<DownloadSettings>, how: 'merge' | 'replace' = 'merge'): Promise<DownloadSettings> {
+  async saveSettings(update: Partial<SystemSettings>, how: 'merge' | 'replace' = 'merge'): Promise<SystemSettings> {
     const saved = await this.getSettings();
     const next = how === 'replace' ? replaceSettings(saved, update) : mergeSettings(saved, update);
     this.#checkFolders(next);
     checkProxySettings(next);
     await this.#store.saveSettings(next);
+    this.#limits.configure(next);
     return next;
   }
 
@@ -242,11 +256,11 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return result;
   }
 
-  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number }> {
+  async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number; speed_limit_bps: number }> {
     const counts = await this.#store.countByStatus();
     let speed = 0;
     for (const r of this.#running.values()) speed += r.live.speed_bps;
-    return { counts, speed_bps: speed };
+    return { counts, speed_bps: speed, speed_limit_bps: this.#limits.shared.rate };
   }
 
   /**
@@ -286,7 +300,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (!input.advanced && SETTINGS_FIELDS.includes(key as keyof DownloadSettings)) continue;
       (picked as Record<string, unknown>)[key] = value;
     }
-    const options: TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked), ...picked };
+    const merged: Partial<SystemSettings> & TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked as Partial<SystemSettings>), ...picked };
+    // The service-wide limits are settings, not task options.
+    for (const key of TRANSFER_KEYS) delete merged[key];
+    const options: TaskOptions = merged;
     if (!picked.proxy_password) options.proxy_password = saved.proxy_password;
     this.#checkFolders(options);
     checkProxySettings(options);
@@ -321,6 +338,21 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.emit('task', { type: 'created', task });
     this.schedule();
     return task;
+  }
+
+  /** Changes options of an existing task in any state, saved with it; a running download follows within a second. */
+  async updateOptions(id: number, update: TaskOptionsUpdate): Promise<TaskRecord> {
+    return this.#locked(async () => {
+      const task = await this.get(id);
+      const options: TaskOptions = { ...task.options };
+      if (update.max_speed !== undefined) options.max_speed = update.max_speed;
+      const entry = this.#running.get(id);
+      if (entry) {
+        entry.live = { ...entry.live, options };
+        if (update.max_speed !== undefined) this.#limits.setTaskSpeed(id, update.max_speed);
+      }
+      return (await this.#write(id, { options })) ?? task;
+    });
   }
 
   /** 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停. */
@@ -496,7 +528,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       ...figures,
       speed_bps: Math.round(snapshot.speed_bps),
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
-      status_bar: statusBar({ ...entry.live, ...figures, ...snapshot }),
+      backoff: snapshot.backoff ?? null,
+      status_bar: statusBar({ ...entry.live, ...figures, ...snapshot, backoff: snapshot.backoff ?? null }),
     };
     if (snapshot.live) {
       patch.live = true;
@@ -533,6 +566,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const task = entry.live;
     const id = task.id;
     let outcome: Partial<TaskRecord>;
+    // Records from before per-task limits carry no max_speed.
+    const limits = this.#limits.open(id, task.options.max_speed ?? 0);
     try {
       const { saveDir } = this.#checkFolders(task.options);
       const result = await this.#engine.run({
@@ -546,6 +581,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         signal: entry.controller.signal,
         finish: entry.finish.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
+        limits,
       });
       if (entry.stopReason) throw new Error('stopped');
       outcome = {
@@ -560,6 +596,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         segments_done: result.segments_total - result.segments_skipped,
         speed_bps: 0,
         eta_s: 0,
+        backoff: null,
         completed_at: new Date(this.#clock.now()).toISOString(),
       };
       if (result.live) {
@@ -570,7 +607,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       outcome.status_bar = statusBar({ ...entry.live, ...outcome } as TaskRecord);
     } catch (err) {
       const reason = entry.stopReason;
-      const stopped = { speed_bps: 0, eta_s: null };
+      const stopped = { speed_bps: 0, eta_s: null, backoff: null };
       if (reason === 'pause') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused });
       // A recording stopped before its first segment has nothing to merge: it is paused, not failed.
       else if (!reason && entry.finishing && entry.live.segments_done === 0) outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused, phase: 'queued' });
@@ -581,6 +618,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
       }
     }
+    this.#limits.release(id, limits);
     entry.pendingWrite = undefined;
     await this.#locked(async () => {
       this.#running.delete(id);

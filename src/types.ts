@@ -1,5 +1,6 @@
 // The shapes every stage shares: task records, download settings, and the
 // contract between the task manager and the download/merge engine.
+import type { DownloadLimits } from './downloader/transfer-limits.js';
 
 /** Status strings of the Go original's `/api/tasks` contract, kept byte for byte. */
 export const TaskStatus = {
@@ -58,6 +59,8 @@ export interface TaskOptions extends DownloadSettings {
   format: OutputFormat;
   /** Tries per request (segment, key, playlist) before giving up. @defaultValue 5 */
   retries: number;
+  /** This task's own download speed limit in bytes per second (under the service-wide one); 0 = none. @defaultValue 0 */
+  max_speed: number;
   /**
    * Alternate audio renditions (EXT-X-MEDIA TYPE=AUDIO) to download and mux, each with its LANGUAGE/NAME
    * tags, the DEFAULT one first. @defaultValue 'default'
@@ -79,6 +82,17 @@ export interface TaskOptions extends DownloadSettings {
 }
 
 export type LiveStart = 'window' | 'edge';
+
+/** Service-wide limits, saved with the settings (`/api/settings`) but not part of a task's options. */
+export interface TransferSettings {
+  /** Bytes per second shared fairly by every running task; 0 = unlimited. @defaultValue 0 */
+  max_download_speed: number;
+  /** Requests in flight to one host, all tasks together; 0 = only `download_threads` applies. @defaultValue 0 */
+  max_connections_per_host: number;
+}
+
+/** What `/api/settings` reads and writes: the original's settings plus the service-wide limits. */
+export type SystemSettings = DownloadSettings & TransferSettings;
 
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */
 export interface TaskRecord {
@@ -114,6 +128,8 @@ export interface TaskRecord {
   eta_s: number | null;
   /** Final output file (or segment folder with `no_merge_ts`), set when known. */
   output_path: string;
+  /** While running: a server asked us to slow down (shown in status_bar); null or absent otherwise. */
+  backoff?: BackoffNote | null;
   /** True once the playlist turned out to be live (no EXT-X-ENDLIST): the task records it. Absent on older records. */
   live?: boolean;
   /** Seconds of media recorded so far (live tasks). */
@@ -138,10 +154,25 @@ export interface ProgressSnapshot {
   eta_s: number | null;
   /** 0–1 during the merge phase. */
   merge_fraction?: number;
+  /** Set while a server has asked us to slow down (429/503); the status line says so. */
+  backoff?: BackoffNote;
   /** Set while a live stream is recorded. */
   live?: LiveProgress;
   /** Set while `live_wait` waits for a stream to start: when the wait gives up (ISO 8601). */
   waiting_until?: string;
+}
+
+/** A server answered 429/503: what m3u8dm does about it, for the task's status line. */
+export interface BackoffNote {
+  /** `host:port` as in the URL. */
+  host: string;
+  status: number;
+  /** Seconds the server asked for (Retry-After), when it said. */
+  retry_after_s?: number;
+  /** Seconds until the next try. */
+  next_try_s: number;
+  /** Requests allowed at once to the host from now, when this answer lowered it. */
+  allowance?: number;
 }
 
 export interface LiveProgress {
@@ -175,6 +206,8 @@ export interface DownloadJob {
   /** Live streams: aborting it ends the recording and merges what was recorded (a user's stop). */
   finish?: AbortSignal;
   onProgress: (snapshot: ProgressSnapshot) => void;
+  /** Speed limits and per-host politeness shared with the other tasks; none when absent. */
+  limits?: DownloadLimits;
 }
 
 export interface EngineResult {

@@ -201,8 +201,9 @@ describe('compat API /api/tasks and /api/settings', () => {
   it('reads and saves settings, with 解析设置失败 on bad input and a write-only password', async () => {
     const initial = await track(api().get('/api/settings'));
     expect(Object.keys(initial.body).sort()).toEqual([
-      'allow_insecure_https', 'debug_log', 'download_threads', 'keep_ts_files', 'log_skipped_ts', 'no_merge_ts', 'on_complete', 'on_fail', 'proxy_host', 'proxy_password',
-      'proxy_port', 'proxy_type', 'proxy_username', 'save_location', 'skip_ts_info', 'temp_directory', 'use_server_file_time', 'webhooks',
+      'allow_insecure_https', 'debug_log', 'download_threads', 'keep_ts_files', 'log_skipped_ts', 'max_connections_per_host', 'max_download_speed',
+      'no_merge_ts', 'on_complete', 'on_fail', 'proxy_host', 'proxy_password', 'proxy_port', 'proxy_type', 'proxy_username', 'save_location', 'skip_ts_info', 'temp_directory',
+      'use_server_file_time', 'webhooks',
     ]);
     expect((await track(api().post('/api/settings').send({ proxy_type: 'http', proxy_host: '127.0.0.1', proxy_port: 8888, proxy_password: PASSWORD, download_threads: 12 }))).body).toEqual({ status: 'success' });
     const saved = (await track(api().get('/api/settings'))).body;

@@ -91,12 +91,13 @@ describe('fuzzing the write routes', () => {
   });
 
   it('answers 1,000 bad bodies with documented 4xx errors and changes nothing', async () => {
-    const routes: { method: 'post' | 'put' | 'delete'; path: () => string; body: () => unknown; compat: boolean; prefix?: string }[] = [
+    const routes: { method: 'post' | 'put' | 'patch' | 'delete'; path: () => string; body: () => unknown; compat: boolean; prefix?: string }[] = [
       { method: 'post', path: () => '/api/tasks', body: () => badBody(['url', 'filename'], ['use_http_headers', 'http_headers', 'advanced', ...SETTINGS]), compat: true, prefix: MSG.badRequest },
       { method: 'put', path: () => `/api/tasks?id=${pick(['1', '2', '3'])}`, body: () => badBody(['status'], []), compat: true, prefix: MSG.badRequest },
       { method: 'post', path: () => '/api/settings', body: () => badBody([pick(SETTINGS)], SETTINGS, { canOmit: false }), compat: true, prefix: MSG.badSettings },
       { method: 'post', path: () => '/api/v1/tasks', body: () => badBody([pick(['url', 'urls'])], ['filename', 'headers', 'options', 'start_time', 'source']), compat: false },
       { method: 'delete', path: () => '/api/v1/tasks/batch', body: () => badBody(['task_ids'], []), compat: false },
+      { method: 'patch', path: () => `/api/v1/tasks/${pick(['1', '2', '3'])}`, body: () => badBody(['options'], []), compat: false },
     ];
     const codes = new Set<number>(Object.values(ErrorCode));
     const seen = new Map<string, number>(); // status → count

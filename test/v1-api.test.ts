@@ -135,7 +135,7 @@ describe('/api/v1', () => {
     await create({ urls: ['http://127.0.0.1:9/1.m3u8', 'http://127.0.0.1:9/2.m3u8'] });
     await waitFor(async () => (await h.manager.list({ status: [TaskStatus.waiting, TaskStatus.downloading] })).total === 0);
     const stats = (await api().get('/api/v1/tasks/stats')).body.data;
-    expect(stats).toEqual({ total: 2, pending: 0, running: 0, completed: 1, failed: 1, paused: 0, speed_bps: 0 });
+    expect(stats).toEqual({ total: 2, pending: 0, running: 0, completed: 1, failed: 1, paused: 0, speed_bps: 0, speed_limit_bps: 0 });
 
     const health = (await api().get('/api/v1/health')).body.data;
     expect(health.version).toMatch(/^\d+\.\d+\.\d+/);

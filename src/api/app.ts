@@ -37,7 +37,7 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
         res.setHeader('Access-Control-Allow-Origin', origin);
         res.setHeader('Vary', 'Origin');
         res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
-        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE');
+        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE');
         if (req.method === 'OPTIONS') return void res.status(204).end();
       }
       next();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { TASK_STATUSES } from '../types.js';
 import { ErrorCode } from './error-codes.js';
 import { settingsFields } from './schemas.js';
-import { deliveriesQuerySchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema, webhookTestSchema } from './v1-schemas.js';
+import { deliveriesQuerySchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema, v1PatchSchema, webhookTestSchema } from './v1-schemas.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -43,7 +43,8 @@ const v1TaskSchema = z.object({
   updated_at: z.string(),
   completed_at: z.string().nullable(),
   header_map: z.record(z.string(), z.array(z.string())),
-  advanced_settings: z.object(settingsFields).describe('Effective settings; proxy_password is always empty.'),
+  advanced_settings: z.object({ ...settingsFields, max_speed: z.number().describe('The task\'s own speed limit in bytes per second; 0 = none.') })
+    .describe('Effective settings; proxy_password is always empty.'),
 });
 
 const envelope = (data: JsonSchema): JsonSchema => ({
@@ -83,6 +84,7 @@ export function buildOpenApi(version: string): JsonSchema {
         Task: schemaOf(v1TaskSchema),
         CreateTasks: schemaOf(v1CreateSchema),
         TaskIds: schemaOf(taskIdsSchema),
+        TaskPatch: schemaOf(v1PatchSchema),
         Delivery: {
           type: 'object',
           properties: {
@@ -126,6 +128,12 @@ export function buildOpenApi(version: string): JsonSchema {
       },
       '/tasks/{id}': {
         get: { summary: 'One task', parameters: [idParam], responses: { 200: okResponse(taskData), ...errors([404, '40401 not found']) } },
+        patch: {
+          summary: 'Change options of a task in any state (max_speed); a running download follows within a second',
+          parameters: [idParam],
+          requestBody: { required: true, content: json(ref('TaskPatch')) },
+          responses: { 200: okResponse(taskData), ...errors([400, '40001 invalid parameters'], [404, '40401 not found']) },
+        },
         delete: {
           summary: 'Delete a task (stopping it first; the finished output file stays)',
           parameters: [idParam],
@@ -167,11 +175,11 @@ export function buildOpenApi(version: string): JsonSchema {
       },
       '/tasks/stats': {
         get: {
-          summary: 'Counts by status and the total download speed',
+          summary: 'Counts by status, the total download speed and the service-wide limit (speed_limit_bps, 0 = unlimited)',
           responses: {
             200: okResponse({
               type: 'object',
-              properties: Object.fromEntries(['total', 'pending', 'running', 'completed', 'failed', 'paused', 'speed_bps'].map((k) => [k, { type: 'number' }])),
+              properties: Object.fromEntries(['total', 'pending', 'running', 'completed', 'failed', 'paused', 'speed_bps', 'speed_limit_bps'].map((k) => [k, { type: 'number' }])),
             }),
           },
         },

@@ -121,9 +121,11 @@ export interface TaskStats {
   failed: number;
   paused: number;
   speed_bps: number;
+  /** The service-wide limit (`max_download_speed`); 0 = unlimited. */
+  speed_limit_bps: number;
 }
 
-export function toTaskStats(counts: Record<TaskStatus, number>, speedBps: number): TaskStats {
+export function toTaskStats(counts: Record<TaskStatus, number>, speedBps: number, speedLimitBps = 0): TaskStats {
   return {
     total: Object.values(counts).reduce((a, b) => a + b, 0),
     pending: counts[TaskStatus.waiting],
@@ -132,5 +134,6 @@ export function toTaskStats(counts: Record<TaskStatus, number>, speedBps: number
     failed: counts[TaskStatus.failed],
     paused: counts[TaskStatus.paused],
     speed_bps: speedBps,
+    speed_limit_bps: speedLimitBps,
   };
 }

@@ -1,5 +1,6 @@
 // Request schemas shared by both APIs (and the source of the OpenAPI document).
 import { z } from 'zod';
+import { BYTE_RATE_FORMS, parseByteRate } from '../byte-rate.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
 import { WEBHOOK_EVENTS } from '../integration-settings.js';
 import { TaskStatus } from '../types.js';
@@ -38,6 +39,24 @@ export const skipExpressionSchema = z.string().max(4096, { error: 'must be at mo
     ctx.addIssue({ code: 'custom', message: (err as Error).message, input: expr });
   }
 });
+
+/** A speed: bytes per second, or `"500K"`, `"5M"`, `"1.5MB"`…; parsed to bytes per second. */
+export const byteRateSchema = z.union([z.number(), z.string()], { error: `must be ${BYTE_RATE_FORMS}` })
+  .transform((value, ctx) => {
+    try {
+      return parseByteRate(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message, input: value });
+      return z.NEVER;
+    }
+  })
+  .describe(`Download speed limit: ${BYTE_RATE_FORMS}.`);
+
+/** The service-wide limits, in `/api/settings` only (a task has `max_speed` instead). */
+export const transferSettingsFields = {
+  max_download_speed: byteRateSchema,
+  max_connections_per_host: intIn(0, 1024).describe('Requests in flight to one host, all tasks together; 0 = only download_threads applies.'),
+};
 
 const shortText = z.string().max(1024, { error: 'must be at most 1024 characters' });
 
@@ -92,7 +111,7 @@ export const integrationFields = {
 };
 
 /** `POST /api/settings`: any subset of the settings. */
-export const settingsUpdateSchema = z.object({ ...nullishFields(settingsFields), ...nullishFields(integrationFields) });
+export const settingsUpdateSchema = z.object({ ...nullishFields({ ...settingsFields, ...transferSettingsFields }), ...nullishFields(integrationFields) });
 
 /** `POST /api/tasks`, exactly the seed's body. */
 export const compatCreateSchema = z.object({

@@ -10,7 +10,7 @@ import { ApiError, ErrorCode } from './error-codes.js';
 import { fail, ok, parseOr40001 } from './envelope.js';
 import { STATUS_BY_CODE, toTaskStats, toV1Task } from './present.js';
 import { normalizeHeaders } from './schemas.js';
-import { idParamSchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema } from './v1-schemas.js';
+import { idParamSchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema, v1PatchSchema } from './v1-schemas.js';
 import { describeError } from './validation.js';
 
 export interface V1Deps {
@@ -95,8 +95,8 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
   });
 
   router.get('/tasks/stats', async (_req, res) => {
-    const { counts, speed_bps } = await manager.stats();
-    ok(res, toTaskStats(counts, speed_bps));
+    const { counts, speed_bps, speed_limit_bps } = await manager.stats();
+    ok(res, toTaskStats(counts, speed_bps, speed_limit_bps));
   });
 
   router.post('/tasks/retry-all', async (_req, res) => {
@@ -125,6 +125,12 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
 
   router.get('/tasks/:id', async (req, res) => {
     ok(res, toV1Task(await manager.get(taskId(req.params.id)), langOf(req)));
+  });
+
+  router.patch('/tasks/:id', async (req, res) => {
+    const id = taskId(req.params.id);
+    const { options } = parseOr40001(v1PatchSchema, req.body ?? {});
+    ok(res, toV1Task(await manager.updateOptions(id, options)));
   });
 
   router.delete('/tasks/:id', async (req, res) => {

@@ -1,7 +1,7 @@
 // `/api/v1` request schemas. They validate requests and generate the OpenAPI document.
 import { z } from 'zod';
 import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
-import { headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
+import { byteRateSchema, headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
 
 const boundedInt = (min: number, max: number) => intIn(min, max);
 /** A query-string integer (query values are text). */
@@ -25,6 +25,7 @@ export const taskOptionsSchema = z.strictObject({
     .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
   format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
   retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  max_speed: byteRateSchema.describe('This task\'s own speed limit (under max_download_speed): bytes per second or "500K", "5M", "1.5MB"; 0 = none.'),
   audio: z.union([z.enum(['default', 'all']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
     { error: 'must be "default", "all" or a list of language codes such as ["en", "fr"]' })
     .describe('Alternate audio renditions: the DEFAULT one, all of them, or those in these languages (muxed with their language tags, DEFAULT first).'),
@@ -45,6 +46,13 @@ export const taskOptionsSchema = z.strictObject({
   live_idle_timeout: seconds(1, 86_400).describe('Live streams: end the recording when no new segment came for this many seconds (default 60).'),
   live_wait: seconds(0, 86_400).describe('Seconds to keep retrying a playlist that answers 404 or lists no segment yet (default 0).'),
 }).partial();
+
+/** `PATCH /api/v1/tasks/:id`: what may change on an existing task (applied to a running download at once). */
+export const v1PatchSchema = z.strictObject({
+  options: z.strictObject({
+    max_speed: byteRateSchema.describe('New speed limit of the task: bytes per second or "500K", "5M", "1.5MB"; 0 = none.'),
+  }, { error: 'must be an object; only max_speed can change on an existing task' }),
+});
 
 export const sourceSchema = z.enum(['api', 'ui', 'cli']);
 

@@ -5,7 +5,7 @@ import type { HeaderMap, LiveStart, OutputFormat, TaskOptions, VariantChoice } f
 import type { CreateTasksBody } from './client.js';
 import { clientCommand, clientFrom, type ClientCommandOptions } from './client-options.js';
 import { ExitCode } from './errors.js';
-import { collectHeader, collectString, FORMATS, intOption, parseLiveDurationOption, parseSkip, parseStartTime, parseVariant } from './option-parsers.js';
+import { collectHeader, collectString, FORMATS, intOption, parseLimitRate, parseLiveDurationOption, parseSkip, parseStartTime, parseVariant } from './option-parsers.js';
 import { writeJson } from './output.js';
 import { parseProxyUrl, type ProxyFields } from './proxy-url.js';
 import { exitWhenDone } from './run-action.js';
@@ -23,6 +23,7 @@ interface AddOptions extends ClientCommandOptions {
   proxy?: ProxyFields;
   skip?: string;
   insecure?: boolean;
+  limitRate?: number;
   saveDir?: string;
   start?: string;
   wait?: boolean;
@@ -41,6 +42,7 @@ function taskOptions(opts: AddOptions): Partial<TaskOptions> {
   if (opts.variant !== undefined) options.variant = opts.variant;
   if (opts.skip !== undefined) options.skip_ts_info = opts.skip;
   if (opts.insecure) options.allow_insecure_https = true;
+  if (opts.limitRate !== undefined) options.max_speed = opts.limitRate;
   if (opts.saveDir !== undefined) options.save_location = opts.saveDir;
   if (opts.liveMaxDuration !== undefined) options.live_max_duration = opts.liveMaxDuration;
   if (opts.liveStart !== undefined) options.live_start = opts.liveStart;
@@ -125,6 +127,7 @@ export function addCommand(): Command {
     .option('--proxy <url>', 'proxy: http://[user:pass@]host:port, https://…, socks5://… or socks4://…', parseProxyUrl)
     .option('--skip <expr>', 'skip segments: "1,92-100,http.code=403,time:00:00:10-00:00:20"', parseSkip)
     .option('--insecure', 'accept invalid TLS certificates')
+    .option('--limit-rate <speed>', "this task's speed limit, under the service's max_download_speed: bytes per second or 500K, 5M, 1.5MB", parseLimitRate)
     .option('--save-dir <dir>', "folder to save into (inside the service's download dir or M3U8DM_SAVE_ROOTS)")
     .option('--start <HH:MM>', "do not start before this local time (the service's time zone)", parseStartTime)
     .option('--live-max-duration <d>', 'live streams: stop recording after this much media, seconds or HH:MM:SS', parseLiveDurationOption)

@@ -11,7 +11,7 @@ import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../settings.js';
 import type { DownloadJob, EngineResult, HeaderMap, LiveStart, OutputFormat, ProgressSnapshot, TaskOptions, VariantChoice } from '../types.js';
 import { createProgressView } from './download-progress.js';
 import { ExitCode } from './errors.js';
-import { collectHeader, FORMATS, httpUrlArgument, intOption, parseLiveDurationOption, parseSkip, parseVariant, secondsOption } from './option-parsers.js';
+import { collectHeader, FORMATS, httpUrlArgument, intOption, parseLimitRate, parseLiveDurationOption, parseSkip, parseVariant, secondsOption } from './option-parsers.js';
 import { exitWhenDone, oneLine } from './run-action.js';
 import { parseProxyUrl, type ProxyFields } from './proxy-url.js';
 import { startHeapGuard } from '../heap-guard.js';
@@ -26,6 +26,8 @@ export interface GetOptions {
   variant?: VariantChoice;
   format?: OutputFormat;
   quiet?: boolean;
+  /** Bytes per second; 0 or absent = unlimited. */
+  limitRate?: number;
   liveMaxDuration?: number;
   liveStart?: LiveStart;
   liveIdleTimeout?: number;
@@ -94,6 +96,7 @@ export function taskOptionsFor(opts: GetOptions, format: OutputFormat): TaskOpti
     allow_insecure_https: opts.insecure === true,
     variant: opts.variant ?? DEFAULT_TASK_EXTRAS.variant,
     format,
+    max_speed: opts.limitRate ?? 0,
     ...(opts.liveMaxDuration !== undefined ? { live_max_duration: opts.liveMaxDuration } : {}),
     ...(opts.liveStart !== undefined ? { live_start: opts.liveStart } : {}),
     ...(opts.liveIdleTimeout !== undefined ? { live_idle_timeout: opts.liveIdleTimeout } : {}),
@@ -147,6 +150,10 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
       if (!finishing) view.update(snapshot);
     },
   };
+  // This process is the only downloader: the task's own limit is the whole of it.
+  const { TransferLimits } = await import('../downloader/index.js');
+  const limits = new TransferLimits();
+  job.limits = limits.open(0, job.options.max_speed);
   const started = Date.now();
   let result: EngineResult;
   const stopHeapGuard = startHeapGuard();
@@ -167,6 +174,7 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
     err.write(`m3u8dm: ${oneLine(error instanceof Error ? error.message : String(error))}${resume}\n`);
     return ExitCode.failed;
   } finally {
+    limits.release(0, job.limits);
     stopHeapGuard();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -193,6 +201,7 @@ export function getCommand(): Command {
     .option('--proxy <url>', 'proxy: http://[user:pass@]host:port, https://…, socks5://… or socks4://…', parseProxyUrl)
     .option('--skip <expr>', 'skip segments: "1,92-100,http.code=403,time:00:00:10-00:00:20,!time:…"', parseSkip)
     .option('--insecure', 'accept invalid TLS certificates')
+    .option('--limit-rate <speed>', 'download speed limit: bytes per second or 500K, 5M, 1.5MB (default unlimited)', parseLimitRate)
     .option('--variant <choice>', 'variant of a master playlist: best, worst or a maximum height such as 720 (default best)', parseVariant)
     .addOption(new Option('--format <format>', 'output container (default: from the -o extension, else mp4)').choices(FORMATS))
     .option('-q, --quiet', 'no progress output; print only the output path (and errors)')
@@ -205,6 +214,7 @@ Examples:
   m3u8dm get https://example.com/live/index.m3u8 -o movie.mp4
   m3u8dm get URL -H "Referer: https://example.com/" -H "Cookie: a=b" --threads 16
   m3u8dm get URL --proxy socks5://127.0.0.1:1080 --variant 720 --format mkv
+  m3u8dm get URL --limit-rate 2M
   m3u8dm get https://example.com/live.m3u8 -o show.mp4 --live-max-duration 01:00:00
 
 A live playlist (no EXT-X-ENDLIST) is recorded until it ends or the limit is reached;

@@ -1,6 +1,7 @@
 // Parsers for command-line values. Each throws commander's InvalidArgumentError,
 // which commander turns into a one-line usage error (exit 2) naming the option.
 import { InvalidArgumentError } from 'commander';
+import { BYTE_RATE_FORMS, parseByteRate } from '../byte-rate.js';
 import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
 import type { HeaderMap, OutputFormat, VariantChoice } from '../types.js';
@@ -79,6 +80,15 @@ export function parseStartTime(value: string): string {
 export function parseTaskId(value: string): number {
   if (!/^\d{1,15}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`task ids are positive integers, got \`${value}\``);
   return Number(value);
+}
+
+/** `--limit-rate 500K`: bytes per second, in the forms the API takes. */
+export function parseLimitRate(value: string): number {
+  try {
+    return parseByteRate(value);
+  } catch {
+    throw new InvalidArgumentError(`--limit-rate must be ${BYTE_RATE_FORMS}; got \`${value}\``);
+  }
 }
 
 export function parseLiveDurationOption(value: string): number {

@@ -20,6 +20,7 @@ import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
 import { SegmentFetcher, type FetchTarget } from './segment-fetcher.js';
+import type { DownloadLimits } from './transfer-limits.js';
 import { httpSkipReason, parseSkipExpression, skipReason, type SkipRules } from './skip-rules.js';
 import { initFileName, segmentFileName, WorkDir, type FinishedFile } from './work-dir.js';
 
@@ -40,6 +41,8 @@ export interface DownloadRequest {
   debug?: DebugLog;
   /** Service-wide counters: segments fetched, retries. */
   observer?: EngineObserver;
+  /** Speed limits and per-host politeness shared with other downloads; none when absent. */
+  limits?: DownloadLimits;
 }
 
 const THREADS_MIN = 1;
@@ -68,8 +71,15 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   const signal = AbortSignal.any([req.signal, stop.signal]);
   // Every request in flight listens on it (plus backoff sleeps); more than Node's default 10 is expected.
   setMaxListeners(threads * 4 + 16, signal);
-  const onRetry = req.observer?.retry?.bind(req.observer);
-  const client = new HttpClient(req.headers, { ...options, retries: tries, maxSockets: threads, onRetry }, signal, debug);
+  const client = new HttpClient(req.headers, {
+    ...options,
+    retries: tries,
+    maxSockets: threads,
+    ...(req.limits?.hosts ? { hosts: req.limits.hosts } : {}),
+    ...(req.limits?.bandwidth ? { gate: req.limits.bandwidth.take } : {}),
+    onBackoff: (note, untilMs) => meter.backoff(note, untilMs),
+    onRetry: req.observer?.retry?.bind(req.observer),
+  }, signal, debug);
   const work = new WorkDir(req.workDir);
 
   // The playlist save runs while the first segments are requested (commits wait for it); its failure is the download's.

@@ -1,15 +1,19 @@
 // The HTTP side of one download: a got instance with the task's headers, TLS
 // setting and agents, plus the retry policy (exponential backoff with jitter on
-// timeouts, resets, 5xx and 429). Bodies are always handed on as streams.
+// timeouts, resets, 5xx and 429). Bodies are always handed on as streams. When
+// given HostLimits, each try first waits its turn at the host (connection cap,
+// Retry-After, AIMD); the speed limit is a gate the body readers call (`gate`).
 import type { IncomingHttpHeaders } from 'node:http';
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type PlainResponse, type Request } from 'got';
-import type { DebugLog, HeaderMap } from '../types.js';
+import type { BackoffNote, DebugLog, HeaderMap } from '../types.js';
 import { AbortError, DownloadError, ProxyError } from './errors.js';
+import { RETRY_AFTER_CAP_MS, type BackoffNotice, type HostLimits } from './host-limits.js';
 import type { ByteRange } from './media-playlist.js';
 import { createAgents, type ConnectionAgents, type ProxySettings } from './proxy-agents.js';
+import type { ByteGate } from './rate-limit.js';
 
 export interface HttpClientSettings extends ProxySettings {
   /** Tries per request, the first one included. */
@@ -18,6 +22,12 @@ export interface HttpClientSettings extends ProxySettings {
   maxSockets: number;
   /** Told of each try that failed and will be retried: the URL's host and the HTTP status or error code. */
   onRetry?: ((host: string, reason: string) => void) | undefined;
+  /** Per-host politeness shared with other downloads (connection cap, Retry-After, AIMD); none when absent. */
+  hosts?: HostLimits;
+  /** The speed limit the readers of this client's bodies wait on (see `gate`). */
+  gate?: ByteGate;
+  /** Told when a server asks us to back off: what we do, for the task's status line, and until when. */
+  onBackoff?: (note: BackoffNote, untilMs: number) => void;
 }
 
 export interface ResponseHead {
@@ -77,7 +87,6 @@ const TIMEOUTS = { lookup: 10_000, connect: 15_000, secureConnect: 15_000, socke
 // origin that goes away for a few seconds (a restart, a failover) instead of failing the task.
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_CAP_MS = 8_000;
-const RETRY_AFTER_CAP_MS = 30_000;
 
 const RETRYABLE_CODES = new Set([
   'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
@@ -113,10 +122,21 @@ export class HttpClient {
   readonly #signal: AbortSignal;
   readonly #debug: DebugLog | undefined;
   readonly #onRetry: HttpClientSettings['onRetry'];
+  readonly #hosts: HostLimits | undefined;
+  readonly #onBackoff: HttpClientSettings['onBackoff'];
+  /**
+   * The speed limit: whoever reads a body of this client calls it with each chunk's size and
+   * waits on what it returns. Held here, not put in the stream, so an unlimited read adds no
+   * stream stage and a limit set mid-body applies to that body's next chunk.
+   */
+  readonly gate: ByteGate | undefined;
 
   constructor(headers: HeaderMap, settings: HttpClientSettings, signal: AbortSignal, debug?: DebugLog) {
     this.#onRetry = settings.onRetry;
     this.#agents = createAgents(settings, settings.maxSockets);
+    this.#hosts = settings.hosts;
+    this.#onBackoff = settings.onBackoff;
+    this.gate = settings.gate;
     this.#tries = Math.max(1, Math.floor(settings.retries));
     this.#signal = signal;
     this.#debug = debug;
@@ -143,6 +163,8 @@ export class HttpClient {
   async get<T>(url: string, options: GetOptions, consume: BodyConsumer<T>): Promise<T> {
     for (let tries = 1; ; tries++) {
       if (this.#signal.aborted) throw new AbortError();
+      // A turn at the host (its connection cap, a Retry-After it sent) before the request goes out.
+      const release = this.#hosts ? await this.#turn(url) : undefined;
       const started = performance.now();
       let stream: Request | undefined;
       let status = 0;
@@ -154,6 +176,8 @@ export class HttpClient {
         if (options.range) checkRange(response, options.range);
         const result = await consume(options.decompress ? stream : decodedBody(stream, response), { status, url: response.url, headers: response.headers });
         checkLength(stream, response, options);
+        this.#hosts?.answered(url, status);
+        release?.();
         this.#log(url, options, `${status}, ${stream.downloadProgress.transferred} B`, tries, started);
         // got streams do not destroy themselves; until destroyed each keeps a listener on the shared
         // abort signal, which would hold every finished request in memory. The socket stays pooled.
@@ -161,6 +185,8 @@ export class HttpClient {
         return result;
       } catch (error) {
         stream?.destroy();
+        const notice = error instanceof StatusError ? this.#hosts?.answered(url, error.status, retryAfterMs(error.headers['retry-after'])) : undefined;
+        release?.();
         if (this.#signal.aborted) {
           this.#log(url, options, 'aborted', tries, started);
           throw new AbortError('download aborted', { cause: error });
@@ -173,6 +199,7 @@ export class HttpClient {
         const last = !verdict.retry || tries >= this.#tries;
         const delay = last ? 0 : backoff(tries, verdict.retryAfterMs);
         this.#log(url, options, `${verdict.detail}${last ? '' : `, retrying in ${Math.round(delay)} ms`}`, tries, started);
+        if (!last && (verdict.status === 429 || verdict.status === 503)) this.#backingOff(url, verdict, delay, notice);
         if (last) {
           const detail = verdict.retry && tries > 1 ? `${verdict.detail} (after ${tries} tries)` : verdict.detail;
           if (verdict.proxy) throw new ProxyError(detail, { cause: error });
@@ -189,6 +216,31 @@ export class HttpClient {
         }
       }
     }
+  }
+
+  async #turn(url: string): Promise<() => void> {
+    try {
+      return await this.#hosts!.acquire(url, this.#signal);
+    } catch (error) {
+      throw new AbortError('download aborted', { cause: error });
+    }
+  }
+
+  /** Says in the debug log and the status line that the server asked us to slow down, and how we do. */
+  #backingOff(url: string, verdict: Verdict, delay: number, notice: BackoffNotice | undefined): void {
+    let host: string;
+    try {
+      host = new URL(url).host;
+    } catch {
+      host = url;
+    }
+    const asked = verdict.retryAfterMs !== undefined ? `, Retry-After ${formatSeconds(verdict.retryAfterMs)}` : '';
+    const fewer = notice?.lowered ? `; at most ${notice.allowance} request${notice.allowance === 1 ? '' : 's'} at once to it for now` : '';
+    this.#debug?.(`backing off: ${host} answered HTTP ${verdict.status}${asked}, next try in ${formatSeconds(delay)}${fewer}`);
+    const note: BackoffNote = { host, status: verdict.status ?? 0, next_try_s: roundSeconds(delay) };
+    if (verdict.retryAfterMs !== undefined) note.retry_after_s = roundSeconds(verdict.retryAfterMs);
+    if (notice?.lowered && notice.allowance !== undefined) note.allowance = notice.allowance;
+    this.#onBackoff?.(note, Date.now() + delay);
   }
 
   /** Drops every pooled connection; call once the download is over. */
@@ -317,6 +369,17 @@ function backoff(tries: number, retryAfter?: number): number {
   return retryAfter === undefined ? jittered : Math.max(jittered, Math.min(retryAfter, RETRY_AFTER_CAP_MS));
 }
 
+/** Seconds, to a tenth below 10 s and whole above. */
+function roundSeconds(ms: number): number {
+  const seconds = ms / 1000;
+  return seconds < 10 ? Number(seconds.toFixed(1)) : Math.round(seconds);
+}
+
+function formatSeconds(ms: number): string {
+  return `${roundSeconds(ms)} s`;
+}
+
+/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now. */
 function retryAfterMs(value: string | undefined): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);

@@ -1,6 +1,6 @@
 // Turns a stream of byte and segment events into ProgressSnapshots at a bounded
 // rate, with a smoothed speed and an ETA.
-import type { Phase, ProgressSnapshot } from '../types.js';
+import type { BackoffNote, Phase, ProgressSnapshot } from '../types.js';
 
 export interface ProgressMeterOptions {
   /** Least time between two snapshots, in ms. @defaultValue 250 */
@@ -26,6 +26,7 @@ export class ProgressMeter {
   #sampleAt = 0;
   #sampleBytes = 0;
   #lastSent = '';
+  #backoff: { note: BackoffNote; until: number } | undefined;
   /** Set while a live stream is recorded: seconds recorded, and the limit if any. */
   #live: { recorded: number; limit?: number } | undefined;
   #waitingUntil: string | undefined;
@@ -97,6 +98,12 @@ export class ProgressMeter {
     this.#finishedBytes += bytes;
   }
 
+  /** A server asked us to slow down: in the snapshots until `untilMs` (Date.now() time), 1 s at least. */
+  backoff(note: BackoffNote, untilMs: number): void {
+    this.#backoff = { note, until: Math.max(untilMs, Date.now() + 1000) };
+    this.#emit(false);
+  }
+
   segmentSkipped(): void {
     this.#skipped++;
   }
@@ -152,7 +159,7 @@ export class ProgressMeter {
 
   snapshot(): ProgressSnapshot {
     const live = this.#live;
-    return {
+    const snapshot: ProgressSnapshot = {
       ...(live ? { live: live.limit === undefined ? { recorded_s: live.recorded } : { recorded_s: live.recorded, limit_s: live.limit } } : {}),
       ...(this.#waitingUntil && this.#phase === 'resolving' ? { waiting_until: this.#waitingUntil } : {}),
       phase: this.#phase,
@@ -163,6 +170,9 @@ export class ProgressMeter {
       speed_bps: Math.round(this.#speed),
       eta_s: this.#eta(),
     };
+    if (this.#backoff && Date.now() < this.#backoff.until) snapshot.backoff = this.#backoff.note;
+    else this.#backoff = undefined;
+    return snapshot;
   }
 
   #eta(): number | null {

@@ -9,6 +9,7 @@ import { findPlaylistLink } from './html-link.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
 import { pickAudioRenditions, pickSubtitleRenditions, type SeparateAudio } from './audio-rendition.js';
 import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
+import type { ByteGate } from './rate-limit.js';
 import type { Definitions } from './playlist-text.js';
 import { pickVariant } from './variant.js';
 
@@ -159,7 +160,7 @@ async function fetchText(client: HttpClient, url: string): Promise<FetchedText> 
       const contentType = String(head.headers['content-type'] ?? '');
       const declared = Number(head.headers['content-length']);
       if (Number.isFinite(declared) && declared > PLAYLIST_MAX_BYTES) throw tooBig(head.url);
-      const bytes = await readCapped(body, head.url, contentType);
+      const bytes = await readCapped(body, head.url, contentType, client.gate);
       return { text: bytes.toString('utf8'), url: head.url, contentType };
     });
   } catch (error) {
@@ -172,7 +173,7 @@ async function fetchText(client: HttpClient, url: string): Promise<FetchedText> 
 }
 
 /** Reads the body up to PLAYLIST_MAX_BYTES, giving up early on binary data. */
-async function readCapped(body: Readable, url: string, contentType: string): Promise<Buffer> {
+async function readCapped(body: Readable, url: string, contentType: string, gate: ByteGate | undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   let sniffed = false;
@@ -180,6 +181,7 @@ async function readCapped(body: Readable, url: string, contentType: string): Pro
     size += chunk.length;
     if (size > PLAYLIST_MAX_BYTES) throw tooBig(url);
     chunks.push(chunk);
+    await gate?.(chunk.length);
     if (!sniffed && size >= SNIFF_BYTES) {
       sniffed = true;
       if (isBinary(Buffer.concat(chunks))) throw binary(url, contentType);

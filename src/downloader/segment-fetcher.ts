@@ -75,7 +75,7 @@ export class SegmentFetcher {
         // A failed try may have left bytes behind; the sink writes from offset 0, the truncate drops any tail.
         if (tried) await truncateFile(fd);
         tried = true;
-        const sink = new SegmentSink(fd, this.#container);
+        const sink = new SegmentSink(fd, this.#container, this.#client.gate);
         // A listener beside the pipe rather than a stream of its own: one hop less per chunk.
         // Attached in the same tick as the pipeline, so it sees every chunk.
         body.on('data', (chunk: Buffer) => {
@@ -140,6 +140,7 @@ export class SegmentFetcher {
           size += chunk.length;
           if (size > KEY_READ_LIMIT) throw new KeyError(`the AES-128 key ${uri} is over ${KEY_READ_LIMIT} bytes, expected 16`, uri);
           chunks.push(chunk);
+          await this.#client.gate?.(chunk.length);
         }
         return Buffer.concat(chunks, size);
       });

@@ -4,6 +4,7 @@
 // and chunks that gather while a write is in flight go out as one writev.
 import { write, writev } from 'node:fs';
 import { Writable } from 'node:stream';
+import type { ByteGate } from './rate-limit.js';
 import { findMp4Start, findTsStart, type Finder } from './segment-cleaner.js';
 
 /**
@@ -33,23 +34,43 @@ export class SegmentSink extends Writable {
   #writing = false;
   /** A destroy waiting for that write, so nothing lands in the file once the stream is closed. */
   #afterWrite: (() => void) | undefined;
+  readonly #gate: ByteGate | undefined;
 
-  /** Writes from offset 0 of `fd`, which the caller opened and closes. */
-  constructor(fd: number, container: 'ts' | 'fmp4') {
+  /**
+   * Writes from offset 0 of `fd`, which the caller opened and closes. With a `gate` (the speed
+   * limit), each chunk waits for it before the next is taken; the wait holds the body back
+   * through the pipe's backpressure, down to the socket.
+   */
+  constructor(fd: number, container: 'ts' | 'fmp4', gate?: ByteGate) {
     // While a batch is being written, up to 64 KB more queue before the body is paused.
     super({ highWaterMark: 64 * 1024, decodeStrings: true });
     this.#fd = fd;
     this.#find = container === 'ts' ? findTsStart : findMp4Start;
+    this.#gate = gate;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
     this.#take(chunk);
-    this.#flush(false, callback);
+    this.#pace(chunk.length, callback);
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: Callback): void {
-    for (const { chunk } of chunks) this.#take(chunk);
-    this.#flush(false, callback);
+    let bytes = 0;
+    for (const { chunk } of chunks) {
+      this.#take(chunk);
+      bytes += chunk.length;
+    }
+    this.#pace(bytes, callback);
+  }
+
+  /** Flushes now, or once the speed limit lets the next chunk in (not at all if destroyed meanwhile: the fd may be closed). */
+  #pace(bytes: number, callback: Callback): void {
+    const wait = this.#gate?.(bytes);
+    if (!wait) {
+      this.#flush(false, callback);
+      return;
+    }
+    wait.then(() => (this.destroyed ? callback() : this.#flush(false, callback)), callback);
   }
 
   override _final(callback: Callback): void {

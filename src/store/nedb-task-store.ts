@@ -5,7 +5,7 @@ import { mkdir, open as openFile, readFile, unlink, writeFile } from 'node:fs/pr
 import path from 'node:path';
 import Datastore from 'nedb-promises';
 import type { IntegrationSettings } from '../integration-settings.js';
-import { TASK_STATUSES, type DownloadSettings, type TaskRecord, type TaskStatus } from '../types.js';
+import { TASK_STATUSES, type DownloadSettings, type SystemSettings, type TaskRecord, type TaskStatus } from '../types.js';
 import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
 
 interface TaskDoc extends TaskRecord {
@@ -228,12 +228,12 @@ export class NedbTaskStore implements TaskStore {
     return counts;
   }
 
-  async getSettings(): Promise<DownloadSettings | null> {
+  async getSettings(): Promise<Partial<SystemSettings> | null> {
     const doc = await this.#metaDb.findOne({ _id: SETTINGS_ID });
-    return (doc?.value as DownloadSettings | undefined) ?? null;
+    return (doc?.value as Partial<SystemSettings> | undefined) ?? null;
   }
 
-  async saveSettings(settings: DownloadSettings): Promise<void> {
+  async saveSettings(settings: DownloadSettings & Partial<SystemSettings>): Promise<void> {
     await this.#metaDb.update({ _id: SETTINGS_ID }, { _id: SETTINGS_ID, value: settings }, { upsert: true });
   }
 

@@ -2,7 +2,7 @@
 // embedded nedb store can be swapped for a shared one (PostgreSQL) without touching
 // the task manager or the API.
 import type { IntegrationSettings } from '../integration-settings.js';
-import type { DownloadSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
+import type { DownloadSettings, SystemSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
 
 /** A task before the store gives it an id and timestamps. */
 export type NewTask = Omit<TaskRecord, 'id' | 'created_at' | 'updated_at'>;
@@ -46,8 +46,8 @@ export interface TaskStore {
   patch(id: number, patch: TaskPatch): Promise<TaskRecord | null>;
   delete(id: number): Promise<boolean>;
   countByStatus(): Promise<Record<TaskStatus, number>>;
-  getSettings(): Promise<DownloadSettings | null>;
-  saveSettings(settings: DownloadSettings): Promise<void>;
+  getSettings(): Promise<Partial<SystemSettings> | null>;
+  saveSettings(settings: DownloadSettings & Partial<SystemSettings>): Promise<void>;
   /** Webhooks and hooks (service settings, never a task's options); null when never saved. */
   getIntegrationSettings(): Promise<IntegrationSettings | null>;
   saveIntegrationSettings(settings: IntegrationSettings): Promise<void>;

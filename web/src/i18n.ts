@@ -62,6 +62,8 @@ const en = {
   /** Stat buttons and filter options (capitalised in English). */
   statusTitle: { total: 'All', pending: 'Pending', running: 'Running', completed: 'Completed', failed: 'Failed', paused: 'Paused' },
   statSpeed: 'Speed',
+  /** Beside the speed, when an overall limit is set. */
+  statLimit: (speed: string) => `limit ${speed}`,
   showStatus: (label: string) => `Show ${label.toLowerCase()} downloads`,
   /** The badge while running, by phase. */
   phase: { queued: 'starting', resolving: 'resolving', downloading: 'downloading', merging: 'merging', done: 'done', recording: 'recording' },
@@ -152,7 +154,7 @@ const en = {
   saveFailed: (message: string) => `Could not save: ${message}`,
   fixField: 'Please correct the marked field.',
   fixFieldToo: 'Please also correct the marked field.',
-  group: { output: 'Output', download: 'Download', proxy: 'Proxy', folders: 'Folders' },
+  group: { output: 'Output', download: 'Download', proxy: 'Proxy', folders: 'Folders', limits: 'Limits' },
   field: {
     save_location: { label: 'Save location', placeholder: 'the download folder', hint: 'A folder inside the download folder (relative paths start there) or an allowed save root.' },
     temp_directory: { label: 'Temporary folder', placeholder: 'data folder/work', hint: 'Where segments wait until they are merged.' },
@@ -171,6 +173,9 @@ const en = {
     log_skipped_ts: { label: 'List skipped segments next to the output' },
     variant: { label: 'Variant', placeholder: 'best', hint: 'For master playlists: best, worst, or the tallest at most this many pixels high (e.g. 720).' },
     format: { label: 'Format' },
+    max_speed: { label: 'Speed limit', placeholder: 'unlimited', hint: 'For this download, under the overall limit: e.g. 500K or 2M (per second).' },
+    max_download_speed: { label: 'Overall speed limit', placeholder: 'unlimited', hint: 'Shared fairly by all running downloads: e.g. 500K, 5M or 1.5MB (per second). Applies at once.' },
+    max_connections_per_host: { label: 'Connections per server', placeholder: 'no limit', hint: 'Requests at once to one server, all downloads together; 0 = only Threads applies.' },
   } as Record<keyof TaskOptions, FieldWords>,
   noProxy: 'No proxy',
   skipGrammarIntro: 'Comma-separated parts:',
@@ -236,6 +241,7 @@ const zh: Catalogue = {
   status: { pending: '等待中', running: '下载中', completed: '已完成', failed: '失败', paused: '已暂停' },
   statusTitle: { total: '全部', pending: '等待中', running: '下载中', completed: '已完成', failed: '失败', paused: '已暂停' },
   statSpeed: '速度',
+  statLimit: (speed) => `限速 ${speed}`,
   showStatus: (label) => `只看“${label}”的任务`,
   phase: { queued: '启动中', resolving: '解析中', downloading: '下载中', merging: '合并中', done: '已完成', recording: '录制中' },
   scheduled: '已计划',
@@ -324,7 +330,7 @@ const zh: Catalogue = {
   saveFailed: (message) => `无法保存:${message}`,
   fixField: '请修改标出的字段。',
   fixFieldToo: '另外请修改标出的字段。',
-  group: { output: '输出', download: '下载', proxy: '代理', folders: '文件夹' },
+  group: { output: '输出', download: '下载', proxy: '代理', folders: '文件夹', limits: '限制' },
   field: {
     save_location: { label: '保存位置', placeholder: '下载文件夹', hint: '下载文件夹内的文件夹(相对路径从那里开始),或允许的保存根目录。' },
     temp_directory: { label: '临时文件夹', placeholder: '数据文件夹/work', hint: '分片在合并前存放的位置。' },
@@ -343,6 +349,9 @@ const zh: Catalogue = {
     log_skipped_ts: { label: '在输出旁列出跳过的分片' },
     variant: { label: '清晰度', placeholder: 'best', hint: '用于主播放列表:best(最高)、worst(最低),或不超过这个像素高度的最高一档(例如 720)。' },
     format: { label: '格式' },
+    max_speed: { label: '限速', placeholder: '不限', hint: '此下载自己的速度上限(在总限速之内):例如 500K 或 2M(每秒)。' },
+    max_download_speed: { label: '总限速', placeholder: '不限', hint: '所有正在下载的任务公平分享:例如 500K、5M 或 1.5MB(每秒)。立即生效。' },
+    max_connections_per_host: { label: '每台服务器的连接数', placeholder: '不限', hint: '所有下载合计、同时发往同一台服务器的请求数;0 = 只按线程数。' },
   },
   noProxy: '不使用代理',
   skipGrammarIntro: '用逗号分隔的各部分:',

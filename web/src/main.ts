@@ -49,7 +49,11 @@ function boot(): void {
     location.hash = '#/';
   };
   const settings = new SettingsPage();
-  settings.onSaved = (saved) => form.setDefaults(saved);
+  settings.onSaved = (saved) => {
+    form.setDefaults(saved);
+    // The stats bar shows the overall speed limit.
+    stats.refresh();
+  };
 
   const show = (view: View, moveFocus: boolean) => {
     for (const name of VIEWS) byId(`view-${name}`).hidden = name !== view;

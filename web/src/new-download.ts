@@ -14,10 +14,10 @@ import type { DownloadSettings, TaskOptions } from './types.js';
 
 const GROUPS: FieldGroup[] = [
   { legend: T.group.output, keys: ['save_location', 'format', 'variant', 'no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
-  { legend: T.group.download, keys: ['download_threads', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
+  { legend: T.group.download, keys: ['download_threads', 'max_speed', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
   { legend: T.group.proxy, keys: ['proxy_type', 'proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'] },
 ];
-const V1_EXTRAS: Pick<TaskOptions, 'variant' | 'format'> = { variant: 'best', format: 'mp4' };
+const V1_EXTRAS: Pick<TaskOptions, 'variant' | 'format' | 'max_speed'> = { variant: 'best', format: 'mp4', max_speed: 0 };
 
 interface CreateBody {
   source: 'ui';

@@ -8,7 +8,7 @@ export type OptionKey = keyof TaskOptions;
 
 /** How each setting is edited; its label, placeholder and hint come from the catalogue (`T.field`). */
 interface FieldSpec {
-  kind: 'text' | 'int' | 'bool' | 'choice' | 'password' | 'variant';
+  kind: 'text' | 'int' | 'bool' | 'choice' | 'password' | 'variant' | 'speed';
   /** Values, and labels that are the same in every language (`HTTP`, `MP4`); `null` takes the catalogue's. */
   choices?: readonly (readonly [value: string, label: string | null])[];
   /** A placeholder that needs no translation (an address, a port). */
@@ -35,7 +35,20 @@ const SPECS: Record<OptionKey, FieldSpec> = {
   log_skipped_ts: { kind: 'bool' },
   variant: { kind: 'variant' },
   format: { kind: 'choice', choices: [['mp4', 'MP4'], ['mkv', 'MKV'], ['ts', 'MPEG-TS']] },
+  max_speed: { kind: 'speed' },
+  max_download_speed: { kind: 'speed' },
+  max_connections_per_host: { kind: 'int' },
 };
+
+/** `5M`, `500K` or bytes: how a speed from the service reads back in its field; blank for unlimited. */
+function speedText(value: unknown): string {
+  if (typeof value !== 'number') return String(value ?? '');
+  if (value <= 0) return '';
+  for (const [unit, size] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (value >= size && Number.isInteger((value * 10) / size)) return `${value / size}${unit}`;
+  }
+  return String(value);
+}
 
 const PROXY_DETAILS: OptionKey[] = ['proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'];
 
@@ -113,6 +126,7 @@ export class SettingsFields {
       const value = values[key];
       if (value === undefined) continue;
       if (control instanceof HTMLInputElement && control.type === 'checkbox') control.checked = Boolean(value);
+      else if (SPECS[key].kind === 'speed') control.value = speedText(value);
       else control.value = String(value);
     }
     this.#syncProxy();
@@ -130,6 +144,8 @@ export class SettingsFields {
       if (spec.kind === 'bool') out[key] = (control as HTMLInputElement).checked;
       else if (spec.kind === 'int') out[key] = raw === '' ? 0 : /^-?\d+$/.test(raw) ? Number(raw) : raw;
       else if (spec.kind === 'variant') out[key] = /^\d+$/.test(raw) ? Number(raw) : raw || 'best';
+      // Blank is unlimited; "5M" and the like go as typed and the service reads them.
+      else if (spec.kind === 'speed') out[key] = raw === '' ? 0 : /^\d+$/.test(raw) ? Number(raw) : raw;
       else out[key] = spec.kind === 'password' ? control.value : raw;
     }
     return out as Partial<TaskOptions>;

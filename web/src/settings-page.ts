@@ -12,6 +12,7 @@ import type { DownloadSettings } from './types.js';
 const GROUPS: FieldGroup[] = [
   { legend: T.group.folders, keys: ['save_location', 'temp_directory'] },
   { legend: T.group.download, keys: ['download_threads', 'skip_ts_info', 'log_skipped_ts', 'allow_insecure_https', 'debug_log'] },
+  { legend: T.group.limits, keys: ['max_download_speed', 'max_connections_per_host'] },
   { legend: T.group.output, keys: ['no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
   { legend: T.group.proxy, keys: ['proxy_type', 'proxy_host', 'proxy_port', 'proxy_username', 'proxy_password'] },
 ];

@@ -5,7 +5,7 @@ import { formatSpeed } from './format.js';
 import { T } from './i18n.js';
 import { Status, type TaskStats } from './types.js';
 
-const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps'>; filter: string }[] = [
+const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps' | 'speed_limit_bps'>; filter: string }[] = [
   { key: 'total', filter: '' },
   { key: 'running', filter: String(Status.running) },
   { key: 'pending', filter: String(Status.pending) },
@@ -17,6 +17,7 @@ const ITEMS: { key: keyof Omit<TaskStats, 'speed_bps'>; filter: string }[] = [
 export class StatsBar {
   readonly #values = new Map<string, HTMLElement>();
   readonly #speed: HTMLElement;
+  readonly #limit: HTMLElement;
   /** Live events come many a second; the counts need not. */
   readonly refresh = throttle(() => void this.load(), 1000);
 
@@ -32,7 +33,9 @@ export class StatsBar {
       list.append(h('li', {}, button));
     }
     this.#speed = h('span', { class: 'stat-value' }, '–');
-    list.append(h('li', {}, h('span', { class: 'stat stat-speed', 'data-stat': 'speed' }, h('span', { class: 'stat-label' }, T.statSpeed), this.#speed)));
+    // The overall limit beside the speed, when one is set (Settings → Limits).
+    this.#limit = h('span', { class: 'stat-limit', 'data-stat': 'speed-limit' });
+    list.append(h('li', {}, h('span', { class: 'stat stat-speed', 'data-stat': 'speed' }, h('span', { class: 'stat-label' }, T.statSpeed), this.#speed, this.#limit)));
     container.append(list);
   }
 
@@ -41,6 +44,7 @@ export class StatsBar {
       const stats = await v1<TaskStats>('GET', '/tasks/stats');
       for (const [key, el] of this.#values) setText(el, String(stats[key as keyof TaskStats]));
       setText(this.#speed, formatSpeed(stats.speed_bps));
+      setText(this.#limit, stats.speed_limit_bps > 0 ? T.statLimit(formatSpeed(stats.speed_limit_bps)) : '');
     } catch {
       // The list shows connection problems; the counts just stay as they were.
     }

@@ -57,6 +57,8 @@ export interface TaskStats {
   failed: number;
   paused: number;
   speed_bps: number;
+  /** The service-wide limit; 0 = unlimited. */
+  speed_limit_bps: number;
 }
 
 /** `/api/settings`: the Go original's settings object. */
@@ -77,12 +79,18 @@ export interface DownloadSettings {
   no_merge_ts: boolean;
   debug_log: boolean;
   log_skipped_ts: boolean;
+  /** Bytes per second shared by every download; 0 = unlimited. Written as a number or "500K", "5M"… */
+  max_download_speed: number | string;
+  /** Requests in flight to one host, all downloads together; 0 = no cap. */
+  max_connections_per_host: number;
 }
 
 /** Per-task options of `POST /api/v1/tasks`: the settings plus the v1 extras. */
 export interface TaskOptions extends DownloadSettings {
   variant: 'best' | 'worst' | number;
   format: 'mp4' | 'mkv' | 'ts';
+  /** This download's own speed limit; 0 = none. Written as a number or "500K", "5M"… */
+  max_speed: number | string;
 }
 
 export type TaskEventType = 'task.created' | 'task.updated' | 'task.deleted';
