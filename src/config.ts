@@ -22,6 +22,10 @@ export interface ServiceConfig {
   bodyLimit: number;
   /** Origins allowed to call the API from a browser page elsewhere (`M3U8DM_CORS_ORIGINS`); none by default. */
   corsOrigins: string[];
+  /** Extra `Host` names the service answers to (`M3U8DM_ALLOWED_HOSTS`); `*` for any. The DNS-rebinding guard. */
+  allowedHosts: string[];
+  /** Free space a download keeps on the disk of its work folder (`M3U8DM_MIN_FREE_MB`); a segment does not start below it. @defaultValue 16 MiB */
+  minFreeBytes: number;
   logLevel: string;
   /** First webhook retry wait, doubling up to the cap (`M3U8DM_WEBHOOK_RETRY_BASE_MS`). @defaultValue 10000 */
   webhookRetryBaseMs: number;
@@ -60,6 +64,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     token: env.M3U8DM_TOKEN || undefined,
     bodyLimit: intFrom(env, 'M3U8DM_BODY_LIMIT', 1 << 20, 1024, 64 << 20),
     corsOrigins: list(env.M3U8DM_CORS_ORIGINS, ','),
+    allowedHosts: list(env.M3U8DM_ALLOWED_HOSTS, ','),
+    minFreeBytes: intFrom(env, 'M3U8DM_MIN_FREE_MB', 16, 0, 16 * 1024 * 1024) * 1024 ** 2,
     logLevel: env.M3U8DM_LOG_LEVEL || 'info',
     webhookRetryBaseMs: intFrom(env, 'M3U8DM_WEBHOOK_RETRY_BASE_MS', 10_000, 10, 3_600_000),
     webhookRetryCapMs: intFrom(env, 'M3U8DM_WEBHOOK_RETRY_CAP_MS', 3_600_000, 10, 86_400_000),

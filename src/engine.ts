@@ -4,6 +4,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.js';
 import { downloadStream, formatSkippedLog } from './downloader/index.js';
 import type { Logger } from './log.js';
 import { makePoster, mergeSegments } from './merge/index.js';
@@ -15,12 +16,14 @@ export interface HlsEngineOptions {
   logger?: Logger;
   /** Service-wide counters (metrics). */
   observer?: EngineObserver;
+  /** Free space kept on the work folder's disk (M3U8DM_MIN_FREE_MB), in bytes. */
+  minFreeBytes?: number;
 }
 
 function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void> } {
   let stream: WriteStream | undefined;
   const log: DebugLog = (message) => {
-    stream ??= createWriteStream(file, { flags: 'a' });
+    stream ??= createWriteStream(file, { flags: 'a', mode: PRIVATE_FILE_MODE });
     stream.write(`${new Date().toISOString()} ${message}\n`);
   };
   const close = () => new Promise<void>((resolve) => (stream ? stream.end(resolve) : resolve()));
@@ -30,6 +33,17 @@ function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void>
 /** Where a task's poster frame is kept: the service's own data folder, named by task id only. */
 export function posterPathOf(dataDir: string, taskId: number): string {
   return path.join(dataDir, 'posters', `${taskId}.jpg`);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A server's Last-Modified within [1970, now + 1 day]: a file dated year 275759 (or before
+ * the epoch) confuses backups, sync tools and file managers, and no real segment is from then.
+ */
+export function clampFileTime(time: Date | undefined, now = Date.now()): Date | undefined {
+  if (!time || Number.isNaN(time.getTime())) return undefined;
+  return new Date(Math.min(Math.max(time.getTime(), 0), now + DAY_MS));
 }
 
 export class HlsEngine implements Engine {
@@ -44,7 +58,7 @@ export class HlsEngine implements Engine {
     let debug: ReturnType<typeof openDebugLog> | undefined;
     if (options.debug_log) {
       const logDir = path.join(this.#opts.dataDir, 'logs');
-      await mkdir(logDir, { recursive: true });
+      await ensurePrivateDir(logDir);
       debug = openDebugLog(path.join(logDir, `task-${job.taskId}.log`));
       debug.log(`task ${job.taskId}: ${job.url}`);
     }
@@ -66,6 +80,7 @@ export class HlsEngine implements Engine {
         debug: debug?.log,
         ...(this.#opts.observer ? { observer: this.#opts.observer } : {}),
         ...(job.limits ? { limits: job.limits } : {}),
+        ...(this.#opts.minFreeBytes !== undefined ? { minFreeBytes: this.#opts.minFreeBytes } : {}),
       });
       // A separate audio track's segments count as the download's progress did: in the totals, never skipped.
       const audioSegments = (download.audioTracks ?? (download.audio ? [download.audio] : [])).flatMap((track) => track.segments);
@@ -92,14 +107,18 @@ export class HlsEngine implements Engine {
         format: options.format,
         noMerge: options.no_merge_ts,
         keepSegments: options.keep_ts_files,
-        serverTime: options.use_server_file_time ? download.lastModified : undefined,
+        serverTime: options.use_server_file_time ? clampFileTime(download.lastModified) : undefined,
         signal: job.signal,
         onProgress: (fraction) => job.onProgress(merging(fraction)),
         debug: debug?.log,
       });
       this.#opts.observer?.merged?.((performance.now() - mergeStarted) / 1000);
       if (options.log_skipped_ts) {
-        await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped));
+        // Exclusive: a file (or a link) already at that name is not written through.
+        await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped), { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+          debug?.log(`${merged.outputPath}.skipped.txt exists already; the skipped list is not written`);
+        });
       }
       // The page's thumbnail: made here, at the end of the merge, while the file is fresh in the cache.
       const posterPath = options.no_merge_ts ? undefined : await makePoster({

@@ -19,6 +19,22 @@ export class PathError extends Error {
 const MAX_NAME_BYTES = 200;
 
 /**
+ * Characters no file name or path setting may hold: C0 and C1 controls, DEL, the Unicode line and
+ * paragraph separators, and the bidirectional controls that make `evil\u202egpj.exe` show as `…exe`.
+ */
+// eslint-disable-next-line no-control-regex
+export const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Throws a PathError naming `field` when `value` holds a character of UNSAFE_CHARACTERS. */
+export function assertNoControlCharacters(value: string, field: string): void {
+  const found = value.match(UNSAFE_CHARACTERS);
+  if (found) {
+    const code = `U+${found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    throw new PathError(`${field} must not contain control characters (line breaks, C1 or bidirectional controls), found ${code}`, field);
+  }
+}
+
+/**
  * A file name with no directory part: separators, `..`, control and reserved
  * characters are replaced, the extension of the format is added when missing.
  */
@@ -26,7 +42,7 @@ export function sanitizeFilename(name: string, format: OutputFormat = 'mp4'): st
   const ext = `.${format}`;
   let safe = name
     .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .replace(UNSAFE_CHARACTERS, '')
     .replace(/[/\\:*?"<>|]/g, '_')
     .replace(/\.{2,}/g, '.')
     .replace(/^[\s.]+|[\s.]+$/g, '');
@@ -70,6 +86,7 @@ function isInside(child: string, root: string): boolean {
 export function resolveSaveDir(input: string, downloadDir: string, roots: string[], field = 'save_location'): string {
   const raw = input.trim();
   if (raw.includes('\0')) throw new PathError(`${field} must not contain NUL bytes`, field);
+  assertNoControlCharacters(raw, field);
   const resolved = raw === '' ? path.resolve(downloadDir) : path.resolve(downloadDir, raw);
   const real = realpathOfExisting(resolved);
   const allowed = [downloadDir, ...roots].map((r) => path.resolve(r));

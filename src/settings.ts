@@ -20,11 +20,12 @@ export const DEFAULT_SETTINGS: DownloadSettings = {
   log_skipped_ts: false,
 };
 
-export const DEFAULT_TASK_EXTRAS: Pick<TaskOptions, 'variant' | 'format' | 'retries' | 'max_speed'> = {
+export const DEFAULT_TASK_EXTRAS: Pick<TaskOptions, 'variant' | 'format' | 'retries' | 'max_speed' | 'max_segment_mb'> = {
   variant: 'best',
   format: 'mp4',
   retries: 5,
   max_speed: 0,
+  max_segment_mb: 2048,
 };
 
 export const DEFAULT_TRANSFER_SETTINGS: TransferSettings = {

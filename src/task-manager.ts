@@ -6,10 +6,12 @@ import { EventEmitter } from 'node:events';
 import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
-import { resolveSaveDir, sanitizeFilename } from './paths.js';
+import { PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
+import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
+import { boundTaskText } from './text-limits.js';
 import { TransferLimits } from './downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError, TRANSFER_KEYS } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
@@ -121,7 +123,13 @@ function withLine(task: TaskRecord, patch: Partial<TaskRecord>): Partial<TaskRec
   return { ...patch, status_bar: statusBar({ ...task, ...patch }) };
 }
 
-export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown] }> {
+/** A saved settings change: what was, what is (passwords included: never log these whole). */
+export interface SettingsChange {
+  before: DownloadSettings;
+  after: DownloadSettings;
+}
+
+export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown]; settings: [SettingsChange] }> {
   readonly #store: TaskStore;
   readonly #engine: Engine;
   readonly #opts: TaskManagerOptions;
@@ -134,6 +142,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   #cancelTimer?: () => void;
   #closed = false;
   #scheduleQueued = false;
+  /** When the armed timer fires (ms), Infinity when none: a scheduled task later than it needs no pass. */
+  #timerAt = Infinity;
   readonly #limits: TransferLimits;
 
   constructor(options: TaskManagerOptions) {
@@ -202,6 +212,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     checkProxySettings(next);
     await this.#store.saveSettings(next);
     this.#limits.configure(next);
+    this.emit('settings', { before: saved, after: next });
     return next;
   }
 
@@ -227,17 +238,25 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     await this.#store.saveIntegrationSettings(settings);
   }
 
-  #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string } {
+  #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string; ownBase: boolean } {
     const { downloadDir, saveRoots, dataDir } = this.#opts;
     const saveDir = resolveSaveDir(options.save_location, downloadDir, saveRoots);
-    const workBase = options.temp_directory
-      ? resolveSaveDir(options.temp_directory, dataDir, [downloadDir, ...saveRoots], 'temp_directory')
-      : path.join(dataDir, 'work');
-    return { saveDir, workBase };
+    if (!options.temp_directory) return { saveDir, workBase: path.join(dataDir, 'work'), ownBase: true };
+    const workBase = resolveSaveDir(options.temp_directory, dataDir, [downloadDir, ...saveRoots], 'temp_directory');
+    // Work folders come and go in it: a folder the user keeps files in (or one holding it) is no place for them.
+    for (const root of [downloadDir, ...saveRoots].map((r) => path.resolve(r))) {
+      const rel = path.relative(workBase, root);
+      if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+        throw new PathError(`temp_directory must be a folder of its own, not the download folder or a save root (nor one holding them): got \`${options.temp_directory}\``, 'temp_directory');
+      }
+    }
+    return { saveDir, workBase, ownBase: false };
   }
 
+  /** Where the task's work folder is (or will be made); its records' id must be a real id. */
   workDirOf(task: TaskRecord): string {
-    return path.join(this.#checkFolders(task.options).workBase, String(task.id));
+    if (!isTaskId(task.id)) throw new PathError(`task id \`${String(task.id).slice(0, 40)}\` is not a positive integer`, 'id');
+    return task.work_dir ?? path.join(this.#checkFolders(task.options).workBase, String(task.id));
   }
 
   // ---- queries -------------------------------------------------------------
@@ -336,7 +355,9 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       recorded_s: 0,
     });
     this.emit('task', { type: 'created', task });
-    this.schedule();
+    // A pass only when it can change something: a free slot for a due task, or an earlier timer
+    // for a scheduled one. (A full queue otherwise paid a pass per create.)
+    if (startAt ? startAt.getTime() < this.#timerAt : this.#running.size < this.#opts.maxActive) this.schedule();
     return task;
   }
 
@@ -424,14 +445,15 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (!task) throw new TaskNotFoundError(id);
       await this.#writes.get(id);
       // Resolved before the record goes: a folder the settings no longer allow is left alone, not an error.
-      let workDir: string | undefined;
+      let workBase: string | undefined;
       try {
-        workDir = this.workDirOf(task);
+        workBase = this.#checkFolders(task.options).workBase;
       } catch {
-        workDir = undefined;
+        workBase = undefined;
       }
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
-      if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      // Only folders carrying this task's marker go: never one the record merely names.
+      if (workBase && isTaskId(task.id)) await removeWorkFolders(workBase, task.id, task.work_dir).catch(() => undefined);
       // The poster is the service's, not the user's file: it goes with the task.
       const posters = path.join(this.#opts.dataDir, 'posters');
       if (task.poster_path && path.dirname(path.resolve(task.poster_path)) === path.resolve(posters)) {
@@ -474,22 +496,24 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (this.#closed) return;
       this.#cancelTimer?.();
       this.#cancelTimer = undefined;
+      this.#timerAt = Infinity;
       const room = this.#opts.maxActive - this.#running.size;
-      const { tasks } = await this.#store.list({ status: TaskStatus.waiting });
       const now = this.#clock.now();
-      let nextStart = Infinity;
-      let started = 0;
-      for (const task of tasks) {
-        const at = task.start_time ? Date.parse(task.start_time) : 0;
-        if (at > now) {
-          nextStart = Math.min(nextStart, at);
-          continue;
+      // Only the first few due tasks are read, from the store's index: a pass costs the same with
+      // ten thousand waiting as with ten (reading them all made 10,000 creates quadratic).
+      if (room > 0) {
+        const { tasks } = await this.#store.list({ status: TaskStatus.waiting, dueBy: now }, { offset: 0, limit: room + this.#running.size });
+        let started = 0;
+        for (const task of tasks) {
+          if (started >= room) break;
+          if (this.#running.has(task.id)) continue;
+          started++;
+          await this.#begin(task);
         }
-        if (started >= room || this.#running.has(task.id)) continue;
-        started++;
-        await this.#begin(task);
       }
-      if (nextStart !== Infinity) this.#cancelTimer = this.#clock.setTimer(() => this.schedule(), nextStart - now);
+      const nextStart = await this.#store.nextStartAfter(now);
+      this.#timerAt = nextStart ?? Infinity;
+      if (nextStart !== null) this.#cancelTimer = this.#clock.setTimer(() => this.schedule(), nextStart - now);
     }).catch((err: unknown) => {
       // The queue must not die with one failed pass; the next call tries again.
       if (this.listenerCount('error')) this.emit('error', err);
@@ -529,7 +553,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       speed_bps: Math.round(snapshot.speed_bps),
       eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
       backoff: snapshot.backoff ?? null,
-      status_bar: statusBar({ ...entry.live, ...figures, ...snapshot, backoff: snapshot.backoff ?? null }),
+      status_bar: boundTaskText(statusBar({ ...entry.live, ...figures, ...snapshot, backoff: snapshot.backoff ?? null })),
     };
     if (snapshot.live) {
       patch.live = true;
@@ -569,13 +593,18 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     // Records from before per-task limits carry no max_speed.
     const limits = this.#limits.open(id, task.options.max_speed ?? 0);
     try {
-      const { saveDir } = this.#checkFolders(task.options);
+      const { saveDir, workBase, ownBase } = this.#checkFolders(task.options);
+      const workDir = await openWorkFolder(workBase, id, task.work_dir, { adoptUnmarked: ownBase });
+      if (workDir !== task.work_dir) {
+        entry.live = { ...entry.live, work_dir: workDir };
+        await this.#enqueueWrite(id, { work_dir: workDir });
+      }
       const result = await this.#engine.run({
         taskId: id,
         url: task.url,
         headers: task.header_map,
         options: task.options,
-        workDir: this.workDirOf(task),
+        workDir,
         saveDir,
         filename: task.filename,
         signal: entry.controller.signal,
@@ -614,8 +643,9 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       else if (reason === 'shutdown') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
       else if (reason === 'delete') outcome = {};
       else {
-        const message = userFacingError(err, (original) => this.#reportBug(id, original)).message;
+        const message = boundTaskText(userFacingError(err, (original) => this.#reportBug(id, original)).message);
         outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
+        if (outcome.status_bar) outcome.status_bar = boundTaskText(outcome.status_bar);
       }
     }
     this.#limits.release(id, limits);

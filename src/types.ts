@@ -79,6 +79,13 @@ export interface TaskOptions extends DownloadSettings {
   live_idle_timeout?: number;
   /** Seconds to wait for a stream whose playlist answers 404 or lists no segment yet. @defaultValue 0 */
   live_wait?: number;
+  /** Largest segment accepted, in MiB: one endless segment must not fill the disk. @defaultValue 2048 */
+  max_segment_mb: number;
+  /**
+   * Origins (`https://cdn.example`) or hosts (`cdn.example`) besides the task URL's origin that get the
+   * task's Cookie and Authorization headers. @defaultValue []
+   */
+  header_hosts?: string[];
 }
 
 export type LiveStart = 'window' | 'edge';
@@ -140,6 +147,8 @@ export interface TaskRecord {
   waiting_until?: string | null;
   /** The poster frame (JPEG, in the data folder) of a finished file; absent when there is none. */
   poster_path?: string;
+  /** The work folder the service made for it (see work-folders.ts); absent until it first starts. */
+  work_dir?: string;
 }
 
 /** What the engine reports while it works. Every field is the current total, not a delta. */

@@ -172,12 +172,16 @@ describe('the token, when set, guards every route', () => {
         expect(res.status, `${method} ${route} with ${auth}`).toBe(401);
         await res.body?.cancel();
       }
-      const ok = await fetch(`${svc.url}${route}${route.includes('?') ? '&' : '?'}token=${token}`, { method, signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-      if (ok) {
-        expect(ok.status, `${method} ${route} with ?token`).not.toBe(401);
-        await ok.body?.cancel();
-      }
+      // `?token=` is taken only where headers cannot be set (EventSource, WebSocket); elsewhere it is a 401.
+      const stream = route === '/api/v1/events';
+      const viaQuery = await fetch(`${svc.url}${route}${route.includes('?') ? '&' : '?'}token=${token}`, { method });
+      expect(viaQuery.status, `${method} ${route} with ?token`).toBe(stream ? 200 : 401);
+      await viaQuery.body?.cancel();
+      const viaHeader = await fetch(`${svc.url}${route}`, { method, headers: { authorization: `Bearer ${token}` } });
+      expect(viaHeader.status, `${method} ${route} with the header`).not.toBe(401);
+      await viaHeader.body?.cancel();
     }
+    expect(routes.some(([, route]) => route === '/api/v1/events')).toBe(true);
     const ws = await new Promise<number>((resolve) => {
       const socket = new WebSocket(`${svc.url.replace('http', 'ws')}/ws/progress?token=nope`);
       socket.on('unexpected-response', (_q, r) => resolve(r.statusCode ?? 0));
@@ -185,6 +189,13 @@ describe('the token, when set, guards every route', () => {
       socket.on('error', () => undefined);
     });
     expect(ws).toBe(401);
+    const wsOk = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(`${svc.url.replace('http', 'ws')}/ws/progress?token=${token}`);
+      socket.on('unexpected-response', (_q, r) => resolve(r.statusCode ?? 0));
+      socket.on('open', () => { socket.close(); resolve(101); });
+      socket.on('error', () => undefined);
+    });
+    expect(wsOk).toBe(101);
     expect((await fetch(`${svc.url}/`)).status).not.toBe(401);
     // CORS allow-list: only the listed origin gets the header.
     const allowed = await fetch(`${svc.url}/api/v1/health?token=${token}`, { headers: { origin: 'http://ok.example' } });

@@ -7,10 +7,12 @@ import type { TaskManager } from '../task-manager.js';
 import { challengeFor, isAuthorized, redactUrl } from './auth.js';
 import { hasValidFileLink } from './signed-links.js';
 import { compatRouter, MSG, sendText } from './compat-routes.js';
+import { ErrorCode } from './error-codes.js';
+import { RequestGuard, type Refusal } from './request-guard.js';
 
 export interface AppDeps {
   manager: TaskManager;
-  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins' | 'basicAuth'>;
+  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins' | 'basicAuth' | 'host' | 'allowedHosts'>;
   logger: Logger;
   /** Extra routers mounted after the compat API (the v1 API, the web page). */
   mounts?: { path: string; router: Router }[];
@@ -30,6 +32,25 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
     next();
   });
 
+  // No answer of ours may be sniffed into something else (a task's text rendered as HTML).
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  const guard = new RequestGuard(config);
+  const refuse = (req: express.Request, res: express.Response, refusal: Refusal) => {
+    if (req.originalUrl.startsWith('/api/v1')) {
+      return void res.status(refusal.status).json({ code: ErrorCode.forbidden, message: refusal.message, data: null });
+    }
+    return sendText(res, refusal.status, MSG.forbidden, refusal.message);
+  };
+  // Every answer, the page included: a rebound name must not even read.
+  app.use((req, res, next) => {
+    const refusal = guard.checkHost(req);
+    return refusal ? refuse(req, res, refusal) : next();
+  });
+
   if (config.corsOrigins.length) {
     app.use((req, res, next) => {
       const origin = req.headers.origin;
@@ -44,12 +65,19 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
     });
   }
 
+  // Only our own page or a listed origin may call the API from a browser: state changes, the
+  // event stream (it carries every task) and, for simplicity, reads too (CORS hides those anyway).
+  app.use(['/api', '/ws', '/metrics'], (req, res, next) => {
+    const refusal = guard.checkCrossSite(req);
+    return refusal ? refuse(req, res, refusal) : next();
+  });
+
   app.use(['/api', '/ws', '/metrics'], (req, res, next) => {
     // A signed link opens one task's file only (src/api/signed-links.ts): <video> cannot send headers.
     if (isAuthorized(req, config.token, config.basicAuth) || hasValidFileLink(req)) return next();
     res.setHeader('WWW-Authenticate', challengeFor(req, config.token));
     if (req.originalUrl.startsWith('/api/v1')) {
-      return void res.status(401).json({ code: 40101, message: 'missing or wrong token: send Authorization: Bearer <token> (or ?token=)', data: null });
+      return void res.status(401).json({ code: 40101, message: 'missing or wrong token: send Authorization: Bearer <token> (or ?token= on the event stream)', data: null });
     }
     return sendText(res, 401, MSG.unauthorized, 'missing or wrong token: send Authorization: Bearer <token>');
   });

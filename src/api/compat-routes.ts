@@ -8,6 +8,7 @@ import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-ma
 import { compatOrder, toCompatTask } from './present.js';
 import { compatCreateSchema, compatUpdateSchema, definedOnly, normalizeHeaders, settingsUpdateSchema } from './schemas.js';
 import { describeError } from './validation.js';
+import { jsonBody } from './json-body.js';
 
 export const MSG = {
   badRequest: '解析请求失败',
@@ -20,6 +21,7 @@ export const MSG = {
   badSettings: '解析设置失败',
   unauthorized: '未授权',
   tooLarge: '请求体过大',
+  forbidden: '禁止访问',
 } as const;
 
 /** Go's http.Error: text/plain, message and a newline. */
@@ -37,8 +39,9 @@ function idFrom(req: Request): number | undefined {
 
 export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
   const router = express.Router();
-  // The original decodes any body as JSON whatever its Content-Type (curl -d sends form type).
-  const json = express.json({ type: () => true, limit: bodyLimit, strict: true });
+  // The original decodes any body as JSON whatever its Content-Type (curl -d sends form type);
+  // a browser's body is JSON only when typed so (json-body.ts says why).
+  const json = jsonBody(bodyLimit);
 
   router.all('/tasks', json, async (req, res) => {
     switch (req.method) {

@@ -16,6 +16,10 @@ export const ErrorCode = {
   conflict: 40901,
   /** Body larger than the limit. */
   tooLarge: 41301,
+  /** A browser sent a body that is not JSON. */
+  unsupportedType: 41501,
+  /** Refused: a Host not allowed, or a request from another site's page. */
+  forbidden: 40301,
   internal: 50001,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -29,6 +33,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.notFound]: 404,
   [ErrorCode.conflict]: 409,
   [ErrorCode.tooLarge]: 413,
+  [ErrorCode.unsupportedType]: 415,
+  [ErrorCode.forbidden]: 403,
   [ErrorCode.internal]: 500,
 };
 

@@ -1,6 +1,7 @@
 // Task records as each API shows them. The proxy password never leaves here.
 import { statusBar, type Lang } from '../progress-text.js';
 import { maskSettings } from '../settings.js';
+import { boundTaskText } from '../text-limits.js';
 import { TaskStatus, type TaskOptions, type TaskRecord } from '../types.js';
 
 export interface CompatTask {
@@ -28,8 +29,9 @@ export function toCompatTask(t: TaskRecord, lang: Lang = 'zh'): CompatTask {
     size: t.size,
     progress: t.progress,
     status: t.status,
-    status_bar: statusBar(t, lang),
-    err_msg: t.err_msg,
+    // Bounded when written; again here for records an older version stored whole.
+    status_bar: boundTaskText(statusBar(t, lang)),
+    err_msg: boundTaskText(t.err_msg),
     created_at: t.created_at,
     updated_at: t.updated_at,
     completed_at: t.completed_at,

@@ -12,6 +12,7 @@ import { STATUS_BY_CODE, toTaskStats, toV1Task } from './present.js';
 import { normalizeHeaders } from './schemas.js';
 import { idParamSchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema, v1PatchSchema } from './v1-schemas.js';
 import { describeError } from './validation.js';
+import { jsonBody } from './json-body.js';
 
 export interface V1Deps {
   manager: TaskManager;
@@ -50,7 +51,7 @@ function numbered(filename: string, n: number): string {
 
 export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1Deps): Router {
   const router = express.Router();
-  router.use(express.json({ limit: bodyLimit, type: () => true }));
+  router.use(jsonBody(bodyLimit));
 
   router.post('/tasks', async (req, res) => {
     const body: unknown = req.body;
@@ -68,18 +69,24 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
     const options = (input.options ?? {}) as Partial<TaskOptions>;
     const advanced = Object.keys(options).some((k) => SETTINGS_KEYS.has(k));
     const ids: number[] = [];
-    for (const [i, url] of urls.entries()) {
-      const filename = input.filename ? (urls.length > 1 ? numbered(input.filename, i + 1) : input.filename) : filenameFromUrl(url);
-      const task = await manager.create({
-        url,
-        filename,
-        headers: normalizeHeaders(input.headers),
-        advanced,
-        options,
-        source: input.source ?? 'api',
-        startTime: input.start_time ?? null,
-      });
-      ids.push(task.id);
+    try {
+      for (const [i, url] of urls.entries()) {
+        const filename = input.filename ? (urls.length > 1 ? numbered(input.filename, i + 1) : input.filename) : filenameFromUrl(url);
+        const task = await manager.create({
+          url,
+          filename,
+          headers: normalizeHeaders(input.headers),
+          advanced,
+          options,
+          source: input.source ?? 'api',
+          startTime: input.start_time ?? null,
+        });
+        ids.push(task.id);
+      }
+    } catch (err) {
+      // All or nothing: a batch that answers an error has created none of its tasks.
+      for (const id of ids) await manager.remove(id).catch(() => undefined);
+      throw err;
     }
     ok(res, { task_ids: ids, created_count: ids.length });
   });
@@ -173,6 +180,7 @@ export function toApiError(err: unknown): ApiError {
   const e = err as { type?: string; limit?: number; message?: string; status?: number };
   if (e.type === 'entity.too.large') return new ApiError(ErrorCode.tooLarge, `request body is larger than ${e.limit} bytes`);
   if (e.type === 'entity.parse.failed') return new ApiError(ErrorCode.invalidParams, `request body is not valid JSON (${e.message})`);
+  if (e.status === 415) return new ApiError(ErrorCode.unsupportedType, e.message ?? 'unsupported body type');
   if (e.status && e.status >= 400 && e.status < 500) return new ApiError(ErrorCode.invalidParams, e.message ?? 'bad request');
   return new ApiError(ErrorCode.internal, `internal error: ${e.message ?? String(err)}`);
 }

@@ -45,6 +45,10 @@ export const taskOptionsSchema = z.strictObject({
     .describe('Live streams: stop after this much media, in seconds or "HH:MM:SS" (at most 7 days).'),
   live_idle_timeout: seconds(1, 86_400).describe('Live streams: end the recording when no new segment came for this many seconds (default 60).'),
   live_wait: seconds(0, 86_400).describe('Seconds to keep retrying a playlist that answers 404 or lists no segment yet (default 0).'),
+  header_hosts: z.array(z.string().min(1, { error: 'must not be empty' }).max(300, { error: 'must be at most 300 characters' }).regex(/^[^\s/]+$|^https?:\/\/[^\s/]+\/?$/, { error: 'must be a host (cdn.example, cdn.example:8443) or an origin (https://cdn.example)' }))
+    .max(100, { error: 'must hold at most 100 hosts' })
+    .describe('Hosts or origins besides the task URL\'s that get its Cookie and Authorization headers.'),
+  max_segment_mb: boundedInt(1, 1_048_576).describe('Largest segment accepted, in MiB (default 2048): a bigger one fails the task.'),
 }).partial();
 
 /** `PATCH /api/v1/tasks/:id`: what may change on an existing task (applied to a running download at once). */

@@ -9,7 +9,8 @@ function describeValue(value: unknown): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    // Too deep or circular for JSON; String() would recurse just as deep.
+    text = Array.isArray(value) ? '[…]' : typeof value === 'object' ? '{…}' : String(value);
   }
   if (text.length > 60) text = `${text.slice(0, 57)}...`;
   const kind = Array.isArray(value) ? 'array' : typeof value;

@@ -5,10 +5,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { TaskEvent, TaskManager } from '../task-manager.js';
 import { statusBar } from '../progress-text.js';
 import { challengeFor, isAuthorized, type BasicCredentials } from './auth.js';
+import type { RequestGuard } from './request-guard.js';
 
 export interface ProgressSocketOptions {
   token?: string;
   basicAuth?: BasicCredentials;
+  /** Host allow-list and cross-site refusal, as the HTTP routes have them (a page elsewhere must not listen in). */
+  guard?: RequestGuard;
   /** @defaultValue 100 */
   intervalMs?: number;
   /** @defaultValue 5000 */
@@ -28,6 +31,12 @@ export function attachProgressSocket(server: http.Server, manager: TaskManager, 
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== '/ws/progress') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const refusal = options.guard?.check(req);
+    if (refusal) {
+      const body = `${refusal.message}\n`;
+      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
     if (!isAuthorized(req, options.token, options.basicAuth)) {

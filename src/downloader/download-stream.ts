@@ -13,20 +13,21 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { cuesOnClock, parseVtt, stitchCues } from './webvtt.js';
 import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, EngineObserver, SubtitleTrack, HeaderMap, ProgressSnapshot, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError, UnsupportedStreamError } from './errors.js';
+import { credentialScope } from './credential-scope.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
 import { liveSettings } from './live-options.js';
 import { LiveRecorder, resolveWhenLive } from './live-recorder.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
-import { SegmentFetcher, type FetchTarget } from './segment-fetcher.js';
+import { SegmentFetcher, type FetchLimits, type FetchTarget } from './segment-fetcher.js';
 import type { DownloadLimits } from './transfer-limits.js';
 import { httpSkipReason, parseSkipExpression, skipReason, type SkipRules } from './skip-rules.js';
 import { initFileName, segmentFileName, WorkDir, type FinishedFile } from './work-dir.js';
 
 export interface DownloadRequest {
   url: string;
-  /** Sent on playlist, key and segment requests alike. */
+  /** Sent on playlist, key and segment requests alike; Cookie and Authorization only to the URL's origin and `options.header_hosts`. */
   headers: HeaderMap;
   options: TaskOptions;
   /** Work folder of this task; a later run on the same folder resumes. */
@@ -41,6 +42,8 @@ export interface DownloadRequest {
   debug?: DebugLog;
   /** Service-wide counters: segments fetched, retries. */
   observer?: EngineObserver;
+  /** Free space kept on the work folder's disk, in bytes. @defaultValue 16 MiB */
+  minFreeBytes?: number;
   /** Speed limits and per-host politeness shared with other downloads; none when absent. */
   limits?: DownloadLimits;
 }
@@ -71,16 +74,23 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   const signal = AbortSignal.any([req.signal, stop.signal]);
   // Every request in flight listens on it (plus backoff sleeps); more than Node's default 10 is expected.
   setMaxListeners(threads * 4 + 16, signal);
+  // Cookie and Authorization only to the task URL's origin and header_hosts (credential-scope.ts).
+  const scope = credentialScope(req.url, options.header_hosts ?? []);
   const client = new HttpClient(req.headers, {
     ...options,
     retries: tries,
     maxSockets: threads,
+    credentialScope: scope,
     ...(req.limits?.hosts ? { hosts: req.limits.hosts } : {}),
     ...(req.limits?.bandwidth ? { gate: req.limits.bandwidth.take } : {}),
     onBackoff: (note, untilMs) => meter.backoff(note, untilMs),
     onRetry: req.observer?.retry?.bind(req.observer),
   }, signal, debug);
   const work = new WorkDir(req.workDir);
+  const limits: FetchLimits = {
+    ...(Number.isFinite(options.max_segment_mb) && options.max_segment_mb > 0 ? { maxSegmentBytes: options.max_segment_mb * 1024 ** 2 } : {}),
+    ...(req.minFreeBytes !== undefined ? { minFreeBytes: req.minFreeBytes } : {}),
+  };
 
   // The playlist save runs while the first segments are requested (commits wait for it); its failure is the download's.
   let saved: Promise<void> | undefined;
@@ -103,12 +113,12 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       if (audio) throw new UnsupportedStreamError('recording a live stream whose audio is a separate rendition is not supported yet; pick a variant with muxed audio');
       if (rules.ranges.length || rules.httpCodes.length || rules.skipTimes.length || rules.keepTimes.length) debug?.('live: skip_ts_info does not apply to a live recording; ignored');
       // Reloads get two tries each: the recorder tries again itself, every half target duration, until the idle timeout.
-      const reloadClient = new HttpClient(req.headers, { ...options, retries: 2, maxSockets: 1 }, signal, debug);
+      const reloadClient = new HttpClient(req.headers, { ...options, retries: 2, maxSockets: 1, credentialScope: scope }, signal, debug);
       try {
         const recorder = new LiveRecorder({
           first: saved !== undefined ? playlist : undefined,
           playlist,
-          fetcher: new SegmentFetcher(client, work, meter, playlist.container, debug),
+          fetcher: new SegmentFetcher(client, work, meter, playlist.container, debug, limits),
           reloadClient,
           work,
           meter,
@@ -126,12 +136,12 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
         reloadClient.destroy();
       }
     }
-    const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug), meter, '', debug, req.observer)];
+    const tracks = [new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug, limits), meter, '', debug, req.observer)];
     for (const [n, audio] of audios.entries()) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
       const folder = work.audioTrack(n);
       await folder.create();
-      const fetcher = new SegmentFetcher(client, folder, meter, audio.container, debug);
+      const fetcher = new SegmentFetcher(client, folder, meter, audio.container, debug, limits);
       const label = audios.length > 1 ? `audio ${audio.rendition?.language ?? n + 1} ` : 'audio ';
       tracks.push(new DownloadRun(audio, NO_RULES, folder, fetcher, meter, label, debug, req.observer));
     }

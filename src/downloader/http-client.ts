@@ -12,6 +12,7 @@ import type { BackoffNote, DebugLog, HeaderMap } from '../types.js';
 import { AbortError, DownloadError, ProxyError } from './errors.js';
 import { RETRY_AFTER_CAP_MS, type BackoffNotice, type HostLimits } from './host-limits.js';
 import type { ByteRange } from './media-playlist.js';
+import { splitCredentials, type CredentialScope } from './credential-scope.js';
 import { createAgents, type ConnectionAgents, type ProxySettings } from './proxy-agents.js';
 import type { ByteGate } from './rate-limit.js';
 
@@ -22,6 +23,11 @@ export interface HttpClientSettings extends ProxySettings {
   maxSockets: number;
   /** Told of each try that failed and will be retried: the URL's host and the HTTP status or error code. */
   onRetry?: ((host: string, reason: string) => void) | undefined;
+  /**
+   * Where Cookie and Authorization may go: the task URL's origin and these. Absent: everywhere
+   * (callers that fetch one known URL). See credential-scope.ts.
+   */
+  credentialScope?: CredentialScope;
   /** Per-host politeness shared with other downloads (connection cap, Retry-After, AIMD); none when absent. */
   hosts?: HostLimits;
   /** The speed limit the readers of this client's bodies wait on (see `gate`). */
@@ -122,6 +128,9 @@ export class HttpClient {
   readonly #signal: AbortSignal;
   readonly #debug: DebugLog | undefined;
   readonly #onRetry: HttpClientSettings['onRetry'];
+  /** Cookie / Authorization of the task, sent per request to the origins the scope allows. */
+  readonly #credentials: Record<string, string | string[]>;
+  readonly #scope: CredentialScope | undefined;
   readonly #hosts: HostLimits | undefined;
   readonly #onBackoff: HttpClientSettings['onBackoff'];
   /**
@@ -140,8 +149,13 @@ export class HttpClient {
     this.#tries = Math.max(1, Math.floor(settings.retries));
     this.#signal = signal;
     this.#debug = debug;
+    const all = toRequestHeaders(headers);
+    this.#scope = settings.credentialScope;
+    const { common, credentials } = this.#scope ? splitCredentials(all) : { common: all, credentials: {} };
+    this.#credentials = credentials;
+    // A redirect to another origin drops them too: got does that itself.
     const base = got.extend({
-      headers: toRequestHeaders(headers),
+      headers: common,
       agent: { http: this.#agents.http, https: this.#agents.https },
       https: { rejectUnauthorized: !settings.allow_insecure_https },
       timeout: TIMEOUTS,
@@ -250,9 +264,9 @@ export class HttpClient {
 
   #open(url: string, options: GetOptions): Request {
     const instance = options.decompress ? this.#gotDecompress : this.#got;
-    const stream = options.range
-      ? instance.stream(url, { headers: { range: `bytes=${options.range.offset}-${options.range.offset + options.range.length - 1}` } })
-      : instance.stream(url);
+    const headers: Record<string, string | string[]> = this.#scope && Object.keys(this.#credentials).length && this.#scope.allows(url) ? { ...this.#credentials } : {};
+    if (options.range) headers.range = `bytes=${options.range.offset}-${options.range.offset + options.range.length - 1}`;
+    const stream = Object.keys(headers).length ? instance.stream(url, { headers }) : instance.stream(url);
     // Errors after the response head reach whoever consumes the body; this keeps an early one from going unhandled.
     stream.on('error', () => {});
     return stream;

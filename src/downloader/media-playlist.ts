@@ -3,6 +3,7 @@
 import { Parser, type ParsedByteRange, type ParsedKey, type ParsedManifest } from 'm3u8-parser';
 import { EmptyPlaylistError, PlaylistError, UnsupportedStreamError } from './errors.js';
 import { gapFlags, normaliseLineEndings, substituteVariables, type Definitions } from './playlist-text.js';
+import { checkSegmentCount } from './playlist-limits.js';
 
 export interface ByteRange {
   offset: number;
@@ -103,6 +104,7 @@ export type ParsedPlaylist =
  * reached from one (EXT-X-DEFINE IMPORT).
  */
 export function parsePlaylist(rawText: string, url: string, imported?: Definitions): ParsedPlaylist {
+  checkSegmentCount(rawText, url);
   const { text, definitions } = substituteVariables(normaliseLineEndings(rawText), url, imported);
   const parser = new Parser();
   parser.push(text);

@@ -3,11 +3,11 @@
 // once whole. Memory holds a write batch and a few network chunks at most (plus
 // a segment's head while the media start is looked for), never a whole segment.
 import { close, ftruncate, open } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, statfs } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { DebugLog } from '../types.js';
 import { checkKey, createDecryptor, ivFor, KeyCache } from './aes.js';
-import { KeyError } from './errors.js';
+import { KeyError, SegmentError } from './errors.js';
 import { RequestFailure, type HttpClient } from './http-client.js';
 import type { ByteRange, SegmentKey } from './media-playlist.js';
 import type { ProgressMeter } from './progress-meter.js';
@@ -30,6 +30,19 @@ export interface FetchTarget {
 /** Keys are small; anything past this is certainly not one. */
 const KEY_READ_LIMIT = 4096;
 
+/** What one segment may cost on disk. */
+export interface FetchLimits {
+  /** Largest segment body accepted, in bytes. @defaultValue 2 GiB */
+  maxSegmentBytes?: number;
+  /** Free space the disk must keep before a segment starts, in bytes. @defaultValue 16 MiB */
+  minFreeBytes?: number;
+}
+
+const DEFAULT_MAX_SEGMENT_BYTES = 2 * 1024 ** 3;
+const DEFAULT_MIN_FREE_BYTES = 16 * 1024 ** 2;
+/** A free-space answer is reused this long: segments start by the dozen per second. */
+const FREE_SPACE_TTL_MS = 200;
+
 export class SegmentFetcher {
   readonly #client: HttpClient;
   readonly #work: WorkDir;
@@ -39,8 +52,13 @@ export class SegmentFetcher {
   readonly #keys: KeyCache;
   /** Descriptors of fetched `.part` files that `commit` has yet to close. */
   readonly #openFiles = new Map<string, number>();
+  readonly #maxBytes: number;
+  readonly #minFree: number;
+  #freeChecked?: { at: number; check: Promise<void> };
 
-  constructor(client: HttpClient, work: WorkDir, meter: ProgressMeter, container: 'ts' | 'fmp4', debug?: DebugLog) {
+  constructor(client: HttpClient, work: WorkDir, meter: ProgressMeter, container: 'ts' | 'fmp4', debug?: DebugLog, limits: FetchLimits = {}) {
+    this.#maxBytes = limits.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+    this.#minFree = limits.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
     this.#client = client;
     this.#work = work;
     this.#meter = meter;
@@ -55,6 +73,7 @@ export class SegmentFetcher {
    * rule covers it), KeyError, ProxyError, AbortError, or a file system error.
    */
   async fetch(target: FetchTarget, onReceived?: () => void): Promise<FinishedFile> {
+    await this.#checkFreeSpace(target);
     const key = target.key ? await this.#keys.get(target.key.uri) : undefined;
     const part = this.#work.path(`${target.name}.part`);
     // The file opens while the request waits for its answer, so the open is not on the transfer's path.
@@ -71,16 +90,25 @@ export class SegmentFetcher {
     try {
       const file = await this.#client.get(target.uri, target.byterange ? { range: target.byterange } : {}, async (body, head) => {
         uncount();
+        const declared = Number(head.headers['content-length']);
+        if (Number.isFinite(declared) && declared > this.#maxBytes) throw this.#tooLarge(target, `declares ${declared} bytes`);
         const fd = await opening;
         // A failed try may have left bytes behind; the sink writes from offset 0, the truncate drops any tail.
         if (tried) await truncateFile(fd);
         tried = true;
         const sink = new SegmentSink(fd, this.#container, this.#client.gate);
+        // Kept here: got wraps what a destroy carries into an error it would retry.
+        let overLimit: SegmentError | undefined;
         // A listener beside the pipe rather than a stream of its own: one hop less per chunk.
         // Attached in the same tick as the pipeline, so it sees every chunk.
         body.on('data', (chunk: Buffer) => {
           counted += chunk.length;
           this.#meter.bytes(chunk.length);
+          // A body that never ends (or lies about its length) stops at the limit, not at a full disk.
+          if (counted > this.#maxBytes && !overLimit) {
+            overLimit = this.#tooLarge(target, `sent more than ${this.#maxBytes} bytes`);
+            body.destroy(overLimit);
+          }
         });
         if (onReceived) body.once('end', onReceived);
         try {
@@ -90,6 +118,7 @@ export class SegmentFetcher {
             await pipeline(body, sink);
           }
         } catch (error) {
+          if (overLimit) throw overLimit;
           if (isDecryptError(error) && target.key) {
             throw new KeyError(
               `${target.label} (${target.uri}) did not decrypt with the key ${target.key.uri}: wrong key or IV`,
@@ -115,6 +144,34 @@ export class SegmentFetcher {
       await rm(part, { force: true });
       throw error;
     }
+  }
+
+  #tooLarge(target: FetchTarget, what: string): SegmentError {
+    const mib = Math.floor(this.#maxBytes / 1024 ** 2);
+    return new SegmentError(`${target.label} (${cut(target.uri)}) ${what}, over the limit of ${mib} MiB per segment (max_segment_mb)`, target.uri, -1);
+  }
+
+  /** Fails before a segment starts when the disk is nearly full, so what is on disk stays whole. */
+  #checkFreeSpace(target: FetchTarget): Promise<void> {
+    const now = Date.now();
+    if (!this.#freeChecked || now - this.#freeChecked.at > FREE_SPACE_TTL_MS) {
+      const dir = this.#work.dir;
+      const check = statfs(dir).then((stats) => {
+        const free = Number(stats.bavail) * Number(stats.bsize);
+        if (free < this.#minFree) {
+          const mb = (bytes: number) => `${Math.floor(bytes / 1024 ** 2)} MiB`;
+          throw new SegmentError(
+            `the disk is full: ${mb(free)} free on the disk holding ${dir}, less than the ${mb(this.#minFree)} kept free (M3U8DM_MIN_FREE_MB); ` +
+              'free some space and retry — finished segments are kept',
+            target.uri,
+            -1,
+          );
+        }
+      });
+      check.catch(() => {});
+      this.#freeChecked = { at: now, check };
+    }
+    return this.#freeChecked.check;
   }
 
   /** Closes and renames the fetched `.part` to its final name. Kept apart from `fetch` so it need not hold a download slot. */
@@ -155,6 +212,10 @@ export class SegmentFetcher {
       throw error;
     }
   }
+}
+
+function cut(uri: string): string {
+  return uri.length > 200 ? `${uri.slice(0, 199)}…` : uri;
 }
 
 function isDecryptError(error: unknown): boolean {

@@ -169,8 +169,9 @@ export class HookRunner {
     const dir = path.join(dataDir, 'logs');
     const tail = result?.output.trim() ? `\n${result.output.trimEnd().split('\n').map((l) => `  | ${l}`).join('\n')}` : '';
     try {
-      await mkdir(dir, { recursive: true });
-      await appendFile(path.join(dir, `task-${task.id}.log`), `${new Date().toISOString()} ${line}${tail}\n`);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // Private like the rest of the data folder: hook output may name paths and URLs.
+      await appendFile(path.join(dir, `task-${task.id}.log`), `${new Date().toISOString()} ${line}${tail}\n`, { mode: 0o600 });
     } catch (err) {
       logger?.error({ err, task: task.id }, 'could not write the hook result to the task log');
     }

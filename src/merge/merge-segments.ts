@@ -19,11 +19,11 @@
 //   a second input, and the output maps video from the first input and audio
 //   from the second (each input starts at zero, as ffmpeg rebases them).
 //
-// The output is written to a hidden `.part` name in the save folder and
-// renamed only when complete, to a name that overwrites nothing. A failure
+// The output is written to a `.part` name in a private folder (mkdtemp) inside the save folder
+// and renamed only when complete, to a name that overwrites nothing. A failure
 // leaves the segments in the work folder as they were; the work folder itself
 // belongs to the caller, who removes it after a success.
-import { mkdir, open, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, open, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { AudioTrack, DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
@@ -90,8 +90,12 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
   if (input.noMerge) return moveWithoutMerging(input);
 
   const report = monotonic(input.onProgress);
-  const part = partPath(input.saveDir, input.filename, input.workDir);
-  const scratch = path.join(input.workDir, '.merge');
+  // The output is written in a folder only this merge knows (mkdtemp: a new name, mode 0700), so
+  // nothing planted at a guessable name (a symlink at the part's) can redirect what ffmpeg writes.
+  const privateDir = await mkdtemp(path.join(path.resolve(input.saveDir), '.m3u8dm-merge-'));
+  const part = partPath(privateDir, input.filename, input.workDir);
+  // Absolute: the concat route runs ffmpeg from inside it.
+  const scratch = path.join(path.resolve(input.workDir), '.merge');
   try {
     const subtitles = await prepareSubtitles(input, scratch);
     await writeMergedFile(input, part, scratch, report, subtitles);
@@ -107,6 +111,7 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
     throw asMergeFailure(error, signal);
   } finally {
     await rm(scratch, { recursive: true, force: true });
+    await rm(privateDir, { recursive: true, force: true });
   }
 }
 
@@ -404,13 +409,16 @@ async function remuxRuns(
   const joinBytes = runs.filter(needsJoining).flat().reduce((sum, segment) => sum + segment.bytes, 0);
   const joinShare = joinBytes > 0 ? 0.5 : 0;
   let joined = 0;
+  // Every list entry is a plain name in the scratch folder, beside the list: read with `-safe 1`,
+  // nothing in the list can name another file (a path setting with a line break once could).
   const runFiles: string[] = [];
   for (const [i, run] of runs.entries()) {
+    const runFile = path.join(scratch, `run-${String(i).padStart(5, '0')}${download.container === 'fmp4' ? '.mp4' : '.ts'}`);
     if (!needsJoining(run) && run[0]) {
-      runFiles.push(run[0].file);
+      await linkOrCopy(run[0].file, runFile);
+      runFiles.push(runFile);
       continue;
     }
-    const runFile = path.join(scratch, `run-${String(i).padStart(5, '0')}${download.container === 'fmp4' ? '.mp4' : '.ts'}`);
     await concatFilesTo([...(await leadingFor(run, remux)), ...sourcesOf(run)], runFile, signal, (bytes) => {
       joined += bytes;
       if (joinShare > 0) report(Math.min(joined / joinBytes, 1) * joinShare);
@@ -418,10 +426,13 @@ async function remuxRuns(
     runFiles.push(runFile);
   }
   const listFile = path.join(scratch, 'runs.ffconcat');
-  await writeFile(listFile, ['ffconcat version 1.0', ...runFiles.map((file) => `file ${concatQuote(path.resolve(file))}`), ''].join('\n'));
+  await writeFile(listFile, ['ffconcat version 1.0', ...runFiles.map((file) => `file ${concatQuote(path.basename(file))}`), ''].join('\n'));
   await runFfmpeg({
     ffmpegPath: remux.ffmpegPath,
-    args: ['-f', 'concat', '-safe', '0', '-i', listFile, ...remux.extraInputArgs, ...remux.outputArgs],
+    // Run from the scratch folder with the list by its plain name: ffmpeg resolves list entries like URLs
+    // against the list's own name, so a `#` or `?` in the folder's path must not be part of it.
+    args: ['-f', 'concat', '-safe', '1', '-protocol_whitelist', 'file', '-i', path.basename(listFile), ...remux.extraInputArgs, ...remux.outputArgs],
+    cwd: scratch,
     durationSeconds: remux.durationSeconds,
     signal,
     onProgress: (fraction) => report(joinShare + fraction * (1 - joinShare)),
@@ -668,6 +679,16 @@ async function leadingFor(run: readonly DownloadedSegment[], remux: Remux): Prom
 
 function sourcesOf(segments: readonly DownloadedSegment[]): SourceFile[] {
   return segments.map((segment) => ({ path: segment.file, bytes: segment.bytes }));
+}
+
+/** A lone segment as a run file: a hard link costs nothing; a copy where links are not possible. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await rm(to, { force: true });
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
 }
 
 /** A path as one quoted token of an ffconcat file (inside single quotes only `'` is special). */

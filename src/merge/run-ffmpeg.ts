@@ -23,6 +23,8 @@ export interface FfmpegRun {
    */
   feedStdin?: (stdin: Writable, signal: AbortSignal) => Promise<void>;
   debug?: DebugLog;
+  /** Working folder of the ffmpeg process (relative input names resolve from it). */
+  cwd?: string;
 }
 
 export interface FfmpegRunResult {
@@ -43,6 +45,7 @@ export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
   const child = spawn(options.ffmpegPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     windowsHide: true,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   // ffmpeg closing its input early (it failed, or it was killed) surfaces here as EPIPE; its exit code tells why.
   child.stdin.on('error', () => {});

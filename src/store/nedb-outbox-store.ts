@@ -2,9 +2,10 @@
 // beside `tasks.db`, so the task store's compaction and indexes are untouched. It
 // holds a lock of its own (`webhooks.lock`), because it closes after the task store
 // (the last events of a shutdown still reach it) and must not share the file meanwhile.
-import { mkdir, unlink } from 'node:fs/promises';
+import { chmod, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import { takeLock } from './nedb-task-store.js';
 import type { Delivery, DeliveryPatch, DeliveryStatus, OutboxStore } from './outbox-store.js';
 
@@ -42,10 +43,14 @@ export class NedbOutboxStore implements OutboxStore {
   }
 
   async open(): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
+    await ensurePrivateDir(this.#dir);
     await takeLock(path.join(this.#dir, 'webhooks.lock'));
-    this.#db = Datastore.create({ filename: path.join(this.#dir, 'webhooks.db'), timestampData: false });
+    // Private like the task store's files: the bodies carry task URLs and headers.
+    const modes = { fileMode: PRIVATE_FILE_MODE, dirMode: PRIVATE_DIR_MODE };
+    const file = path.join(this.#dir, 'webhooks.db');
+    this.#db = Datastore.create({ filename: file, timestampData: false, modes } as Parameters<typeof Datastore.create>[0]);
     await this.#db.load();
+    await chmod(file, PRIVATE_FILE_MODE).catch(() => undefined);
     await this.#db.ensureIndex({ fieldName: 'status' });
     const newest = await this.#db.find({}).sort({ seq: -1 }).limit(1);
     this.#seq = newest[0]?.seq ?? 0;

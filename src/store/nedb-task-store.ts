@@ -1,11 +1,12 @@
 // The embedded default store: nedb keeps the whole database in memory and appends
 // every change to a file, so an acknowledged write survives kill -9. The file is
 // compacted on open and on a timer. One process per data directory.
-import { mkdir, open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
+import { open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
 import type { IntegrationSettings } from '../integration-settings.js';
-import { TASK_STATUSES, type DownloadSettings, type SystemSettings, type TaskRecord, type TaskStatus } from '../types.js';
+import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord } from '../types.js';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../private-files.js';
 import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
 
 interface TaskDoc extends TaskRecord {
@@ -36,6 +37,8 @@ function raw(db: Datastore<unknown>): Compactable {
 }
 
 const SEQ_ID = 'task_seq';
+/** Ids reserved per sequence write. */
+const ID_BLOCK = 64;
 const SETTINGS_ID = 'settings';
 const INTEGRATIONS_ID = 'integrations';
 
@@ -44,19 +47,39 @@ function toRecord(doc: TaskDoc): TaskRecord {
   return record;
 }
 
+function isSoundDoc(doc: Pick<TaskDoc, '_id' | 'id'>): boolean {
+  return typeof doc.id === 'number' && Number.isSafeInteger(doc.id) && doc.id > 0 && doc._id === String(doc.id);
+}
+
 /** What a list filters on, kept beside nedb so a page never sorts or scans whole documents. */
 interface IndexEntry {
   status: TaskStatus;
   source: TaskRecord['source'];
   /** Lower-cased url and filename, for `q`. */
   text: string;
+  /** `start_time` in ms, 0 when none: the queue picks due tasks without reading any document. */
+  startAt: number;
 }
 
-const indexEntry = (t: Pick<TaskRecord, 'status' | 'source' | 'url' | 'filename'>): IndexEntry => ({
+const indexEntry = (t: Pick<TaskRecord, 'status' | 'source' | 'url' | 'filename' | 'start_time'>): IndexEntry => ({
   status: t.status,
   source: t.source,
   text: `${t.url}\n${t.filename}`.toLowerCase(),
+  startAt: t.start_time ? Date.parse(t.start_time) || 0 : 0,
 });
+
+/** A write the database file did not take; the message says why in words (a full disk…). */
+export class StoreWriteError extends Error {
+  override name = 'StoreWriteError';
+  readonly code = 'ERR_STORE_WRITE';
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk holding the data folder is full (${code}); free some space and try again`;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `the data folder is not writable (${code})`;
+  return code ? `the database file could not be written (${code})` : 'the database file could not be written';
+}
 
 export class StoreLockedError extends Error {
   override name = 'StoreLockedError';
@@ -81,7 +104,7 @@ function isAlive(pid: number): boolean {
 export async function takeLock(file: string): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const handle = await openFile(file, 'wx');
+      const handle = await openFile(file, 'wx', PRIVATE_FILE_MODE);
       await handle.writeFile(`${process.pid}\n`);
       await handle.close();
       return;
@@ -94,7 +117,7 @@ export async function takeLock(file: string): Promise<void> {
     }
     await unlink(file).catch(() => undefined); // stale: its owner is gone
   }
-  await writeFile(file, `${process.pid}\n`);
+  await writeFile(file, `${process.pid}\n`, { mode: PRIVATE_FILE_MODE });
 }
 
 /** Above this many ids, one pass over all documents beats an `$in` lookup. */
@@ -105,6 +128,8 @@ export class NedbTaskStore implements TaskStore {
   #tasks?: Datastore<TaskDoc>;
   #meta?: Datastore<MetaDoc>;
   #lastId = 0;
+  /** Ids up to this one are reserved on disk (the sequence value). */
+  #reservedTo = 0;
   /** Every task by id, in ascending id order (ids only grow, so insertion order is id order). */
   #index = new Map<number, IndexEntry>();
   /** Creations are serialised so ids follow the order of acknowledgement. */
@@ -123,25 +148,38 @@ export class NedbTaskStore implements TaskStore {
   }
 
   async open(): Promise<void> {
-    await mkdir(this.#options.dataDir, { recursive: true });
+    await ensurePrivateDir(this.#options.dataDir);
     await takeLock(this.#lockFile);
-    this.#tasks = Datastore.create({ filename: this.filename, timestampData: false });
-    this.#meta = Datastore.create({ filename: path.join(this.#options.dataDir, 'meta.db'), timestampData: false });
+    // nedb's own default is 0644; these files hold the proxy password and cookies.
+    const modes = { fileMode: PRIVATE_FILE_MODE, dirMode: PRIVATE_DIR_MODE };
+    this.#tasks = Datastore.create({ filename: this.filename, timestampData: false, modes } as Parameters<typeof Datastore.create>[0]);
+    this.#meta = Datastore.create({ filename: path.join(this.#options.dataDir, 'meta.db'), timestampData: false, modes } as Parameters<typeof Datastore.create>[0]);
     // load() also compacts: nedb rewrites the file crash-safely (temp file, fsync, rename).
     await this.#tasks.load();
     await this.#meta.load();
+    // Files an older version (or a copy) left readable are put right; new ones are written 0600.
+    await privateFilesIn(this.#options.dataDir);
     await this.#tasks.ensureIndex({ fieldName: 'id', unique: true });
     await this.#tasks.ensureIndex({ fieldName: 'status' });
     const seq = await this.#meta.findOne({ _id: SEQ_ID });
-    const all = await this.#tasks.find({}, { id: 1, status: 1, source: 1, url: 1, filename: 1 });
+    // A record whose id is not the positive integer its key says (a damaged or tampered file) is
+    // not served: its id would otherwise end up in paths.
+    const all = (await this.#tasks.find({}, { id: 1, status: 1, source: 1, url: 1, filename: 1, start_time: 1 })).filter(isSoundDoc);
     all.sort((a, b) => a.id - b.id);
     this.#index = new Map(all.map((t) => [t.id, indexEntry(t)]));
     this.#lastId = Math.max(Number(seq?.value ?? 0), all.at(-1)?.id ?? 0);
+    this.#reservedTo = this.#lastId;
     const every = this.#options.compactEveryMs ?? 10 * 60_000;
     for (const db of [this.#tasks, this.#meta]) raw(db).setAutocompactionInterval(every);
   }
 
   async close(): Promise<void> {
+    await this.#createChain;
+    // A clean stop hands back the ids reserved but not given out; only a crash leaves a gap.
+    if (this.#meta && this.#reservedTo > this.#lastId) {
+      await this.#meta.update({ _id: SEQ_ID }, { _id: SEQ_ID, value: this.#lastId }, { upsert: true }).catch(() => undefined);
+      this.#reservedTo = this.#lastId;
+    }
     for (const db of [this.#tasks, this.#meta]) {
       if (!db) continue;
       raw(db).stopAutocompaction();
@@ -163,12 +201,26 @@ export class NedbTaskStore implements TaskStore {
   async create(task: NewTask): Promise<TaskRecord> {
     const next = this.#createChain.then(async () => {
       const id = this.#lastId + 1;
-      // The sequence is written first: if we die between the two appends, the id is
-      // burnt rather than reused.
-      await this.#metaDb.update({ _id: SEQ_ID }, { _id: SEQ_ID, value: id }, { upsert: true });
+      // The sequence on disk runs ahead of the ids given out, in blocks: it is written before an id
+      // past it is used (so a crash burns the rest of a block rather than reusing an id), and a
+      // create costs one append instead of two.
+      if (id > this.#reservedTo) {
+        const reserved = id + ID_BLOCK - 1;
+        await this.#metaDb.update({ _id: SEQ_ID }, { _id: SEQ_ID, value: reserved }, { upsert: true });
+        this.#reservedTo = reserved;
+      }
       this.#lastId = id;
       const now = new Date().toISOString();
-      const doc = await this.#db.insert({ ...task, id, created_at: now, updated_at: now, _id: String(id) } as TaskDoc);
+      let doc: TaskDoc;
+      try {
+        doc = await this.#db.insert({ ...task, id, created_at: now, updated_at: now, _id: String(id) } as TaskDoc);
+      } catch (error) {
+        // nedb keeps the document in memory when the append fails (a full disk): a task the
+        // caller was told failed would show up and run. Taken out again (its removal's own
+        // append may fail too; memory is what counts until the next load).
+        await this.#db.remove({ _id: String(id) }, {}).catch(() => undefined);
+        throw new StoreWriteError(`the task could not be saved: ${describeFsError(error)}`, { cause: error });
+      }
       this.#index.set(id, indexEntry(doc));
       return toRecord(doc);
     });
@@ -178,7 +230,7 @@ export class NedbTaskStore implements TaskStore {
 
   async get(id: number): Promise<TaskRecord | null> {
     const doc = await this.#db.findOne({ _id: String(id) });
-    return doc ? toRecord(doc) : null;
+    return doc && isSoundDoc(doc) ? toRecord(doc) : null;
   }
 
   #matches(filter: TaskFilter): (id: number, entry: IndexEntry) => boolean {
@@ -189,6 +241,7 @@ export class NedbTaskStore implements TaskStore {
       (!statuses || statuses.has(e.status)) &&
       (!filter.source || e.source === filter.source) &&
       (!ids || ids.has(id)) &&
+      (filter.dueBy === undefined || e.startAt <= filter.dueBy) &&
       (!q || e.text.includes(q));
   }
 
@@ -226,6 +279,14 @@ export class NedbTaskStore implements TaskStore {
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     for (const entry of this.#index.values()) counts[entry.status]++;
     return counts;
+  }
+
+  async nextStartAfter(after: number): Promise<number | null> {
+    let next = Infinity;
+    for (const entry of this.#index.values()) {
+      if (entry.status === TaskStatus.waiting && entry.startAt > after && entry.startAt < next) next = entry.startAt;
+    }
+    return next === Infinity ? null : next;
   }
 
   async getSettings(): Promise<Partial<SystemSettings> | null> {

@@ -16,6 +16,8 @@ export interface TaskFilter {
   q?: string;
   source?: TaskSource;
   ids?: number[];
+  /** Only tasks that may start by then (ms since the epoch): no `start_time`, or one at or before it. */
+  dueBy?: number;
 }
 
 export interface TaskPage {
@@ -46,6 +48,8 @@ export interface TaskStore {
   patch(id: number, patch: TaskPatch): Promise<TaskRecord | null>;
   delete(id: number): Promise<boolean>;
   countByStatus(): Promise<Record<TaskStatus, number>>;
+  /** The earliest `start_time` (ms) of a waiting task that is later than `after`, or null: when the queue next needs a look. */
+  nextStartAfter(after: number): Promise<number | null>;
   getSettings(): Promise<Partial<SystemSettings> | null>;
   saveSettings(settings: DownloadSettings & Partial<SystemSettings>): Promise<void>;
   /** Webhooks and hooks (service settings, never a task's options); null when never saved. */

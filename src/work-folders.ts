@@ -1,0 +1,95 @@
+// Each task's work folder (its segments while it downloads), made so that the service
+// only ever uses, and removes, folders it created itself. A folder is created
+// exclusively (mode 0700) with a marker file naming its task; a folder of that name
+// which is not ours (a user's `26/`) is passed over for `26_1`, and a folder without
+// our marker is never removed, whatever a settings value or a tampered database says.
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** The file in a work folder that says which task made it. */
+export const WORK_MARKER = '.m3u8dm-task';
+/** Folders tried per task before giving up (`26`, `26_1`, … `26_99`). */
+const MAX_CANDIDATES = 100;
+
+export class WorkFolderError extends Error {
+  override name = 'WorkFolderError';
+  readonly code = 'ERR_WORK_FOLDER';
+}
+
+/** A task id fit to name a folder: a positive safe integer, nothing a damaged record could smuggle in. */
+export function isTaskId(id: unknown): id is number {
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0;
+}
+
+function assertTaskId(id: unknown): asserts id is number {
+  if (!isTaskId(id)) throw new WorkFolderError(`task id \`${String(id).slice(0, 40)}\` is not a positive integer; the task record is damaged`);
+}
+
+function candidates(base: string, id: number): string[] {
+  return Array.from({ length: MAX_CANDIDATES }, (_, k) => path.join(base, k === 0 ? String(id) : `${id}_${k}`));
+}
+
+/** Whether `dir` is a real folder (not a link) carrying our marker for task `id`. */
+export async function isOurWorkFolder(dir: string, id: number): Promise<boolean> {
+  try {
+    const [folder, marker] = await Promise.all([lstat(dir), lstat(path.join(dir, WORK_MARKER))]);
+    if (!folder.isDirectory() || !marker.isFile()) return false;
+    return (await readFile(path.join(dir, WORK_MARKER), 'utf8')).split('\n')[0] === `task ${id}`;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(() => true, () => false);
+}
+
+export interface WorkFolderOptions {
+  /**
+   * Folders of the service's own base (`<data dir>/work`) made before markers existed are
+   * adopted, so an upgrade keeps resuming them; elsewhere an unmarked folder is never ours.
+   */
+  adoptUnmarked?: boolean;
+}
+
+/**
+ * The task's work folder under `base`: `known` (from the record) when it is still ours, else
+ * the first of `base/<id>`, `base/<id>_1`… that is ours, else a new one created there.
+ */
+export async function openWorkFolder(base: string, id: number, known: string | undefined, options: WorkFolderOptions = {}): Promise<string> {
+  assertTaskId(id);
+  const root = path.resolve(base);
+  if (known && path.dirname(path.resolve(known)) === root && (await isOurWorkFolder(known, id))) return path.resolve(known);
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  for (const dir of candidates(root, id)) {
+    if (await isOurWorkFolder(dir, id)) return dir;
+    if (await exists(dir)) {
+      const st = await lstat(dir);
+      if (options.adoptUnmarked && st.isDirectory() && !(await exists(path.join(dir, WORK_MARKER)))) {
+        await writeFile(path.join(dir, WORK_MARKER), `task ${id}\n`, { flag: 'wx', mode: 0o600 });
+        return dir;
+      }
+      continue; // someone else's: leave it alone
+    }
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue; // taken meanwhile
+      throw error;
+    }
+    await writeFile(path.join(dir, WORK_MARKER), `task ${id}\n`, { flag: 'wx', mode: 0o600 });
+    return dir;
+  }
+  throw new WorkFolderError(`no free work folder for task ${id} in ${root} (tried ${id} to ${id}_${MAX_CANDIDATES - 1})`);
+}
+
+/** Removes the task's work folders under `base` that carry its marker; anything else stays. */
+export async function removeWorkFolders(base: string, id: number, known: string | undefined): Promise<void> {
+  if (!isTaskId(id)) return;
+  const root = path.resolve(base);
+  const dirs = new Set(candidates(root, id));
+  if (known && path.dirname(path.resolve(known)) === root) dirs.add(path.resolve(known));
+  for (const dir of dirs) {
+    if (await isOurWorkFolder(dir, id)) await rm(dir, { recursive: true, force: true });
+  }
+}
