@@ -202,8 +202,8 @@ describe('compat API /api/tasks and /api/settings', () => {
     const initial = await track(api().get('/api/settings'));
     expect(Object.keys(initial.body).sort()).toEqual([
       'allow_insecure_https', 'debug_log', 'download_threads', 'keep_ts_files', 'log_skipped_ts', 'max_connections_per_host', 'max_download_speed',
-      'no_merge_ts', 'proxy_host', 'proxy_password', 'proxy_port', 'proxy_type', 'proxy_username', 'save_location', 'skip_ts_info', 'temp_directory',
-      'use_server_file_time',
+      'no_merge_ts', 'on_complete', 'on_fail', 'proxy_host', 'proxy_password', 'proxy_port', 'proxy_type', 'proxy_username', 'save_location', 'skip_ts_info', 'temp_directory',
+      'use_server_file_time', 'webhooks',
     ]);
     expect((await track(api().post('/api/settings').send({ proxy_type: 'http', proxy_host: '127.0.0.1', proxy_port: 8888, proxy_password: PASSWORD, download_threads: 12 }))).body).toEqual({ status: 'success' });
     const saved = (await track(api().get('/api/settings'))).body;
