@@ -174,8 +174,10 @@ describe('compat API /api/tasks and /api/settings', () => {
     h = await startAppHarness({ engine: { segments: 300, segmentMs: 20 } });
     const { body: { id } } = await create(base);
     await waitFor(async () => (await statusOf(id)) === TaskStatus.downloading);
+    // The service makes (and marks) the work folder itself; a segment is then added to it.
+    await waitFor(async () => (await h.manager.get(Number(id))).work_dir !== undefined);
     const workDir = h.manager.workDirOf(await h.manager.get(Number(id)));
-    await mkdir(workDir, { recursive: true });
+    expect(existsSync(workDir)).toBe(true);
     await writeFile(path.join(workDir, 'seg00001.ts'), 'x');
 
     expect((await track(api().delete('/api/tasks'))).text).toBe('任务ID不能为空\n');
