@@ -27,6 +27,14 @@ export interface ServiceConfig {
   /** Free space a download keeps on the disk of its work folder (`M3U8DM_MIN_FREE_MB`); a segment does not start below it. @defaultValue 16 MiB */
   minFreeBytes: number;
   logLevel: string;
+  /** First webhook retry wait, doubling up to the cap (`M3U8DM_WEBHOOK_RETRY_BASE_MS`). @defaultValue 10000 */
+  webhookRetryBaseMs: number;
+  /** Longest wait between two webhook attempts (`M3U8DM_WEBHOOK_RETRY_CAP_MS`). @defaultValue 1 hour */
+  webhookRetryCapMs: number;
+  /** Time limit of one webhook attempt (`M3U8DM_WEBHOOK_TIMEOUT_MS`). @defaultValue 10000 */
+  webhookTimeoutMs: number;
+  /** A hook (on_complete/on_fail) still running after this is killed (`M3U8DM_HOOK_TIMEOUT_MS`). @defaultValue 60000 */
+  hookTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +67,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     allowedHosts: list(env.M3U8DM_ALLOWED_HOSTS, ','),
     minFreeBytes: intFrom(env, 'M3U8DM_MIN_FREE_MB', 16, 0, 16 * 1024 * 1024) * 1024 ** 2,
     logLevel: env.M3U8DM_LOG_LEVEL || 'info',
+    webhookRetryBaseMs: intFrom(env, 'M3U8DM_WEBHOOK_RETRY_BASE_MS', 10_000, 10, 3_600_000),
+    webhookRetryCapMs: intFrom(env, 'M3U8DM_WEBHOOK_RETRY_CAP_MS', 3_600_000, 10, 86_400_000),
+    webhookTimeoutMs: intFrom(env, 'M3U8DM_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+    hookTimeoutMs: intFrom(env, 'M3U8DM_HOOK_TIMEOUT_MS', 60_000, 100, 86_400_000),
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
   if (!('basicAuth' in overrides)) {

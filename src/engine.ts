@@ -8,12 +8,14 @@ import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.js';
 import { downloadStream, formatSkippedLog } from './downloader/index.js';
 import type { Logger } from './log.js';
 import { makePoster, MergeFollower, mergeSegments } from './merge/index.js';
-import type { DebugLog, DownloadJob, Engine, EngineResult, ProgressSnapshot } from './types.js';
+import type { DebugLog, DownloadJob, Engine, EngineObserver, EngineResult, ProgressSnapshot } from './types.js';
 
 export interface HlsEngineOptions {
   /** Per-task debug logs go to `<dataDir>/logs/task-<id>.log`. */
   dataDir: string;
   logger?: Logger;
+  /** Service-wide counters (metrics). */
+  observer?: EngineObserver;
   /** Free space kept on the work folder's disk (M3U8DM_MIN_FREE_MB), in bytes. */
   minFreeBytes?: number;
 }
@@ -82,6 +84,7 @@ export class HlsEngine implements Engine {
         },
         debug: debug?.log,
         ...(follower ? { watcher: follower } : {}),
+        ...(this.#opts.observer ? { observer: this.#opts.observer } : {}),
         ...(job.limits ? { limits: job.limits } : {}),
         ...(this.#opts.minFreeBytes !== undefined ? { minFreeBytes: this.#opts.minFreeBytes } : {}),
       });
@@ -101,6 +104,7 @@ export class HlsEngine implements Engine {
         merge_fraction: fraction,
       });
       job.onProgress(merging(0));
+      const mergeStarted = performance.now();
       const merged = await mergeSegments({
         download,
         workDir: job.workDir,
@@ -115,6 +119,7 @@ export class HlsEngine implements Engine {
         debug: debug?.log,
         ...(follower ? { followed: follower } : {}),
       });
+      this.#opts.observer?.merged?.((performance.now() - mergeStarted) / 1000);
       if (options.log_skipped_ts) {
         // Exclusive: a file (or a link) already at that name is not written through.
         await writeFile(`${merged.outputPath}.skipped.txt`, formatSkippedLog(download.skipped), { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {

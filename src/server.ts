@@ -18,11 +18,19 @@ import type { EventsOptions } from './api/events.js';
 import { serviceMounts } from './api/mounts.js';
 import { locateFfmpeg } from './merge/index.js';
 import { startHeapGuard } from './heap-guard.js';
+import { hooksDisabledReason } from './integration-settings.js';
+import { HookRunner } from './hooks/hook-runner.js';
+import { ServiceMetrics } from './metrics/service-metrics.js';
+import { NedbOutboxStore } from './store/nedb-outbox-store.js';
+import { TaskTransitions } from './task-transitions.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface RunningService {
   url: string;
   port: number;
   manager: TaskManager;
+  webhooks: WebhookDispatcher;
+  metrics: ServiceMetrics;
   server: http.Server;
   logger: Logger;
   /** Graceful stop: no new requests, running tasks back to waiting, store flushed. */
@@ -78,7 +86,13 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   // Task debug logs carry URLs (tokens in queries included): private like the databases.
   await privateFilesIn(path.join(config.dataDir, 'logs'));
   await ensurePrivateDir(path.join(config.dataDir, 'logs')).catch(() => undefined);
-  const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger, minFreeBytes: config.minFreeBytes });
+  // Opened after the task store; it holds a lock of its own (see nedb-outbox-store.ts).
+  const outbox = new NedbOutboxStore({ dataDir: config.dataDir });
+  await outbox.open();
+  const hooksOff = hooksDisabledReason(config);
+  let webhooks: WebhookDispatcher | undefined;
+  const metrics = new ServiceMetrics();
+  const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger, minFreeBytes: config.minFreeBytes, observer: metrics.engineObserver });
   const manager = new TaskManager({
     store,
     engine,
@@ -87,13 +101,29 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
     saveRoots: config.saveRoots,
     maxActive: config.maxActive,
     clock: deps.clock,
+    hooksDisabledReason: hooksOff,
   });
   manager.on('error', (err) => logger.error({ err }, 'task manager error'));
   manager.on('settings', (change) => logSecurityRelevantChange(logger, change));
+  // The outside world hears of transitions, not progress ticks: webhooks, hooks and metrics share them.
+  const transitions = new TaskTransitions(manager);
+  metrics.watch({ manager, transitions, webhooks: () => webhooks });
+  webhooks = new WebhookDispatcher({
+    outbox,
+    transitions,
+    settings: () => manager.getIntegrations(),
+    timing: { retryBaseMs: config.webhookRetryBaseMs, retryCapMs: config.webhookRetryCapMs, timeoutMs: config.webhookTimeoutMs },
+    logger,
+    onAttempt: (result) => metrics.webhookAttempt(result),
+  });
+  const hooks = new HookRunner({ transitions, settings: () => manager.getIntegrations(), dataDir: config.dataDir, timeoutMs: config.hookTimeoutMs, disabledReason: hooksOff, logger });
+  hooks.start();
+  await webhooks.start();
+  if (hooksOff) logger.warn(hooksOff);
   const ffmpeg = await ffmpegForHealth();
   if (ffmpeg.path) logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version }, 'ffmpeg found');
   else logger.warn({ error: ffmpeg.error }, 'no ffmpeg found: downloads will fail at the merge step');
-  const app = createApp({ manager, config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: deps.events }) });
+  const app = createApp({ manager, config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: deps.events, webhooks, metrics }) });
   const timeouts = deps.requestTimeouts ?? { headersMs: 20_000, requestMs: 120_000 };
   const server = http.createServer({
     maxHeaderSize: 16 * 1024,
@@ -136,10 +166,15 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
       sockets.close();
       stopHeapGuard();
       await manager.shutdown();
+      await transitions.idle();
+      await hooks.close();
+      await webhooks.close();
+      transitions.close();
+      await outbox.close();
       server.closeAllConnections();
       await serverClosed;
     })();
     return closing;
   };
-  return { url, port, manager, server, logger, close };
+  return { url, port, manager, webhooks, metrics, server, logger, close };
 }

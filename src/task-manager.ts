@@ -10,9 +10,10 @@ import { PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
 import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
+import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
 import { boundTaskText } from './text-limits.js';
 import { TransferLimits } from './downloader/transfer-limits.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, TRANSFER_KEYS } from './settings.js';
+import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError, TRANSFER_KEYS } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
 import {
   TaskStatus,
@@ -83,6 +84,8 @@ export interface TaskManagerOptions {
   clock?: Clock;
   /** Least time between two progress writes of one task to the store. @defaultValue 500 */
   progressWriteMs?: number;
+  /** Why on_complete/on_fail may not be set here (see hooksDisabledReason), or null/absent when they may. */
+  hooksDisabledReason?: string | null;
   /** Speed limits and per-host politeness of every task; the manager applies the settings to them. @defaultValue its own */
   limits?: TransferLimits;
 }
@@ -213,6 +216,28 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#limits.configure(next);
     this.emit('settings', { before: saved, after: next });
     return next;
+  }
+
+  async getIntegrations(): Promise<IntegrationSettings> {
+    return { ...DEFAULT_INTEGRATIONS, ...(await this.#store.getIntegrationSettings()) };
+  }
+
+  /**
+   * Webhooks and hooks after the update, checked but not saved (a settings call
+   * checks everything before it saves anything). Password-like secrets included.
+   */
+  async prepareIntegrations(update: Parameters<typeof mergeIntegrations>[1]): Promise<IntegrationSettings> {
+    const reason = this.#opts.hooksDisabledReason;
+    if (reason) {
+      for (const field of ['on_complete', 'on_fail'] as const) {
+        if (update[field]?.length) throw new SettingsError(`${field} cannot be set: ${reason}`, field);
+      }
+    }
+    return mergeIntegrations(await this.getIntegrations(), update);
+  }
+
+  async saveIntegrations(settings: IntegrationSettings): Promise<void> {
+    await this.#store.saveIntegrationSettings(settings);
   }
 
   #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string; ownBase: boolean } {

@@ -347,5 +347,18 @@ export interface FollowPlan {
   otherTracks: boolean;
 }
 
+/**
+ * What the engine tells about its work beyond a task's progress, for service-wide
+ * counters (metrics). Every method is optional and must not throw.
+ */
+export interface EngineObserver {
+  /** A segment (or init segment) arrived whole from the network. */
+  segmentFetched?(bytes: number): void;
+  /** A request failed in a way worth another try: the URL's host and the HTTP status or error code. */
+  retry?(host: string, reason: string): void;
+  /** The merge stage ran for this long. */
+  merged?(seconds: number): void;
+}
+
 /** A line for the per-task debug log (`debug_log`); a no-op when the option is off. */
 export type DebugLog = (message: string) => void;

@@ -174,8 +174,10 @@ describe('compat API /api/tasks and /api/settings', () => {
     h = await startAppHarness({ engine: { segments: 300, segmentMs: 20 } });
     const { body: { id } } = await create(base);
     await waitFor(async () => (await statusOf(id)) === TaskStatus.downloading);
+    // The service makes (and marks) the work folder itself; a segment is then added to it.
+    await waitFor(async () => (await h.manager.get(Number(id))).work_dir !== undefined);
     const workDir = h.manager.workDirOf(await h.manager.get(Number(id)));
-    await mkdir(workDir, { recursive: true });
+    expect(existsSync(workDir)).toBe(true);
     await writeFile(path.join(workDir, 'seg00001.ts'), 'x');
 
     expect((await track(api().delete('/api/tasks'))).text).toBe('任务ID不能为空\n');
@@ -202,8 +204,8 @@ describe('compat API /api/tasks and /api/settings', () => {
     const initial = await track(api().get('/api/settings'));
     expect(Object.keys(initial.body).sort()).toEqual([
       'allow_insecure_https', 'debug_log', 'download_threads', 'keep_ts_files', 'log_skipped_ts', 'max_connections_per_host', 'max_download_speed',
-      'no_merge_ts', 'proxy_host', 'proxy_password', 'proxy_port', 'proxy_type', 'proxy_username', 'save_location', 'skip_ts_info', 'temp_directory',
-      'use_server_file_time',
+      'no_merge_ts', 'on_complete', 'on_fail', 'proxy_host', 'proxy_password', 'proxy_port', 'proxy_type', 'proxy_username', 'save_location', 'skip_ts_info', 'temp_directory',
+      'use_server_file_time', 'webhooks',
     ]);
     expect((await track(api().post('/api/settings').send({ proxy_type: 'http', proxy_host: '127.0.0.1', proxy_port: 8888, proxy_password: PASSWORD, download_threads: 12 }))).body).toEqual({ status: 'success' });
     const saved = (await track(api().get('/api/settings'))).body;

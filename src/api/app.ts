@@ -67,12 +67,12 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
 
   // Only our own page or a listed origin may call the API from a browser: state changes, the
   // event stream (it carries every task) and, for simplicity, reads too (CORS hides those anyway).
-  app.use(['/api', '/ws'], (req, res, next) => {
+  app.use(['/api', '/ws', '/metrics'], (req, res, next) => {
     const refusal = guard.checkCrossSite(req);
     return refusal ? refuse(req, res, refusal) : next();
   });
 
-  app.use(['/api', '/ws'], (req, res, next) => {
+  app.use(['/api', '/ws', '/metrics'], (req, res, next) => {
     // A signed link opens one task's file only (src/api/signed-links.ts): <video> cannot send headers.
     if (isAuthorized(req, config.token, config.basicAuth) || hasValidFileLink(req)) return next();
     res.setHeader('WWW-Authenticate', challengeFor(req, config.token));

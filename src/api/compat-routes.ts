@@ -2,6 +2,7 @@
 // `/api/settings`, plain JSON, text/plain errors with the original's Chinese messages.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { PathError } from '../paths.js';
+import { maskIntegrations } from '../integration-settings.js';
 import { maskSettings, SettingsError } from '../settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
 import { compatOrder, toCompatTask } from './present.js';
@@ -101,13 +102,21 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
   });
 
   router.all('/settings', json, async (req, res) => {
-    if (req.method === 'GET') return res.json(maskSettings(await manager.getSettings()));
+    if (req.method === 'GET') {
+      return res.json({ ...maskSettings(await manager.getSettings()), ...maskIntegrations(await manager.getIntegrations()) });
+    }
     if (req.method !== 'POST') return sendText(res, 405, MSG.methodNotAllowed);
     const parsed = settingsUpdateSchema.safeParse(req.body ?? {}, { reportInput: true });
     if (!parsed.success) return sendText(res, 400, MSG.badSettings, describeError(parsed.error));
+    // Webhooks and hooks are service settings, kept apart from the download settings tasks inherit.
+    const { webhooks, on_complete, on_fail, ...download } = definedOnly(parsed.data);
     try {
-      // The original stores the posted form whole: what is not sent takes its default.
-      await manager.saveSettings(definedOnly(parsed.data), 'replace');
+      const integrations = await manager.prepareIntegrations({ webhooks, on_complete, on_fail });
+      // The original stores the posted form whole: what is not sent takes its default. Webhooks and
+      // hooks are not in the original's form, so a field left out keeps its saved value (an original
+      // client saving its settings must not wipe them); a field sent replaces the saved one.
+      await manager.saveSettings(download, 'replace');
+      await manager.saveIntegrations(integrations);
       return res.json({ status: 'success' });
     } catch (err) {
       if (err instanceof PathError || err instanceof SettingsError) return sendText(res, 400, MSG.badSettings, err.message);

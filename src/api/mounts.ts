@@ -10,19 +10,29 @@ import { fileRoutes } from './file-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { v1Router, type V1Deps } from './v1-routes.js';
 import { webPage } from './web-page.js';
+import type { ServiceMetrics } from '../metrics/service-metrics.js';
+import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
+import { metricsRouter } from './metrics-route.js';
+import { webhookRouter } from './webhook-routes.js';
 
 export interface MountDeps {
   manager: TaskManager;
   config: Pick<ServiceConfig, 'bodyLimit'>;
   ffmpeg: V1Deps['ffmpeg'];
   events?: EventsOptions;
+  /** `/api/v1/webhooks/*`, when the service runs a dispatcher. */
+  webhooks?: WebhookDispatcher;
+  /** `/metrics`, when the service keeps metrics. */
+  metrics?: ServiceMetrics;
 }
 
-export function serviceMounts({ manager, config, ffmpeg, events }: MountDeps): NonNullable<AppDeps['mounts']> {
+export function serviceMounts({ manager, config, ffmpeg, events, webhooks, metrics }: MountDeps): NonNullable<AppDeps['mounts']> {
   const openapi = buildOpenApi(VERSION);
   return [
     { path: '/api/v1/openapi.json', router: express.Router().get('/', (_req, res) => void res.json(openapi)) },
     { path: '/api/v1/events', router: eventsRouter(manager, events) },
+    ...(webhooks ? [{ path: '/api/v1/webhooks', router: webhookRouter(webhooks, config.bodyLimit) }] : []),
+    ...(metrics ? [{ path: '/metrics', router: metricsRouter(metrics) }] : []),
     { path: '/api/v1/tasks', router: fileRoutes(manager) },
     { path: '/api/v1', router: v1Router({ manager, bodyLimit: config.bodyLimit, ffmpeg, version: VERSION, startedAt: Date.now() }) },
     { path: '/', router: webPage() },

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { TASK_STATUSES } from '../types.js';
 import { ErrorCode } from './error-codes.js';
 import { settingsFields } from './schemas.js';
-import { taskIdsSchema, v1CreateSchema, v1ListQuerySchema, v1PatchSchema } from './v1-schemas.js';
+import { deliveriesQuerySchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema, v1PatchSchema, webhookTestSchema } from './v1-schemas.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -71,6 +71,7 @@ const taskData = ref('Task');
 
 export function buildOpenApi(version: string): JsonSchema {
   const listQuery = Object.entries(v1ListQuerySchema.shape).map(([name, schema]) => ({ name, in: 'query', required: false, schema: schemaOf(schema as z.ZodType) }));
+  const deliveriesQuery = Object.entries(deliveriesQuerySchema.shape).map(([name, schema]) => ({ name, in: 'query', required: false, schema: schemaOf(schema as z.ZodType) }));
   const transition = (summary: string) => ({
     post: { summary, parameters: [idParam], responses: { 200: okResponse(taskData), ...errors([404, '40401 not found'], [409, '40901 not allowed in this state']) } },
   });
@@ -84,6 +85,23 @@ export function buildOpenApi(version: string): JsonSchema {
         CreateTasks: schemaOf(v1CreateSchema),
         TaskIds: schemaOf(taskIdsSchema),
         TaskPatch: schemaOf(v1PatchSchema),
+        Delivery: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', description: 'Sent as X-M3U8DM-Delivery; receivers dedupe by it.' },
+            event: { type: 'string' },
+            url: { type: 'string' },
+            task_id: { type: ['integer', 'null'] },
+            status: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+            attempts: { type: 'integer' },
+            last_status: { type: ['integer', 'null'], description: 'HTTP status of the last attempt.' },
+            last_error: { type: 'string' },
+            created_at: { type: 'string' },
+            next_attempt_at: { type: ['string', 'null'] },
+            delivered_at: { type: ['string', 'null'] },
+            signed: { type: 'boolean' },
+          },
+        },
         Error: errorEnvelope,
       },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Required when the service runs with M3U8DM_TOKEN.' } },
@@ -184,6 +202,26 @@ export function buildOpenApi(version: string): JsonSchema {
                 uptime_s: { type: 'integer' },
               },
             }),
+          },
+        },
+      },
+      '/webhooks/deliveries': {
+        get: {
+          summary: 'Recent webhook deliveries from the outbox, newest first, with their status, attempts and last error',
+          parameters: deliveriesQuery,
+          responses: {
+            200: okResponse({ type: 'object', properties: { deliveries: { type: 'array', items: ref('Delivery') }, counts: { type: 'object', additionalProperties: { type: 'integer' } } } }),
+            ...errors([400, '40001 invalid parameters']),
+          },
+        },
+      },
+      '/webhooks/test': {
+        post: {
+          summary: 'Send a webhook.test event to every configured webhook (or the one with this url)',
+          requestBody: { required: false, content: json(schemaOf(webhookTestSchema)) },
+          responses: {
+            200: okResponse({ type: 'object', properties: { delivery_ids: { type: 'array', items: { type: 'string' } } } }),
+            ...errors([400, '40001 no webhook configured, or url is not one of them']),
           },
         },
       },

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BYTE_RATE_FORMS, parseByteRate } from '../byte-rate.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
+import { WEBHOOK_EVENTS } from '../integration-settings.js';
 import { TaskStatus } from '../types.js';
 
 export const intIn = (min: number, max: number) =>
@@ -84,8 +85,33 @@ export function nullishFields<T extends Record<string, z.ZodType>>(fields: T): N
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.nullish()])) as Nullish<T>;
 }
 
+const webhookSchema = z.object({
+  url: httpUrl,
+  events: z.array(z.enum(WEBHOOK_EVENTS)).max(WEBHOOK_EVENTS.length * 2, { error: 'must list each event at most once or twice' }).optional(),
+  secret: z.string().max(1024, { error: 'must be at most 1024 characters' }).optional(),
+  /** Shown by GET; accepted (and ignored) so what was read can be sent back as is. */
+  has_secret: z.boolean().optional(),
+}).strict();
+
+/** A program and its arguments, never a shell string: the program is named by its absolute path. */
+const argvSchema = z.array(
+  z.string().max(4096, { error: 'must be at most 4096 characters' }).refine((a) => !a.includes('\0'), { error: 'must not contain NUL' }),
+).max(64, { error: 'must have at most 64 arguments' }).superRefine((argv, ctx) => {
+  const program = argv[0];
+  if (program !== undefined && !program.startsWith('/')) {
+    ctx.addIssue({ code: 'custom', message: 'must start with the absolute path of a program, e.g. ["/usr/bin/mv", "…"] (an argv array, not a shell command)', input: program, path: [0] });
+  }
+});
+
+/** Service-wide integrations (src/integration-settings.ts): settable through `/api/settings` only. */
+export const integrationFields = {
+  webhooks: z.array(webhookSchema).max(20, { error: 'must have at most 20 webhooks' }),
+  on_complete: argvSchema,
+  on_fail: argvSchema,
+};
+
 /** `POST /api/settings`: any subset of the settings. */
-export const settingsUpdateSchema = z.object(nullishFields({ ...settingsFields, ...transferSettingsFields }));
+export const settingsUpdateSchema = z.object({ ...nullishFields({ ...settingsFields, ...transferSettingsFields }), ...nullishFields(integrationFields) });
 
 /** `POST /api/tasks`, exactly the seed's body. */
 export const compatCreateSchema = z.object({

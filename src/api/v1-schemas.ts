@@ -91,3 +91,12 @@ export const taskIdsSchema = z.strictObject({
 });
 
 export const idParamSchema = z.string().regex(/^\d{1,15}$/);
+
+/** `GET /api/v1/webhooks/deliveries`. */
+export const deliveriesQuerySchema = z.object({
+  limit: queryInt(1, 500).default(50).describe('Newest first, at most this many.'),
+  status: z.enum(['pending', 'delivered', 'failed']).optional(),
+});
+
+/** `POST /api/v1/webhooks/test`: to every configured webhook, or to the one with this URL. */
+export const webhookTestSchema = z.strictObject({ url: httpUrl.optional() });

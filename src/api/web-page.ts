@@ -52,6 +52,20 @@ export function webPage(root = findWebRoot()): Router {
     res.sendFile('index.html', fileOptions);
   };
   router.get(['/', '/index.html'], page);
+  // The "send to m3u8dm" entry point (bookmarklet, browser extensions, phone shortcuts): it opens
+  // the new-download form filled in and never creates a task itself, so the person confirms in
+  // this page. A GET navigation, so no other site ever posts to the service.
+  router.get('/add', (req, res) => {
+    const params = new URLSearchParams();
+    for (const name of ['url', 'name', 'referer']) {
+      const value = req.query[name];
+      if (typeof value === 'string' && value !== '') params.set(name, value.slice(0, 8192));
+    }
+    setHeaders(res);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const query = params.toString();
+    res.redirect(303, `./#/new${query ? `?${query}` : ''}`);
+  });
   router.get('/style.css', (_req, res) => {
     setHeaders(res);
     res.sendFile('style.css', fileOptions);

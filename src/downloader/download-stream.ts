@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { cuesOnClock, parseVtt, stitchCues } from './webvtt.js';
-import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, SubtitleTrack, HeaderMap, ProgressSnapshot, SegmentWatcher, SkippedSegment, TaskOptions } from '../types.js';
+import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, EngineObserver, SubtitleTrack, HeaderMap, ProgressSnapshot, SegmentWatcher, SkippedSegment, TaskOptions } from '../types.js';
 import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError, UnsupportedStreamError } from './errors.js';
 import { credentialScope } from './credential-scope.js';
 import { describe, HttpClient, RequestFailure } from './http-client.js';
@@ -42,6 +42,8 @@ export interface DownloadRequest {
   debug?: DebugLog;
   /** Told of each main-track segment file as it becomes final (a merge that follows the download). */
   watcher?: SegmentWatcher;
+  /** Service-wide counters: segments fetched, retries. */
+  observer?: EngineObserver;
   /** Free space kept on the work folder's disk, in bytes. @defaultValue 16 MiB */
   minFreeBytes?: number;
   /** Speed limits and per-host politeness shared with other downloads; none when absent. */
@@ -84,6 +86,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     ...(req.limits?.hosts ? { hosts: req.limits.hosts } : {}),
     ...(req.limits?.bandwidth ? { gate: req.limits.bandwidth.take } : {}),
     onBackoff: (note, untilMs) => meter.backoff(note, untilMs),
+    onRetry: req.observer?.retry?.bind(req.observer),
   }, signal, debug);
   const work = new WorkDir(req.workDir);
   const limits: FetchLimits = {
@@ -126,6 +129,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
           signal,
           finish: req.finish,
           debug,
+          observer: req.observer,
         });
         const result = await recorder.run();
         await saved;
@@ -134,7 +138,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
         reloadClient.destroy();
       }
     }
-    const main = new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug, limits), meter, '', debug);
+    const main = new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug, limits), meter, '', debug, req.observer);
     if (req.watcher) main.watch(req.watcher, audios.length > 0 || (stream.subtitles?.length ?? 0) > 0);
     const tracks = [main];
     for (const [n, audio] of audios.entries()) {
@@ -143,7 +147,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       await folder.create();
       const fetcher = new SegmentFetcher(client, folder, meter, audio.container, debug, limits);
       const label = audios.length > 1 ? `audio ${audio.rendition?.language ?? n + 1} ` : 'audio ';
-      tracks.push(new DownloadRun(audio, NO_RULES, folder, fetcher, meter, label, debug));
+      tracks.push(new DownloadRun(audio, NO_RULES, folder, fetcher, meter, label, debug, req.observer));
     }
     // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
     const fresh = saved !== undefined;
@@ -265,6 +269,7 @@ class DownloadRun {
   /** `audio ` for the alternate audio track, in front of every label and log line; '' for the main one. */
   readonly #track: string;
   readonly #debug: DebugLog | undefined;
+  readonly #observer: EngineObserver | undefined;
   readonly #done = new Map<number, FinishedFile>();
   readonly #skipped: SkippedSegment[] = [];
   #onDisk = new Map<string, FinishedFile>();
@@ -273,7 +278,8 @@ class DownloadRun {
   #watcher: SegmentWatcher | undefined;
   #otherTracks = false;
 
-  constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, track: string, debug?: DebugLog) {
+  constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, track: string, debug?: DebugLog, observer?: EngineObserver) {
+    this.#observer = observer;
     this.#playlist = playlist;
     this.#rules = rules;
     this.#work = work;
@@ -351,6 +357,7 @@ class DownloadRun {
           this.#done.set(segment.index, file);
           this.#meter.segmentDone(file.bytes);
           this.#watcher?.landed(segment.index, this.#work.path(target.name), file.bytes);
+          this.#observer?.segmentFetched?.(file.bytes);
         } catch (error) {
           if (this.#skippedByStatus(segment, error)) return;
           if (failure === undefined) {

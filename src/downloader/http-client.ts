@@ -21,6 +21,8 @@ export interface HttpClientSettings extends ProxySettings {
   retries: number;
   /** Concurrent requests expected; sizes the keep-alive pools. */
   maxSockets: number;
+  /** Told of each try that failed and will be retried: the URL's host and the HTTP status or error code. */
+  onRetry?: ((host: string, reason: string) => void) | undefined;
   /**
    * Where Cookie and Authorization may go: the task URL's origin and these. Absent: everywhere
    * (callers that fetch one known URL). See credential-scope.ts.
@@ -125,6 +127,7 @@ export class HttpClient {
   readonly #tries: number;
   readonly #signal: AbortSignal;
   readonly #debug: DebugLog | undefined;
+  readonly #onRetry: HttpClientSettings['onRetry'];
   /** Cookie / Authorization of the task, sent per request to the origins the scope allows. */
   readonly #credentials: Record<string, string | string[]>;
   readonly #scope: CredentialScope | undefined;
@@ -138,6 +141,7 @@ export class HttpClient {
   readonly gate: ByteGate | undefined;
 
   constructor(headers: HeaderMap, settings: HttpClientSettings, signal: AbortSignal, debug?: DebugLog) {
+    this.#onRetry = settings.onRetry;
     this.#agents = createAgents(settings, settings.maxSockets);
     this.#hosts = settings.hosts;
     this.#onBackoff = settings.onBackoff;
@@ -218,6 +222,7 @@ export class HttpClient {
             cause: error,
           });
         }
+        this.#onRetry?.(hostOf(url), verdict.status !== undefined ? String(verdict.status) : (codeOf(error) ?? 'error'));
         try {
           await sleep(delay, undefined, { signal: this.#signal });
         } catch {
@@ -395,6 +400,14 @@ function retryAfterMs(value: string | undefined): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function codeOf(error: unknown): string | undefined {

@@ -10,7 +10,7 @@
 // and a restarted service picks the recording up where the work folder left it.
 import { rm, writeFile, readFile } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { DebugLog, DownloadedSegment, DownloadResult, LiveEnd } from '../types.js';
+import type { DebugLog, DownloadedSegment, DownloadResult, EngineObserver, LiveEnd } from '../types.js';
 import { AbortError, DownloadError, EmptyPlaylistError, PlaylistError, ProxyError, SegmentError, SegmentHttpError } from './errors.js';
 import { describe, RequestFailure, type HttpClient } from './http-client.js';
 import { describeLiveEnd } from '../progress-text.js';
@@ -37,6 +37,8 @@ export interface LiveRecordRequest {
   /** Aborted by the user's stop: the recording ends and what was recorded is merged. */
   finish: AbortSignal | undefined;
   debug: DebugLog | undefined;
+  /** Service-wide counters (segments fetched). */
+  observer?: EngineObserver | undefined;
 }
 
 /** A live segment's record, on its manifest line beside the file name and size. */
@@ -281,6 +283,7 @@ export class LiveRecorder {
       this.#count++;
       this.#bytes += file.bytes;
       meter.segmentDone(file.bytes);
+      this.#req.observer?.segmentFetched?.(file.bytes);
       meter.recorded(line.d);
       this.#lastProgressAt = Date.now();
     } catch (error) {

@@ -4,6 +4,7 @@
 import { open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
+import type { IntegrationSettings } from '../integration-settings.js';
 import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord } from '../types.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../private-files.js';
 import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
@@ -39,6 +40,7 @@ const SEQ_ID = 'task_seq';
 /** Ids reserved per sequence write. */
 const ID_BLOCK = 64;
 const SETTINGS_ID = 'settings';
+const INTEGRATIONS_ID = 'integrations';
 
 function toRecord(doc: TaskDoc): TaskRecord {
   const { _id, ...record } = doc;
@@ -99,7 +101,7 @@ function isAlive(pid: number): boolean {
  * interleave and corrupt them. A lock file holds the owner's pid; one left by a crash
  * (its pid gone) is taken over.
  */
-async function takeLock(file: string): Promise<void> {
+export async function takeLock(file: string): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await openFile(file, 'wx', PRIVATE_FILE_MODE);
@@ -294,5 +296,14 @@ export class NedbTaskStore implements TaskStore {
 
   async saveSettings(settings: DownloadSettings & Partial<SystemSettings>): Promise<void> {
     await this.#metaDb.update({ _id: SETTINGS_ID }, { _id: SETTINGS_ID, value: settings }, { upsert: true });
+  }
+
+  async getIntegrationSettings(): Promise<IntegrationSettings | null> {
+    const doc = await this.#metaDb.findOne({ _id: INTEGRATIONS_ID });
+    return (doc?.value as IntegrationSettings | undefined) ?? null;
+  }
+
+  async saveIntegrationSettings(settings: IntegrationSettings): Promise<void> {
+    await this.#metaDb.update({ _id: INTEGRATIONS_ID }, { _id: INTEGRATIONS_ID, value: settings }, { upsert: true });
   }
 }

@@ -1,6 +1,7 @@
 // The storage contract. Everything above the store talks to this interface, so the
 // embedded nedb store can be swapped for a shared one (PostgreSQL) without touching
 // the task manager or the API.
+import type { IntegrationSettings } from '../integration-settings.js';
 import type { DownloadSettings, SystemSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
 
 /** A task before the store gives it an id and timestamps. */
@@ -51,4 +52,7 @@ export interface TaskStore {
   nextStartAfter(after: number): Promise<number | null>;
   getSettings(): Promise<Partial<SystemSettings> | null>;
   saveSettings(settings: DownloadSettings & Partial<SystemSettings>): Promise<void>;
+  /** Webhooks and hooks (service settings, never a task's options); null when never saved. */
+  getIntegrationSettings(): Promise<IntegrationSettings | null>;
+  saveIntegrationSettings(settings: IntegrationSettings): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { TaskManager } from '../../src/task-manager.js';
 import type { Clock } from '../../src/clock.js';
 import { serviceMounts } from '../../src/api/mounts.js';
 import { ffmpegForHealth } from '../../src/server.js';
+import { hooksDisabledReason } from '../../src/integration-settings.js';
 import { ScriptedEngine, type ScriptedEngineOptions } from './scripted-engine.js';
 
 export interface AppHarness {
@@ -35,7 +36,7 @@ export async function startAppHarness(opts: {
   const store = new NedbTaskStore({ dataDir: config.dataDir });
   await store.open();
   const engine = new ScriptedEngine(opts.engine ?? { segments: 3, segmentMs: 10 });
-  const manager = new TaskManager({ store, engine, dataDir: config.dataDir, downloadDir: config.downloadDir, saveRoots: config.saveRoots, maxActive: config.maxActive, clock: opts.clock, progressWriteMs: 50 });
+  const manager = new TaskManager({ store, engine, dataDir: config.dataDir, downloadDir: config.downloadDir, saveRoots: config.saveRoots, maxActive: config.maxActive, clock: opts.clock, progressWriteMs: 50, hooksDisabledReason: hooksDisabledReason(config) });
   await manager.start();
   const mounts: AppDeps['mounts'] = opts.allRoutes === false ? [] : serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: { throttleMs: 100, heartbeatMs: 300 } });
   const app = createApp({ manager, config, logger: createLogger('silent'), mounts });

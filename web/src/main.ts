@@ -4,6 +4,7 @@ import { byId } from './dom.js';
 import { lang, switchLang, T, translatePage, type Lang } from './i18n.js';
 import { LiveUpdates, type LiveMode } from './live.js';
 import { NewDownloadForm } from './new-download.js';
+import { addRequestFromHash } from './send-to.js';
 import { SettingsPage } from './settings-page.js';
 import { StatsBar } from './stats-bar.js';
 import { TaskList } from './task-list.js';
@@ -61,6 +62,12 @@ function boot(): void {
       else link.removeAttribute('aria-current');
     }
     if (view === 'settings') void settings.load();
+    const add = view === 'new' ? addRequestFromHash() : null;
+    if (add) {
+      form.prefill(add);
+      // Said once: a reload or the back button does not fill the form again.
+      history.replaceState(null, '', '#/new');
+    }
     // After a click on the nav, the heading takes the focus so keyboard and screen reader users start there.
     if (moveFocus) byId(`view-${view}`).querySelector<HTMLElement>('h1')?.focus();
   };

@@ -8,6 +8,7 @@ import { byId } from './dom.js';
 import { FieldErrors } from './field-errors.js';
 import { HeaderRows } from './header-rows.js';
 import { T } from './i18n.js';
+import type { AddRequest } from './send-to.js';
 import { SettingsFields, type FieldGroup } from './settings-fields.js';
 import type { DownloadSettings, TaskOptions } from './types.js';
 
@@ -61,6 +62,14 @@ export class NewDownloadForm {
   setDefaults(settings: DownloadSettings): void {
     this.#defaults = { ...settings, ...V1_EXTRAS };
     this.#options.fill(this.#defaults);
+  }
+
+  /** Fills the form from a "send to m3u8dm" link; nothing is sent until the person confirms. */
+  prefill(request: AddRequest): void {
+    this.#urls.value = request.url;
+    this.#filename.value = request.name;
+    this.#headers.set(request.referer ? [['Referer', request.referer]] : []);
+    notify(T.prefilled);
   }
 
   #applyCurl(): void {

@@ -5,6 +5,7 @@ import { notify } from './dialogs.js';
 import { byId } from './dom.js';
 import { FieldErrors } from './field-errors.js';
 import { T } from './i18n.js';
+import { addUrl, bookmarklet } from './send-to.js';
 import { SettingsFields, type FieldGroup } from './settings-fields.js';
 import type { DownloadSettings } from './types.js';
 
@@ -32,6 +33,14 @@ export class SettingsPage {
       e.preventDefault();
       void this.#save();
     });
+    const link = byId('bookmarklet', HTMLAnchorElement);
+    link.href = bookmarklet();
+    // On this page it would only add this page; it is meant for the bookmarks bar.
+    link.addEventListener('click', (e) => {
+      e.preventDefault();
+      notify(T.sendToDrag);
+    });
+    byId('add-link').textContent = `${addUrl()}?url=…&name=…&referer=…`;
   }
 
   async load(): Promise<DownloadSettings | null> {
