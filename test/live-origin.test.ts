@@ -4,27 +4,13 @@
 // one can be compared, in order, with what the origin published.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
-import { startLiveSim, type LiveSim } from './helpers/live-hls.js';
-import { startLiveService, type LiveService } from './helpers/live-service.js';
+import type { LiveSim } from './helpers/live-hls.js';
+import { useLiveSuite } from './helpers/live-service.js';
 
 describe('recording a misbehaving live origin', () => {
-  let live: LiveService;
-  const sims: LiveSim[] = [];
-  const sim = async (options: Parameters<typeof startLiveSim>[0]) => {
-    const s = await startLiveSim({ lifetimeMs: 60_000, ...options });
-    sims.push(s);
-    return s;
-  };
-
-  beforeAll(async () => {
-    live = await startLiveService();
-  });
-  afterAll(async () => {
-    await live?.close();
-    await Promise.all(sims.map((s) => s.close()));
-  });
+  const { live, sim } = useLiveSuite();
 
   /**
    * The kept segment files, in recording order, are exactly the expected segments' plain bytes, each once:

@@ -1,28 +1,13 @@
 // Live recording through the v1 API: a simulated live origin, the real service,
 // real ffmpeg merge, the output probed and decoded.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer } from './helpers/hls-server.js';
-import { startLiveSim, type LiveSim } from './helpers/live-hls.js';
-import { startLiveService, type LiveService } from './helpers/live-service.js';
+import { useLiveSuite } from './helpers/live-service.js';
 
 describe('live recording', () => {
-  let live: LiveService;
-  const sims: LiveSim[] = [];
-  const sim = async (options: Parameters<typeof startLiveSim>[0]) => {
-    const s = await startLiveSim({ lifetimeMs: 60_000, ...options });
-    sims.push(s);
-    return s;
-  };
-
-  beforeAll(async () => {
-    live = await startLiveService();
-  });
-  afterAll(async () => {
-    await live?.close();
-    await Promise.all(sims.map((s) => s.close()));
-  });
+  const { live, sim } = useLiveSuite();
 
   it('records a live playlist until EXT-X-ENDLIST, showing the recording while it runs', async () => {
     const origin = await sim({ window: 10, endAfter: 20 });

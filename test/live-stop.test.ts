@@ -1,26 +1,11 @@
 // Ending a recording by hand (v1 stop, compat PUT 已暂停) and waiting for a stream
 // that starts late (live_wait), through the HTTP APIs of the real service.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
-import { startLiveSim, type LiveSim } from './helpers/live-hls.js';
-import { startLiveService, type LiveService } from './helpers/live-service.js';
+import { useLiveSuite } from './helpers/live-service.js';
 
 describe('stopping and waiting for live recordings', () => {
-  let live: LiveService;
-  const sims: LiveSim[] = [];
-  const sim = async (options: Parameters<typeof startLiveSim>[0]) => {
-    const s = await startLiveSim({ lifetimeMs: 60_000, ...options });
-    sims.push(s);
-    return s;
-  };
-
-  beforeAll(async () => {
-    live = await startLiveService();
-  });
-  afterAll(async () => {
-    await live?.close();
-    await Promise.all(sims.map((s) => s.close()));
-  });
+  const { live, sim } = useLiveSuite();
 
   /** The output holds what was recorded: its duration matches recorded_s and it decodes. */
   async function expectPlayable(path: string, recorded: number) {

@@ -1,10 +1,12 @@
 // The kit of the live-recording suites: the real service in-process on a fresh
 // data dir, v1 calls, and a task poller. Each suite starts its own simulators.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { afterAll, beforeAll } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { configFromEnv } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/server.js';
+import { startLiveSim, type LiveSim, type LiveSimOptions } from './live-hls.js';
 import { waitFor } from './scripted-engine.js';
 
 export interface LiveTask {
@@ -69,4 +71,41 @@ export async function startLiveService(): Promise<LiveService> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One service for the suite (started in beforeAll, closed in afterAll) and a `sim` that starts
+ * simulators with a bounded lifetime, all closed with the suite. `live` may be used once the
+ * suite's tests run.
+ */
+export function useLiveSuite(): { live: LiveService; sim: (options: LiveSimOptions) => Promise<LiveSim> } {
+  let started: LiveService | undefined;
+  const sims: LiveSim[] = [];
+  const need = (): LiveService => {
+    if (!started) throw new Error('the live service starts in beforeAll');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startLiveService();
+  });
+  afterAll(async () => {
+    await started?.close();
+    await Promise.all(sims.map((s) => s.close()));
+  });
+  const live: LiveService = {
+    get svc() { return need().svc; },
+    get dir() { return need().dir; },
+    create: (body) => need().create(body),
+    refuse: (body) => need().refuse(body),
+    task: (id) => need().task(id),
+    until: (id, check, what, timeoutMs) => need().until(id, check, what, timeoutMs),
+    finished: (id, timeoutMs) => need().finished(id, timeoutMs),
+    close: () => need().close(),
+  };
+  const sim = async (options: LiveSimOptions) => {
+    const s = await startLiveSim({ lifetimeMs: 60_000, ...options });
+    sims.push(s);
+    return s;
+  };
+  return { live, sim };
 }
