@@ -68,7 +68,7 @@ export const v1CreateSchema = z.strictObject({
     .describe('Several URLs: one task each.'),
   filename: z.string().min(1, { error: 'must not be empty' }).max(1000, { error: 'must be at most 1000 characters' }).optional()
     .describe('Output name; with several URLs, `_1`, `_2`… are added. Derived from the URL when absent.'),
-  headers: headerMapSchema.optional().describe('HTTP headers sent on playlist, key and segment requests.'),
+  headers: headerMapSchema.optional().describe('HTTP headers sent on playlist, key and segment requests; Cookie and Authorization only to the task URL\'s origin and options.header_hosts.'),
   options: taskOptionsSchema.optional(),
   start_time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be "HH:MM" (00:00–23:59)' }).optional()
     .describe('Local time (service time zone) of the next start.'),

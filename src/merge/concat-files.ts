@@ -113,11 +113,19 @@ export async function concatFilesTo(
   signal: AbortSignal,
   onBytes?: (bytes: number) => void,
 ): Promise<void> {
+  await writeFileBy(dest, (out) => writeFilesInto(files, out, signal, onBytes));
+}
+
+/**
+ * Creates `dest` and lets `fill` write into it; the file is flushed and closed before this resolves,
+ * and on any failure the stream is destroyed (its write error, if any, is what rejects).
+ */
+export async function writeFileBy(dest: string, fill: (out: Writable) => Promise<void>): Promise<void> {
   const out = createWriteStream(dest, { highWaterMark: STREAM_CHUNK });
   // A write error destroys the stream; the next write or `finished` reports it.
   out.on('error', () => {});
   try {
-    await writeFilesInto(files, out, signal, onBytes);
+    await fill(out);
     out.end();
     await finished(out);
   } catch (error) {

@@ -15,15 +15,13 @@
 // Segments still go to disk first and are read back from there (the page cache),
 // so resume and crash safety are the downloader's, unchanged. A new run (resume,
 // restart after a crash) makes a new follower, which starts from segment 1.
-import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 
 import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher } from '../types.js';
 import { abortError } from './abort-error.js';
-import { writeFilesInto, type SourceFile } from './concat-files.js';
+import { writeFileBy, writeFilesInto, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { audioBitstreamFilters, containerArgs } from './merge-segments.js';
 import { partPath } from './output-path.js';
@@ -221,17 +219,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
 
     if (plan.container === 'ts' && opts.format === 'ts') {
       // TS in, TS out: the merge joins the bytes as they are, and so does this.
-      const out = createWriteStream(this.#part, { highWaterMark: 1 << 20 });
-      out.on('error', () => {});
-      try {
-        await this.#feed(plan, leading, out, signal);
-        out.end();
-        await finished(out);
-      } catch (error) {
-        out.destroy();
-        await finished(out).catch(() => {});
-        throw error;
-      }
+      await writeFileBy(this.#part, (out) => this.#feed(plan, leading, out, signal));
       return;
     }
 
