@@ -21,6 +21,9 @@ interface Envelope<T> { code: number; message: string; data: T }
 interface V1Task { id: number; status: number; status_bar: string; advanced_settings: Record<string, unknown> }
 
 describe('speed limits', () => {
+  // Rates are measured over wall-clock windows on a shared 2-core machine, beside other suites running
+  // ffmpeg: a window that a stall of the whole machine spoiled is measured again (same assertions).
+  const MEASURED = { retry: 2 };
   let dir: string;
   let svc: RunningService;
   let origin: HlsServer;
@@ -84,7 +87,7 @@ describe('speed limits', () => {
     return prefixes.map((_p, i) => (after[i]! - before[i]!) / seconds);
   };
 
-  it('shares a 1 MB/s global limit between three tasks: ±10 % in total, none under half of another', async () => {
+  it('shares a 1 MB/s global limit between three tasks: ±10 % in total, none under half of another', MEASURED, async () => {
     expect((await settings({ max_download_speed: '1M' })).status).toBe(200);
     const prefixes = ['/a/', '/b/', '/c/'];
     // Different thread counts: the share is per task, not per connection.
@@ -102,7 +105,7 @@ describe('speed limits', () => {
     expect(stats.body.data.speed_limit_bps).toBe(MB);
   });
 
-  it('holds a per-task limit under the global one, while the other task takes the rest', async () => {
+  it('holds a per-task limit under the global one, while the other task takes the rest', MEASURED, async () => {
     await settings({ max_download_speed: '2M' });
     await create('d', { max_speed: '256K' });
     await create('e');
@@ -115,7 +118,7 @@ describe('speed limits', () => {
     expect((limited! + free!) / (2 * MB)).toBeLessThan(1.1);
   });
 
-  it('changes a running task\'s rate within 1 s of PATCH /api/v1/tasks/:id', async () => {
+  it('changes a running task\'s rate within 1 s of PATCH /api/v1/tasks/:id', MEASURED, async () => {
     const id = await create('f', { max_speed: 256 * KB });
     await flowing(['/f/']);
     const [before] = await measure(['/f/'], 2000);
@@ -133,7 +136,7 @@ describe('speed limits', () => {
     expect((await v1<V1Task>('GET', `/tasks/${id}`)).body.data.advanced_settings.max_speed).toBe(MB);
   });
 
-  it('changes the global rate of running downloads within 1 s of POST /api/settings', async () => {
+  it('changes the global rate of running downloads within 1 s of POST /api/settings', MEASURED, async () => {
     await settings({ max_download_speed: '1M' });
     await create('g');
     await flowing(['/g/']);
