@@ -3,9 +3,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { configFromEnv } from '../src/config.js';
-import { startService } from '../src/server.js';
-import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/settings.js';
+import { configFromEnv } from '../src/service/config.js';
+import { startService } from '../src/service/server.js';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { TaskStatus, TASK_STATUSES } from '../src/types.js';
 

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { downloadStream } from '../src/downloader/index.js';
-import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/settings.js';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import type { TaskOptions } from '../src/types.js';
 
 const run = promisify(execFile);

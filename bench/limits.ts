@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { downloadStream, TransferLimits, type DownloadLimits } from '../src/downloader/index.js';
-import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/settings.js';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import type { TaskOptions } from '../src/types.js';
 import { startSegmentServer } from './download.js';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
-// (A 2 MB young generation keeps memory flat while segments stream through; see src/heap-guard.ts.
+// (A 2 MB young generation keeps memory flat while segments stream through; see src/service/heap-guard.ts.
 // `npm start` passes the same flag.)
 // The `m3u8dm` binary. `serve` runs the service (what `npm start` runs); `get`
 // downloads in this process; the other commands talk to a running service.
@@ -11,8 +11,8 @@ import { getCommand } from './cli/get-command.js';
 import { intOption } from './cli/option-parsers.js';
 import { taskCommands } from './cli/task-commands.js';
 import { watchCommand } from './cli/watch-command.js';
-import { configFromEnv, ConfigError, type ServiceConfig } from './config.js';
-import { VERSION } from './version.js';
+import { configFromEnv, ConfigError, type ServiceConfig } from './service/config.js';
+import { VERSION } from './service/version.js';
 
 /**
  * Commander's wording of a rejected value, shortened: our parsers' messages already
@@ -70,7 +70,7 @@ configure(program.command('serve'))
       throw err;
     }
     // Loaded here so the other commands start without the whole service.
-    const { startService } = await import('./server.js');
+    const { startService } = await import('./service/server.js');
     let service: Awaited<ReturnType<typeof startService>>;
     try {
       service = await startService(config);

@@ -151,7 +151,25 @@ export interface TaskRecord {
   poster_path?: string;
   /** The work folder the service made for it (see work-folders.ts); absent until it first starts. */
   work_dir?: string;
+  /**
+   * The node (service instance, `M3U8DM_NODE_ID`) that holds the task's lease and runs it; null or absent
+   * when no node does. Shown on the API as `node`.
+   */
+  node?: string | null;
+  /** Lease number: grows by one on every claim, so a write fenced by an older number is refused. */
+  lease_epoch?: number;
+  /** When the current lease runs out (ms since the epoch) unless renewed; null when not leased. */
+  lease_expires_at?: number | null;
+  /**
+   * A command for the node that runs the task, written by whichever instance took the API call and
+   * carried out by the lease holder on its next notify or heartbeat; null once carried out.
+   */
+  desired?: TaskCommand | null;
 }
+
+/** What another instance may ask of the node running a task. */
+export type TaskCommand = 'pause' | 'delete' | 'shutdown';
+
 
 /** What the engine reports while it works. Every field is the current total, not a delta. */
 export interface ProgressSnapshot {

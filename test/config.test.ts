@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configFromEnv } from '../src/config.js';
+import { ConfigError, configFromEnv } from '../src/service/config.js';
 
 describe('configuration from the environment', () => {
   it('has the documented defaults, bound to loopback', () => {

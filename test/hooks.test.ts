@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configFromEnv, type ServiceConfig } from '../src/config.js';
-import { startService, type RunningService } from '../src/server.js';
+import { configFromEnv, type ServiceConfig } from '../src/service/config.js';
+import { startService, type RunningService } from '../src/service/server.js';
 import { startAppHarness } from './helpers/app-harness.js';
 import { ScriptedEngine, waitFor } from './helpers/scripted-engine.js';
 

@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { configFromEnv } from '../src/config.js';
-import { HlsEngine } from '../src/engine.js';
+import { configFromEnv } from '../src/service/config.js';
+import { HlsEngine } from '../src/manager/engine.js';
 import { mergeSegments } from '../src/merge/index.js';
-import { startService } from '../src/server.js';
+import { startService } from '../src/service/server.js';
 import type { DownloadJob, OutputFormat, ProgressSnapshot, TaskOptions } from '../src/types.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';

@@ -1,7 +1,7 @@
 // The status_bar formatter: one shape, two catalogues. Every phase (the live recorder's
 // `recording` too) and every terminal status reads right in both languages.
 import { describe, expect, it } from 'vitest';
-import { langFromAcceptLanguage, statusBar, type StatusLineInput } from '../src/progress-text.js';
+import { langFromAcceptLanguage, statusBar, type StatusLineInput } from '../src/manager/progress-text.js';
 import { TaskStatus } from '../src/types.js';
 
 const base: StatusLineInput = { phase: 'downloading', segments_total: 5, segments_done: 3, segments_skipped: 0, downloaded_bytes: 3 << 20, speed_bps: 1.2 * 1024 * 1024, eta_s: 18 };

@@ -8,10 +8,10 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, wri
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/config.js';
+import { configFromEnv } from '../src/service/config.js';
 import { mergeSegments } from '../src/merge/index.js';
 import { partPath } from '../src/merge/output-path.js';
-import { startService, type RunningService } from '../src/server.js';
+import { startService, type RunningService } from '../src/service/server.js';
 import { startTimeTomorrow } from './helpers/browser.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';

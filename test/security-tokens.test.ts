@@ -8,9 +8,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../src/api/auth.js';
-import { configFromEnv } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { startService, type RunningService } from '../src/server.js';
+import { configFromEnv } from '../src/service/config.js';
+import { createLogger } from '../src/service/log.js';
+import { startService, type RunningService } from '../src/service/server.js';
 
 const TOKEN = 'tok-Zq81-secret';
 

@@ -4,8 +4,8 @@ import { readdir, readFile, stat, utimes, mkdtemp, rm, cp } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/config.js';
-import { startService, type RunningService } from '../src/server.js';
+import { configFromEnv } from '../src/service/config.js';
+import { startService, type RunningService } from '../src/service/server.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/settings.js';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import type { NewTask } from '../src/store/task-store.js';
 import { TaskStatus } from '../src/types.js';

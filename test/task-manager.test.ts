@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
-import { TaskManager, TransitionError, TaskNotFoundError, type CreateTaskInput } from '../src/task-manager.js';
+import { TaskManager, TransitionError, TaskNotFoundError, type CreateTaskInput } from '../src/manager/task-manager.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { ManualClock, ScriptedEngine, waitFor, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
-import type { Clock } from '../src/clock.js';
+import type { Clock } from '../src/manager/clock.js';
 
 const input = (n: number, over: Partial<CreateTaskInput> = {}): CreateTaskInput => ({
   url: `http://127.0.0.1:9/v${n}.m3u8`, filename: `video ${n}`, headers: {}, advanced: false, options: {}, source: 'api', ...over,

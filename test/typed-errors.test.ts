@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
-import { TaskManager } from '../src/task-manager.js';
+import { TaskManager } from '../src/manager/task-manager.js';
 import { TaskStatus, type Engine } from '../src/types.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { waitFor } from './helpers/scripted-engine.js';

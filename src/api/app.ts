@@ -1,9 +1,9 @@
 // The Express app: auth, request log, the compat API, and (when given) the rest.
-// Creating it does not listen; `src/server.ts` does.
+// Creating it does not listen; `src/service/server.ts` does.
 import express, { type Express, type Router } from 'express';
-import type { ServiceConfig } from '../config.js';
-import type { Logger } from '../log.js';
-import type { TaskManager } from '../task-manager.js';
+import type { ServiceConfig } from '../service/config.js';
+import type { Logger } from '../service/log.js';
+import type { TaskManager } from '../manager/task-manager.js';
 import { challengeFor, isAuthorized, redactUrl } from './auth.js';
 import { hasValidFileLink } from './signed-links.js';
 import { compatRouter, MSG, sendText } from './compat-routes.js';

@@ -1,10 +1,10 @@
 // The Go original's API, kept exactly (DESIGN.md, seed 004): `/api/tasks` and
 // `/api/settings`, plain JSON, text/plain errors with the original's Chinese messages.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { PathError } from '../paths.js';
-import { maskIntegrations } from '../integration-settings.js';
-import { maskSettings, SettingsError } from '../settings.js';
-import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
+import { PathError } from '../manager/paths.js';
+import { maskIntegrations } from '../manager/integration-settings.js';
+import { maskSettings, SettingsError } from '../manager/settings.js';
+import { TaskNotFoundError, TransitionError, type TaskManager } from '../manager/task-manager.js';
 import { compatOrder, toCompatTask } from './present.js';
 import { compatCreateSchema, compatUpdateSchema, definedOnly, normalizeHeaders, settingsUpdateSchema } from './schemas.js';
 import { describeError } from './validation.js';

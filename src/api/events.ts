@@ -2,8 +2,8 @@
 // task are throttled (a few a second at most, the newest always delivered);
 // created/deleted go out at once; a heartbeat comment keeps proxies from closing.
 import express, { type Router } from 'express';
-import { langFromAcceptLanguage } from '../progress-text.js';
-import type { TaskEvent, TaskManager } from '../task-manager.js';
+import { langFromAcceptLanguage } from '../manager/progress-text.js';
+import type { TaskEvent, TaskManager } from '../manager/task-manager.js';
 import type { TaskRecord } from '../types.js';
 import { toV1Task, type V1Task } from './present.js';
 

@@ -3,7 +3,7 @@
 // `GET /api/v1/tasks/:id/poster` (the JPEG thumbnail), and `POST /api/v1/tasks/:id/file-link`
 // (a short-lived signed link for <video> and download links, which cannot send headers).
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { FileUnavailableError, type TaskManager } from '../task-manager.js';
+import { FileUnavailableError, type TaskManager } from '../manager/task-manager.js';
 import { fail, ok } from './envelope.js';
 import { ApiError, ErrorCode } from './error-codes.js';
 import { signFileLink, type Disposition } from './signed-links.js';

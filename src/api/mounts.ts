@@ -1,9 +1,9 @@
 // Everything the service serves besides the compat API, in one list so the server
 // and the tests mount exactly the same routes.
 import express from 'express';
-import type { ServiceConfig } from '../config.js';
-import type { TaskManager } from '../task-manager.js';
-import { VERSION } from '../version.js';
+import type { ServiceConfig } from '../service/config.js';
+import type { TaskManager } from '../manager/task-manager.js';
+import { VERSION } from '../service/version.js';
 import type { AppDeps } from './app.js';
 import { eventsRouter, type EventsOptions } from './events.js';
 import { fileRoutes } from './file-routes.js';

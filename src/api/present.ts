@@ -1,7 +1,7 @@
 // Task records as each API shows them. The proxy password never leaves here.
-import { statusBar, type Lang } from '../progress-text.js';
-import { maskSettings } from '../settings.js';
-import { boundTaskText } from '../text-limits.js';
+import { statusBar, type Lang } from '../manager/progress-text.js';
+import { maskSettings } from '../manager/settings.js';
+import { boundTaskText } from '../manager/text-limits.js';
 import { TaskStatus, type TaskOptions, type TaskRecord } from '../types.js';
 
 export interface CompatTask {

@@ -1,8 +1,8 @@
 // Request schemas shared by both APIs (and the source of the OpenAPI document).
 import { z } from 'zod';
-import { BYTE_RATE_FORMS, parseByteRate } from '../byte-rate.js';
+import { BYTE_RATE_FORMS, parseByteRate } from './byte-rate.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
-import { WEBHOOK_EVENTS } from '../integration-settings.js';
+import { WEBHOOK_EVENTS } from '../manager/integration-settings.js';
 import { TaskStatus } from '../types.js';
 
 export const intIn = (min: number, max: number) =>

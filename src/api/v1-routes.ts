@@ -1,10 +1,10 @@
 // `/api/v1`: the task-management API of the Local API seeds applied to downloads.
 // Routes parse and validate, call the task manager, and shape the envelope.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { PathError, filenameFromUrl } from '../paths.js';
-import { langFromAcceptLanguage, type Lang } from '../progress-text.js';
-import { DEFAULT_SETTINGS, SettingsError } from '../settings.js';
-import { TaskNotFoundError, TransitionError, type TaskManager } from '../task-manager.js';
+import { PathError, filenameFromUrl } from '../manager/paths.js';
+import { langFromAcceptLanguage, type Lang } from '../manager/progress-text.js';
+import { DEFAULT_SETTINGS, SettingsError } from '../manager/settings.js';
+import { TaskNotFoundError, TransitionError, type TaskManager } from '../manager/task-manager.js';
 import type { TaskOptions } from '../types.js';
 import { ApiError, ErrorCode } from './error-codes.js';
 import { fail, ok, parseOr40001 } from './envelope.js';

@@ -2,8 +2,8 @@
 // `{"id","status_bar","progress"}` message per active task; a ping every 5 s.
 import type http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { TaskEvent, TaskManager } from '../task-manager.js';
-import { statusBar } from '../progress-text.js';
+import type { TaskEvent, TaskManager } from '../manager/task-manager.js';
+import { statusBar } from '../manager/progress-text.js';
 import { challengeFor, isAuthorized, type BasicCredentials } from './auth.js';
 import type { RequestGuard } from './request-guard.js';
 

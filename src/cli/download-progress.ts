@@ -1,7 +1,7 @@
 // The progress of one in-process download (`m3u8dm get`): a cli-progress bar on a
 // terminal, plain lines (at most one a second, plus each phase change) otherwise.
 import cliProgress from 'cli-progress';
-import { formatBytes, formatDuration, progressPercent, statusBar } from '../progress-text.js';
+import { formatBytes, formatDuration, progressPercent, statusBar } from '../manager/progress-text.js';
 import type { Phase, ProgressSnapshot } from '../types.js';
 
 export interface ProgressView {

@@ -5,16 +5,16 @@ import { statSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { filenameFromUrl, sanitizeFilename } from '../paths.js';
-import { describeLiveEnd, formatBytes, formatClock, formatDuration } from '../progress-text.js';
-import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../settings.js';
+import { filenameFromUrl, sanitizeFilename } from '../manager/paths.js';
+import { describeLiveEnd, formatBytes, formatClock, formatDuration } from '../manager/progress-text.js';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../manager/settings.js';
 import type { DownloadJob, EngineResult, HeaderMap, LiveStart, OutputFormat, ProgressSnapshot, TaskOptions, VariantChoice } from '../types.js';
 import { createProgressView } from './download-progress.js';
 import { ExitCode } from './errors.js';
 import { collectHeader, FORMATS, httpUrlArgument, intOption, parseLimitRate, parseLiveDurationOption, parseSkip, parseVariant, secondsOption } from './option-parsers.js';
 import { exitWhenDone, oneLine } from './run-action.js';
 import { parseProxyUrl, type ProxyFields } from './proxy-url.js';
-import { startHeapGuard } from '../heap-guard.js';
+import { startHeapGuard } from '../service/heap-guard.js';
 
 export interface GetOptions {
   output?: string;
@@ -159,7 +159,7 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
   const stopHeapGuard = startHeapGuard();
   try {
     // Loaded here so the client commands start without the download engine.
-    const { HlsEngine } = await import('../engine.js');
+    const { HlsEngine } = await import('../manager/engine.js');
     result = await new HlsEngine({ dataDir: workDir }).run(job);
   } catch (error) {
     view.stop();

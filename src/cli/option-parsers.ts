@@ -1,7 +1,7 @@
 // Parsers for command-line values. Each throws commander's InvalidArgumentError,
 // which commander turns into a one-line usage error (exit 2) naming the option.
 import { InvalidArgumentError } from 'commander';
-import { BYTE_RATE_FORMS, parseByteRate } from '../byte-rate.js';
+import { BYTE_RATE_FORMS, parseByteRate } from '../api/byte-rate.js';
 import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
 import type { HeaderMap, OutputFormat, VariantChoice } from '../types.js';

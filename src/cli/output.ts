@@ -1,6 +1,6 @@
 // How client commands print: aligned tables and key/value blocks for people,
 // JSON for scripts (`--json`), and one-line task summaries for plain logs.
-import { formatBytes, formatDuration } from '../progress-text.js';
+import { formatBytes, formatDuration } from '../manager/progress-text.js';
 import type { TaskStats, V1Task } from './client.js';
 
 export function writeJson(value: unknown): void {

@@ -2,7 +2,7 @@
 // terminal; plain lines otherwise (each status change, and at most one line a
 // second per task while it runs).
 import cliProgress from 'cli-progress';
-import { formatBytes, formatDuration } from '../progress-text.js';
+import { formatBytes, formatDuration } from '../manager/progress-text.js';
 import type { V1Task } from './client.js';
 import { taskLine, truncate } from './output.js';
 

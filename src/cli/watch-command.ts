@@ -1,7 +1,7 @@
 // `m3u8dm watch`: the service's tasks live, from its events stream — a table
 // redrawn in place on a terminal, one line per change otherwise, NDJSON with --json.
 import type { Command } from 'commander';
-import { formatBytes } from '../progress-text.js';
+import { formatBytes } from '../manager/progress-text.js';
 import type { ServiceClient, V1Task } from './client.js';
 import { clientCommand, clientFrom, type ClientCommandOptions } from './client-options.js';
 import { ExitCode } from './errors.js';

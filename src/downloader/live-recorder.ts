@@ -13,7 +13,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { DebugLog, DownloadedSegment, DownloadResult, EngineObserver, LiveEnd } from '../types.js';
 import { AbortError, DownloadError, EmptyPlaylistError, PlaylistError, ProxyError, SegmentError, SegmentHttpError } from './errors.js';
 import { describe, RequestFailure, type HttpClient } from './http-client.js';
-import { describeLiveEnd } from '../progress-text.js';
+import { describeLiveEnd } from '../manager/progress-text.js';
 import { EDGE_SEGMENTS, type LiveSettings } from './live-options.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import type { ProgressMeter } from './progress-meter.js';

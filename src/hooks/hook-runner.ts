@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { STATUS_TEXT } from '../api/present.js';
-import type { IntegrationSettings } from '../integration-settings.js';
-import type { Logger } from '../log.js';
-import type { TaskTransition, TaskTransitions } from '../task-transitions.js';
+import type { IntegrationSettings } from '../manager/integration-settings.js';
+import type { Logger } from '../service/log.js';
+import type { TaskTransition, TaskTransitions } from '../manager/lifecycle-events.js';
 import type { TaskRecord } from '../types.js';
 
 export interface HookRunnerOptions {

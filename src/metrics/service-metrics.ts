@@ -4,8 +4,8 @@
 // process (the tests) count apart. Gauges are read from the manager at scrape time.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STATUS_TEXT } from '../api/present.js';
-import type { TaskManager } from '../task-manager.js';
-import type { TaskTransitions } from '../task-transitions.js';
+import type { TaskManager } from '../manager/task-manager.js';
+import type { TaskTransitions } from '../manager/lifecycle-events.js';
 import { TaskStatus, type EngineObserver } from '../types.js';
 import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
 

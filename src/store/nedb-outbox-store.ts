@@ -5,7 +5,7 @@
 import { chmod, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
-import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../service/private-files.js';
 import { takeLock } from './nedb-task-store.js';
 import type { Delivery, DeliveryPatch, DeliveryStatus, OutboxStore } from './outbox-store.js';
 

@@ -4,9 +4,9 @@
 import { open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
-import type { IntegrationSettings } from '../integration-settings.js';
+import type { IntegrationSettings } from '../manager/integration-settings.js';
 import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord } from '../types.js';
-import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../private-files.js';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../service/private-files.js';
 import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
 
 interface TaskDoc extends TaskRecord {

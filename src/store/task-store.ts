@@ -1,7 +1,7 @@
 // The storage contract. Everything above the store talks to this interface, so the
 // embedded nedb store can be swapped for a shared one (PostgreSQL) without touching
 // the task manager or the API.
-import type { IntegrationSettings } from '../integration-settings.js';
+import type { IntegrationSettings } from '../manager/integration-settings.js';
 import type { DownloadSettings, SystemSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
 
 /** A task before the store gives it an id and timestamps. */
@@ -55,4 +55,81 @@ export interface TaskStore {
   /** Webhooks and hooks (service settings, never a task's options); null when never saved. */
   getIntegrationSettings(): Promise<IntegrationSettings | null>;
   saveIntegrationSettings(settings: IntegrationSettings): Promise<void>;
+
+}
+
+/**
+ * Leases: which node runs which task. Both stores implement the same semantics and the task manager's
+ * start decision is made here, not in its memory. (Being built: `TaskStore` extends this once the nedb
+ * store implements it.)
+ */
+export interface TaskLeases {
+
+  /**
+   * Atomically claims up to `max` runnable tasks for `node`, oldest id first, and applies `patch` to each
+   * in the same write. Runnable: status 等待中, due (`start_time` null or at/before `now`), and not leased
+   * (no `node`, or a lease that expired before `now`). Each claimed task gets `node`, `lease_epoch + 1` and
+   * `lease_expires_at = now + leaseMs`. Two concurrent callers never receive the same task
+   * (PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`).
+   */
+  claim(node: string, request: ClaimRequest): Promise<TaskRecord[]>;
+  /**
+   * Extends to `now + leaseMs` each listed lease that is still held (owner and epoch match); reports which
+   * are held and which are lost (reclaimed, released or deleted), so the node stops the lost ones.
+   */
+  renew(leases: readonly LeaseRef[], now: number, leaseMs: number): Promise<{ held: number[]; lost: number[] }>;
+  /**
+   * A write fenced by the lease: applied (bumping `updated_at`) only while `lease.node` still holds the task
+   * with `lease.epoch`; `lost` when another node owns it now, null when the task is gone.
+   */
+  patchLeased(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null>;
+  /** Like `patchLeased`, and clears the lease (`node`, `lease_expires_at`) in the same write: pause, stop, finish. */
+  release(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null>;
+  /**
+   * Tasks whose lease expired before `now` (their node died or stalled) become runnable again: status back
+   * to 等待中, phase queued, lease cleared, `lease_epoch` kept (the next claim raises it). Returns their ids.
+   */
+  reclaimExpired(now: number): Promise<number[]>;
+  /** A node's heartbeat: records that it is alive now (upsert by id). */
+  touchNode(node: NodeBeat): Promise<void>;
+  /** Nodes whose last heartbeat is at or after `aliveSince` (ms since the epoch). */
+  listNodes(aliveSince: number): Promise<NodeBeat[]>;
+  /**
+   * Calls `listener` after every create, patch and delete of a task made through any store client on this
+   * database (nedb: this process; PostgreSQL: every instance, via LISTEN/NOTIFY). Returns the unsubscribe.
+   */
+  watch(listener: (change: TaskChange) => void): () => void;
+}
+
+/** Identifies one grant of a task's lease: every fenced write names both. */
+export interface LeaseRef {
+  id: number;
+  node: string;
+  epoch: number;
+}
+
+export interface ClaimRequest {
+  /** ms since the epoch, as the caller's clock has it. */
+  now: number;
+  leaseMs: number;
+  /** Most tasks to claim; 0 claims none. */
+  max: number;
+  /** Applied to each claimed task in the same write (e.g. status 下载中, started_at). */
+  patch: TaskPatch;
+}
+
+export interface NodeBeat {
+  id: string;
+  /** ms since the epoch. */
+  seen_at: number;
+  /** Its `M3U8DM_MAX_ACTIVE` (0: an API-only node). */
+  max_active: number;
+  /** Tasks it runs right now. */
+  running: number;
+}
+
+/** One change to a task, as the watchers see it; read the record again for its contents. */
+export interface TaskChange {
+  kind: 'created' | 'updated' | 'deleted';
+  id: number;
 }

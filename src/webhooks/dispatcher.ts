@@ -6,10 +6,10 @@
 // nothing of routes: the API asks it for the recent deliveries and test sends.
 import { randomUUID } from 'node:crypto';
 import { toV1Task } from '../api/present.js';
-import type { IntegrationSettings, WebhookConfig } from '../integration-settings.js';
-import type { Logger } from '../log.js';
+import type { IntegrationSettings, WebhookConfig } from '../manager/integration-settings.js';
+import type { Logger } from '../service/log.js';
 import type { Delivery, DeliveryStatus, OutboxStore } from '../store/outbox-store.js';
-import type { TaskTransition, TaskTransitions } from '../task-transitions.js';
+import type { TaskTransition, TaskTransitions } from '../manager/lifecycle-events.js';
 import type { TaskRecord } from '../types.js';
 import { sendDelivery, type AttemptResult } from './send-delivery.js';
 import { signBody } from './signature.js';

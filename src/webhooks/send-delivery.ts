@@ -2,7 +2,7 @@
 // headers, and what the answer means for the next attempt. A 2xx is delivered;
 // 5xx, 408, 429, a timeout or a connection error is worth another try; any other
 // answer (4xx, a redirect, which is not followed) is the receiver saying no.
-import { VERSION } from '../version.js';
+import { VERSION } from '../service/version.js';
 import type { Delivery } from '../store/outbox-store.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER } from './signature.js';
 

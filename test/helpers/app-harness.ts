@@ -4,14 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
 import { createApp, type AppDeps } from '../../src/api/app.js';
-import { configFromEnv, type ServiceConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { configFromEnv, type ServiceConfig } from '../../src/service/config.js';
+import { createLogger } from '../../src/service/log.js';
 import { NedbTaskStore } from '../../src/store/nedb-task-store.js';
-import { TaskManager } from '../../src/task-manager.js';
-import type { Clock } from '../../src/clock.js';
+import { TaskManager } from '../../src/manager/task-manager.js';
+import type { Clock } from '../../src/manager/clock.js';
 import { serviceMounts } from '../../src/api/mounts.js';
-import { ffmpegForHealth } from '../../src/server.js';
-import { hooksDisabledReason } from '../../src/integration-settings.js';
+import { ffmpegForHealth } from '../../src/service/server.js';
+import { hooksDisabledReason } from '../../src/manager/integration-settings.js';
 import { ScriptedEngine, type ScriptedEngineOptions } from './scripted-engine.js';
 
 export interface AppHarness {

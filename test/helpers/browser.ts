@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { configFromEnv } from '../../src/config.js';
-import { startService, type RunningService } from '../../src/server.js';
+import { configFromEnv } from '../../src/service/config.js';
+import { startService, type RunningService } from '../../src/service/server.js';
 import { ensureFixture, type FixtureInfo } from './hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './hls-server.js';
 

@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
-import { configFromEnv } from '../../src/config.js';
-import { startService, type RunningService } from '../../src/server.js';
+import { configFromEnv } from '../../src/service/config.js';
+import { startService, type RunningService } from '../../src/service/server.js';
 import { startLiveSim, type LiveSim, type LiveSimOptions } from './live-hls.js';
 import { waitFor } from './scripted-engine.js';
 

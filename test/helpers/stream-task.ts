@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { configFromEnv } from '../../src/config.js';
-import { startService, type RunningService } from '../../src/server.js';
+import { configFromEnv } from '../../src/service/config.js';
+import { startService, type RunningService } from '../../src/service/server.js';
 import { ffprobe } from './ffprobe.js';
 import { startHlsServer, type HlsServer } from './hls-server.js';
 import { waitFor } from './scripted-engine.js';

@@ -12,9 +12,9 @@ import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
 import { boundTaskText } from './text-limits.js';
-import { TransferLimits } from './downloader/transfer-limits.js';
+import { TransferLimits } from '../downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError, TRANSFER_KEYS } from './settings.js';
-import type { TaskFilter, TaskList, TaskPage, TaskStore } from './store/task-store.js';
+import type { TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
 import {
   TaskStatus,
   type DownloadSettings,
@@ -25,7 +25,7 @@ import {
   type TaskOptions,
   type TaskRecord,
   type TaskSource,
-} from './types.js';
+} from '../types.js';
 
 export class TaskNotFoundError extends Error {
   override name = 'TaskNotFoundError';

@@ -4,11 +4,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.js';
-import { downloadStream, formatSkippedLog } from './downloader/index.js';
-import type { Logger } from './log.js';
-import { makePoster, MergeFollower, mergeSegments } from './merge/index.js';
-import type { DebugLog, DownloadJob, Engine, EngineObserver, EngineResult, ProgressSnapshot } from './types.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../service/private-files.js';
+import { downloadStream, formatSkippedLog } from '../downloader/index.js';
+import type { Logger } from '../service/log.js';
+import { makePoster, MergeFollower, mergeSegments } from '../merge/index.js';
+import type { DebugLog, DownloadJob, Engine, EngineObserver, EngineResult, ProgressSnapshot } from '../types.js';
 
 export interface HlsEngineOptions {
   /** Per-task debug logs go to `<dataDir>/logs/task-<id>.log`. */

@@ -4,8 +4,8 @@
 // is a bug in m3u8dm, and its raw JavaScript text (`Cannot read properties of
 // undefined…`) must never reach a user: it becomes an InternalError and the
 // original goes to the service log, where a maintainer can find it.
-import { DownloadError, isBug } from './downloader/errors.js';
-import { MergeError } from './merge/merge-error.js';
+import { DownloadError, isBug } from '../downloader/errors.js';
+import { MergeError } from '../merge/merge-error.js';
 import { PathError } from './paths.js';
 import { SettingsError } from './settings.js';
 

@@ -1,6 +1,6 @@
 // System settings (`/api/settings`): defaults, and how a task's effective options
 // come from them.
-import type { DownloadSettings, SystemSettings, TaskOptions, TransferSettings } from './types.js';
+import type { DownloadSettings, SystemSettings, TaskOptions, TransferSettings } from '../types.js';
 
 export const DEFAULT_SETTINGS: DownloadSettings = {
   save_location: '',

@@ -3,7 +3,7 @@
 // original does (`[3/5]下载ts 速度 1.2MB/s 剩余时间 0:18`), /api/v1 and the CLI English
 // (or Chinese when a v1 client asks for it with Accept-Language). A new phase or
 // wording is one entry in each catalogue below.
-import type { BackoffNote, LiveEnd, LiveProgress, Phase, ProgressSnapshot, TaskOptions, TaskStatus } from './types.js';
+import type { BackoffNote, LiveEnd, LiveProgress, Phase, ProgressSnapshot, TaskOptions, TaskStatus } from '../types.js';
 
 export type Lang = 'en' | 'zh';
 

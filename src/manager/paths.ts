@@ -2,7 +2,7 @@
 // roots (symlinks included), and each task's work folder.
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { OutputFormat } from './types.js';
+import type { OutputFormat } from '../types.js';
 
 export class PathError extends Error {
   override name = 'PathError';

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { WebhookEvent } from './integration-settings.js';
 import type { TaskEvent, TaskManager } from './task-manager.js';
-import { TaskStatus, type TaskRecord } from './types.js';
+import { TaskStatus, type TaskRecord } from '../types.js';
 
 export interface TaskTransition {
   event: WebhookEvent;
