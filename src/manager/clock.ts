@@ -3,18 +3,32 @@
 
 export interface Clock {
   now(): number;
-  /** Calls `fn` after `ms`; returns a function that cancels it. */
+  /** Calls `fn` after `ms`, never earlier; returns a function that cancels it. */
   setTimer(fn: () => void, ms: number): () => void;
 }
+
+/** The longest delay one `setTimeout` takes (a longer one overflows and fires at once). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
-    // setTimeout overflows past ~24.8 days; re-arm in steps.
-    const step = Math.min(ms, 2 ** 31 - 1);
-    const t = setTimeout(fn, step);
-    t.unref();
-    return () => clearTimeout(t);
+    // setTimeout overflows past ~24.8 days: re-arm in steps until the deadline is reached,
+    // so a start_time weeks ahead fires then, not after the first step.
+    const deadline = Date.now() + Math.max(0, ms);
+    let timer: NodeJS.Timeout;
+    const arm = (): void => {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        fn();
+        return;
+      }
+      timer = setTimeout(arm, Math.min(left, MAX_TIMEOUT_MS));
+      timer.unref();
+    };
+    timer = setTimeout(arm, Math.min(Math.max(0, ms), MAX_TIMEOUT_MS));
+    timer.unref();
+    return () => clearTimeout(timer);
   },
 };
 
