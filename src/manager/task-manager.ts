@@ -12,6 +12,8 @@ import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
 import { boundTaskText } from './text-limits.js';
+import { FileUnavailableError, RunBugError, TaskNotFoundError, TransitionError } from './errors.js';
+import { stepOf, targetOf, type Command } from './transitions.js';
 import { TransferLimits } from '../downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError, TRANSFER_KEYS } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
@@ -27,30 +29,7 @@ import {
   type TaskSource,
 } from '../types.js';
 
-export class TaskNotFoundError extends Error {
-  override name = 'TaskNotFoundError';
-  readonly code = 'ERR_TASK_NOT_FOUND';
-  constructor(readonly id: number) {
-    super(`task ${id} does not exist`);
-  }
-}
-
-export class TransitionError extends Error {
-  override name = 'TransitionError';
-  readonly code = 'ERR_TRANSITION';
-  constructor(readonly id: number, readonly from: TaskStatus, readonly action: string) {
-    super(`cannot ${action} task ${id}: it is ${from}`);
-  }
-}
-
-/** A task's file that cannot be served: not finished, no single file, gone, or outside the allowed folders. */
-export class FileUnavailableError extends Error {
-  override name = 'FileUnavailableError';
-  readonly code = 'ERR_FILE_UNAVAILABLE';
-  constructor(readonly id: number, message: string) {
-    super(message);
-  }
-}
+export { FileUnavailableError, TaskNotFoundError, TransitionError } from './errors.js';
 
 export interface CreateTaskInput {
   url: string;
@@ -378,16 +357,16 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     });
   }
 
-  /** 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停. */
+  /** 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停 (see transitions.ts). */
   async pause(id: number): Promise<TaskRecord> {
     const running = await this.#locked(async () => {
       const task = await this.get(id);
-      if (task.status === TaskStatus.paused) return undefined;
-      if (task.status === TaskStatus.waiting) {
-        await this.#write(id, withLine(task, { status: TaskStatus.paused, phase: 'queued' }));
+      const step = this.#step(task, 'pause');
+      if (step.kind === 'stay') return undefined;
+      if (step.kind === 'set') {
+        await this.#write(id, withLine(task, { status: step.status, phase: step.phase }));
         return undefined;
       }
-      if (task.status !== TaskStatus.downloading) throw new TransitionError(id, task.status, 'pause');
       const entry = this.#running.get(id);
       if (entry?.live.live && (entry.finishing || entry.live.phase === 'recording')) {
         // Stopping a recording finishes it: what was recorded becomes the output (已完成).
@@ -402,13 +381,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return this.get(id);
   }
 
-  /** 等待中: from 已暂停 (resume) or 失败 (retry), keeping downloaded segments; no-op when waiting or running. */
-  async resume(id: number, action = 'resume'): Promise<TaskRecord> {
+  /** 等待中: from 已暂停 (resume) or 失败 (resume, retry), keeping downloaded segments; no-op when waiting or running. */
+  async resume(id: number, command: 'resume' | 'retry' = 'resume'): Promise<TaskRecord> {
     const task = await this.#locked(async () => {
       const current = await this.get(id);
-      if (current.status === TaskStatus.waiting || current.status === TaskStatus.downloading) return current;
-      if (current.status === TaskStatus.completed) throw new TransitionError(id, current.status, action);
-      return (await this.#write(id, withLine(current, { status: TaskStatus.waiting, phase: 'queued', err_msg: '' }))) ?? current;
+      const step = this.#step(current, command);
+      if (step.kind !== 'set') return current;
+      return (await this.#write(id, withLine(current, { status: step.status, phase: step.phase, ...(step.clearError ? { err_msg: '' } : {}) }))) ?? current;
     });
     this.schedule();
     return task;
@@ -416,9 +395,14 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   /** Retry: only a failed task. */
   async retry(id: number): Promise<TaskRecord> {
-    const task = await this.get(id);
-    if (task.status !== TaskStatus.failed) throw new TransitionError(id, task.status, 'retry');
     return this.resume(id, 'retry');
+  }
+
+  /** The table's step for `command` from the task's status; TransitionError when it allows none. */
+  #step(task: TaskRecord, command: Command): NonNullable<ReturnType<typeof stepOf>> {
+    const step = stepOf(command, task.status);
+    if (!step) throw new TransitionError(task.id, task.status, command);
+    return step;
   }
 
   async retryAll(): Promise<number> {
@@ -528,8 +512,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const controller = new AbortController();
     const startedAt = new Date(this.#clock.now()).toISOString();
     const live = (await this.#write(task.id, withLine(task, {
-      status: TaskStatus.downloading,
-      phase: 'resolving',
+      ...targetOf('start', task.status),
       err_msg: '',
       started_at: startedAt,
     }))) ?? task;
@@ -584,7 +567,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   /** An unexpected exception ended a run: the user sees an InternalError, the log gets the original. */
   #reportBug(id: number, original: unknown): void {
-    const error = Object.assign(new Error(`task ${id}: unexpected error in the run`), { cause: original });
+    const error = new RunBugError(id, { cause: original });
     if (this.listenerCount('error')) this.emit('error', error);
     else console.error(`m3u8dm: task ${id} ended with an unexpected error:`, original);
   }
@@ -619,8 +602,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (entry.stopReason) throw new Error('stopped');
       poster = result.poster;
       outcome = {
-        status: TaskStatus.completed,
-        phase: 'done',
+        ...targetOf('finish', TaskStatus.downloading),
         progress: 100,
         size: result.size,
         output_path: result.outputPath,
