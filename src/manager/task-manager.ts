@@ -14,8 +14,9 @@ import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } fro
 import { boundTaskText } from './text-limits.js';
 import { FileUnavailableError, RunBugError, TaskNotFoundError, TransitionError } from './errors.js';
 import { stepOf, targetOf, type Command } from './transitions.js';
+import { resolveFolders, taskOptionsFor, type TaskFolders } from './task-options.js';
 import { TransferLimits } from '../downloader/transfer-limits.js';
-import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_SYSTEM_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, replaceSettings, SettingsError, TRANSFER_KEYS } from './settings.js';
+import { checkProxySettings, DEFAULT_SYSTEM_SETTINGS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
 import {
   TaskStatus,
@@ -88,8 +89,6 @@ interface RunningTask {
   lastWrite: number;
   pendingWrite?: () => void;
 }
-
-const SETTINGS_FIELDS = Object.keys(DEFAULT_SETTINGS) as (keyof DownloadSettings)[];
 
 const NO_FIGURES = { segments_total: 0, segments_done: 0, segments_skipped: 0, downloaded_bytes: 0, speed_bps: 0, eta_s: null };
 
@@ -219,19 +218,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     await this.#store.saveIntegrationSettings(settings);
   }
 
-  #checkFolders(options: DownloadSettings): { saveDir: string; workBase: string; ownBase: boolean } {
-    const { downloadDir, saveRoots, dataDir } = this.#opts;
-    const saveDir = resolveSaveDir(options.save_location, downloadDir, saveRoots);
-    if (!options.temp_directory) return { saveDir, workBase: path.join(dataDir, 'work'), ownBase: true };
-    const workBase = resolveSaveDir(options.temp_directory, dataDir, [downloadDir, ...saveRoots], 'temp_directory');
-    // Work folders come and go in it: a folder the user keeps files in (or one holding it) is no place for them.
-    for (const root of [downloadDir, ...saveRoots].map((r) => path.resolve(r))) {
-      const rel = path.relative(workBase, root);
-      if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
-        throw new PathError(`temp_directory must be a folder of its own, not the download folder or a save root (nor one holding them): got \`${options.temp_directory}\``, 'temp_directory');
-      }
-    }
-    return { saveDir, workBase, ownBase: false };
+  #checkFolders(options: DownloadSettings): TaskFolders {
+    return resolveFolders(options, this.#opts);
   }
 
   /** Where the task's work folder is (or will be made); its records' id must be a real id. */
@@ -293,20 +281,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   async create(input: CreateTaskInput): Promise<TaskRecord> {
     const saved = await this.getSettings();
-    const picked: Partial<TaskOptions> = {};
-    for (const [key, value] of Object.entries(input.options) as [keyof TaskOptions, unknown][]) {
-      if (value === undefined) continue;
-      // Without `advanced` only the v1 extras apply; the seed's settings come from the system.
-      if (!input.advanced && SETTINGS_FIELDS.includes(key as keyof DownloadSettings)) continue;
-      (picked as Record<string, unknown>)[key] = value;
-    }
-    const merged: Partial<SystemSettings> & TaskOptions = { ...DEFAULT_TASK_EXTRAS, ...mergeSettings(saved, picked as Partial<SystemSettings>), ...picked };
-    // The service-wide limits are settings, not task options.
-    for (const key of TRANSFER_KEYS) delete merged[key];
-    const options: TaskOptions = merged;
-    if (!picked.proxy_password) options.proxy_password = saved.proxy_password;
-    this.#checkFolders(options);
-    checkProxySettings(options);
+    const options = taskOptionsFor(saved, input.options, input.advanced, this.#opts);
     const wanted = input.startTime ? nextOccurrence(input.startTime, this.#clock.now()) : input.startAt;
     const startAt = wanted && wanted.getTime() > this.#clock.now() ? wanted : null;
     const task = await this.#store.create({
