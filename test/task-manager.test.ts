@@ -55,6 +55,22 @@ describe('TaskManager', () => {
     expect((await stat(done.output_path)).size).toBe(4000);
   });
 
+  it('creates a batch with numbered names and infers advanced; removes a batch listing unknown ids', async () => {
+    await boot({ segments: 2, segmentMs: 10 }, 0);
+    const ids = await manager.createMany({ urls: ['http://127.0.0.1:9/a.m3u8', 'http://127.0.0.1:9/b.m3u8'], filename: 'show.mp4', headers: {}, options: { download_threads: 3 }, source: 'api' });
+    const made = await Promise.all(ids.map((id) => manager.get(id)));
+    expect(made.map((t) => t.filename)).toEqual(['show_1.mp4', 'show_2.mp4']);
+    expect(made.every((t) => t.advanced && t.options.download_threads === 3)).toBe(true);
+    const [plain] = await manager.createMany({ urls: ['http://127.0.0.1:9/clip.m3u8'], headers: {}, options: { retries: 2 }, source: 'api' });
+    expect(await manager.get(plain!)).toMatchObject({ advanced: false, filename: 'clip.mp4' });
+    // All or nothing: a bad save_location fails the batch and leaves no task behind.
+    const before = (await manager.list()).total;
+    await expect(manager.createMany({ urls: ['http://127.0.0.1:9/c.m3u8', 'http://127.0.0.1:9/d.m3u8'], headers: {}, options: { save_location: '/etc' }, source: 'api' })).rejects.toThrow(/save_location/);
+    expect((await manager.list()).total).toBe(before);
+    expect(await manager.removeMany([ids[0]!, ids[0]!, 999_999])).toEqual({ deleted: 1, notFound: [999_999] });
+    await expect(manager.get(ids[0]!)).rejects.toBeInstanceOf(TaskNotFoundError);
+  });
+
   it('pauses, resumes and deletes as the table says, at every state', async () => {
     await boot({ segments: 200, segmentMs: 20 }, 1);
     const running = await manager.create(input(1));

@@ -1,9 +1,9 @@
 // `/api/v1`: the task-management API of the Local API seeds applied to downloads.
 // Routes parse and validate, call the task manager, and shape the envelope.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { PathError, filenameFromUrl } from '../manager/paths.js';
+import { PathError } from '../manager/paths.js';
 import { langFromAcceptLanguage, type Lang } from '../manager/progress-text.js';
-import { DEFAULT_SETTINGS, SettingsError } from '../manager/settings.js';
+import { SettingsError } from '../manager/settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../manager/task-manager.js';
 import type { TaskOptions } from '../types.js';
 import { ApiError, ErrorCode } from './error-codes.js';
@@ -23,8 +23,6 @@ export interface V1Deps {
   startedAt: number;
 }
 
-const SETTINGS_KEYS = new Set(Object.keys(DEFAULT_SETTINGS));
-
 function taskId(raw: string | string[] | undefined): number {
   const value = Array.isArray(raw) ? raw[0] : raw;
   if (!value || !idParamSchema.safeParse(value).success) throw new ApiError(ErrorCode.notFound, `task ${value ?? ''} not found: ids are positive integers`);
@@ -43,11 +41,6 @@ function missingUrl(body: unknown): boolean {
   return noUrl && noUrls;
 }
 
-/** `name_1.mp4` from `name.mp4` (or `name_1` from `name`). */
-function numbered(filename: string, n: number): string {
-  const m = /^(.*?)(\.(mp4|mkv|ts))?$/i.exec(filename)!;
-  return `${m[1]}_${n}${m[2] ?? ''}`;
-}
 
 export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1Deps): Router {
   const router = express.Router();
@@ -65,29 +58,14 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
       throw new ApiError(badScheme ? ErrorCode.unsupportedUrl : ErrorCode.invalidParams, describeError(parsed.error));
     }
     const input = parsed.data;
-    const urls = [...(input.url ? [input.url] : []), ...(input.urls ?? [])];
-    const options = (input.options ?? {}) as Partial<TaskOptions>;
-    const advanced = Object.keys(options).some((k) => SETTINGS_KEYS.has(k));
-    const ids: number[] = [];
-    try {
-      for (const [i, url] of urls.entries()) {
-        const filename = input.filename ? (urls.length > 1 ? numbered(input.filename, i + 1) : input.filename) : filenameFromUrl(url);
-        const task = await manager.create({
-          url,
-          filename,
-          headers: normalizeHeaders(input.headers),
-          advanced,
-          options,
-          source: input.source ?? 'api',
-          startTime: input.start_time ?? null,
-        });
-        ids.push(task.id);
-      }
-    } catch (err) {
-      // All or nothing: a batch that answers an error has created none of its tasks.
-      for (const id of ids) await manager.remove(id).catch(() => undefined);
-      throw err;
-    }
+    const ids = await manager.createMany({
+      urls: [...(input.url ? [input.url] : []), ...(input.urls ?? [])],
+      filename: input.filename,
+      headers: normalizeHeaders(input.headers),
+      options: (input.options ?? {}) as Partial<TaskOptions>,
+      source: input.source ?? 'api',
+      startTime: input.start_time ?? null,
+    });
     ok(res, { task_ids: ids, created_count: ids.length });
   });
 
@@ -116,17 +94,7 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
    */
   router.delete('/tasks/batch', async (req, res) => {
     const { task_ids } = parseOr40001(taskIdsSchema, req.body ?? {});
-    const notFound: number[] = [];
-    let deleted = 0;
-    for (const id of new Set(task_ids.map(Number))) {
-      try {
-        await manager.remove(id);
-        deleted++;
-      } catch (err) {
-        if (!(err instanceof TaskNotFoundError)) throw err;
-        notFound.push(id);
-      }
-    }
+    const { deleted, notFound } = await manager.removeMany(task_ids.map(Number));
     ok(res, { deleted_count: deleted, not_found: notFound });
   });
 

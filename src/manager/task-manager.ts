@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
-import { PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
+import { filenameFromUrl, PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
 import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { userFacingError } from './run-failure.js';
 import { progressPercent, statusBar } from './progress-text.js';
@@ -14,7 +14,7 @@ import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } fro
 import { boundTaskText } from './text-limits.js';
 import { FileUnavailableError, RunBugError, TaskNotFoundError, TransitionError } from './errors.js';
 import { stepOf, targetOf, type Command } from './transitions.js';
-import { resolveFolders, taskOptionsFor, type TaskFolders } from './task-options.js';
+import { infersAdvanced, numbered, resolveFolders, taskOptionsFor, type TaskFolders } from './task-options.js';
 import { TransferLimits } from '../downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SYSTEM_SETTINGS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
@@ -46,6 +46,13 @@ export interface CreateTaskInput {
   startAt?: Date | null;
   /** Do not start before the next local "HH:MM" (by the manager's clock); wins over `startAt`. */
   startTime?: string | null;
+}
+
+/** A batch create: one task per URL, sharing the rest (`POST /api/v1/tasks`). */
+export interface CreateManyInput extends Omit<CreateTaskInput, 'url' | 'filename' | 'advanced'> {
+  urls: string[];
+  /** One name for the batch (numbered `_1`, `_2`… when more than one URL); absent: each URL's own. */
+  filename?: string | null;
 }
 
 export type TaskEvent =
@@ -315,6 +322,43 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     // for a scheduled one. (A full queue otherwise paid a pass per create.)
     if (startAt ? startAt.getTime() < this.#timerAt : this.#running.size < this.#opts.maxActive) this.schedule();
     return task;
+  }
+
+  /**
+   * Creates one task per URL, all or nothing: when one fails, those already made are removed
+   * and the error is thrown. A shared filename is numbered; a request setting any download
+   * setting makes the tasks `advanced`.
+   */
+  async createMany(input: CreateManyInput): Promise<number[]> {
+    const { urls, filename, ...rest } = input;
+    const advanced = infersAdvanced(input.options);
+    const ids: number[] = [];
+    try {
+      for (const [i, url] of urls.entries()) {
+        const name = filename ? (urls.length > 1 ? numbered(filename, i + 1) : filename) : filenameFromUrl(url);
+        ids.push((await this.create({ ...rest, url, filename: name, advanced })).id);
+      }
+    } catch (err) {
+      for (const id of ids) await this.remove(id).catch(() => undefined);
+      throw err;
+    }
+    return ids;
+  }
+
+  /** Removes every task of `ids` that exists (each once); those that do not are listed, not an error. */
+  async removeMany(ids: readonly number[]): Promise<{ deleted: number; notFound: number[] }> {
+    const notFound: number[] = [];
+    let deleted = 0;
+    for (const id of new Set(ids)) {
+      try {
+        await this.remove(id);
+        deleted++;
+      } catch (err) {
+        if (!(err instanceof TaskNotFoundError)) throw err;
+        notFound.push(id);
+      }
+    }
+    return { deleted, notFound };
   }
 
   /** Changes options of an existing task in any state, saved with it; a running download follows within a second. */

@@ -60,3 +60,16 @@ export function resolveFolders(options: DownloadSettings, roots: FolderRoots): T
   }
   return { saveDir, workBase, ownBase: false };
 }
+
+const SETTINGS_KEYS = new Set<string>(SETTINGS_FIELDS);
+
+/** A request that sets any download setting carries its own settings (`advanced`); one with only the v1 extras does not. */
+export function infersAdvanced(options: Partial<TaskOptions>): boolean {
+  return Object.keys(options).some((k) => SETTINGS_KEYS.has(k));
+}
+
+/** `name_1.mp4` from `name.mp4` (or `name_1` from `name`): the n-th file of a batch sharing one name. */
+export function numbered(filename: string, n: number): string {
+  const m = /^(.*?)(\.(mp4|mkv|ts))?$/i.exec(filename)!;
+  return `${m[1]}_${n}${m[2] ?? ''}`;
+}
