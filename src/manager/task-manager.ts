@@ -8,10 +8,9 @@ import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { filenameFromUrl, PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
 import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
-import { userFacingError } from './run-failure.js';
-import { progressPercent, statusBar } from './progress-text.js';
+import { completedOutcome, endedOutcome, progressPatch, ProgressThrottle, withLine, type StopReason } from './progress-writer.js';
+import { statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
-import { boundTaskText } from './text-limits.js';
 import { FileUnavailableError, RunBugError, TaskNotFoundError, TransitionError } from './errors.js';
 import { stepOf, targetOf, type Command } from './transitions.js';
 import { infersAdvanced, numbered, resolveFolders, taskOptionsFor, type TaskFolders } from './task-options.js';
@@ -82,8 +81,6 @@ export interface TaskOptionsUpdate {
   max_speed?: number;
 }
 
-type StopReason = 'pause' | 'delete' | 'shutdown';
-
 interface RunningTask {
   controller: AbortController;
   /** A live task's stop: ends the recording, which is then merged (not a pause). */
@@ -93,20 +90,11 @@ interface RunningTask {
   done: Promise<void>;
   /** The record with the latest progress applied (the store lags it by up to progressWriteMs). */
   live: TaskRecord;
-  lastWrite: number;
-  pendingWrite?: () => void;
+  progress: ProgressThrottle;
 }
 
 const NO_FIGURES = { segments_total: 0, segments_done: 0, segments_skipped: 0, downloaded_bytes: 0, speed_bps: 0, eta_s: null };
 
-/**
- * The patch with the stored (English) `status_bar` of the record it makes. The APIs show a
- * line computed afresh in their language (src/api/present.ts); the stored one is for readers
- * of the raw store.
- */
-function withLine(task: TaskRecord, patch: Partial<TaskRecord>): Partial<TaskRecord> {
-  return { ...patch, status_bar: statusBar({ ...task, ...patch }) };
-}
 
 /** A saved settings change: what was, what is (passwords included: never log these whole). */
 export interface SettingsChange {
@@ -536,52 +524,20 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       started_at: startedAt,
     }))) ?? task;
     let resolveDone!: () => void;
-    const entry: RunningTask = { controller, finish: new AbortController(), live, lastWrite: 0, done: new Promise<void>((r) => { resolveDone = r; }) };
+    const entry: RunningTask = { controller, finish: new AbortController(), live, progress: new ProgressThrottle(this.#opts.progressWriteMs ?? 500), done: new Promise<void>((r) => { resolveDone = r; }) };
     this.#running.set(task.id, entry);
     void this.#run(entry).finally(resolveDone);
   }
 
   #onProgress(id: number, entry: RunningTask, snapshot: ProgressSnapshot): void {
     if (entry.stopReason) return;
-    // Resolving knows no figures yet: the record keeps those of what an earlier run left on disk.
-    const figures: Partial<TaskRecord> = snapshot.phase === 'resolving' && !snapshot.segments_total ? {} : {
-      segments_total: snapshot.segments_total,
-      segments_done: snapshot.segments_done,
-      segments_skipped: snapshot.segments_skipped,
-      downloaded_bytes: snapshot.downloaded_bytes,
-      size: snapshot.downloaded_bytes,
-      progress: progressPercent(snapshot),
-    };
-    const patch: Partial<TaskRecord> = {
-      phase: snapshot.phase,
-      ...figures,
-      speed_bps: Math.round(snapshot.speed_bps),
-      eta_s: snapshot.eta_s === null ? null : Math.round(snapshot.eta_s),
-      backoff: snapshot.backoff ?? null,
-      status_bar: boundTaskText(statusBar({ ...entry.live, ...figures, ...snapshot, backoff: snapshot.backoff ?? null })),
-    };
-    if (snapshot.live) {
-      patch.live = true;
-      patch.recorded_s = snapshot.live.recorded_s;
-    }
-    // Kept on the record so every API can say the task waits for its stream (live_wait).
-    if (snapshot.waiting_until || entry.live.waiting_until) patch.waiting_until = snapshot.waiting_until ?? null;
+    const patch = progressPatch(entry.live, snapshot);
     entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
     this.emit('task', { type: 'updated', task: entry.live });
-    // Store writes are rate-limited; the newest numbers win and a trailing write catches up.
-    const writeNow = () => {
-      entry.pendingWrite = undefined;
-      entry.lastWrite = Date.now();
+    entry.progress.offer(() => {
       const { id: _id, created_at: _c, updated_at: _u, ...rest } = entry.live;
       void this.#enqueueWrite(id, rest).catch(() => undefined);
-    };
-    const interval = this.#opts.progressWriteMs ?? 500;
-    const wait = entry.lastWrite + interval - Date.now();
-    if (wait <= 0) writeNow();
-    else if (!entry.pendingWrite) {
-      entry.pendingWrite = writeNow;
-      setTimeout(() => entry.pendingWrite?.(), wait).unref();
-    }
+    });
   }
 
   /** An unexpected exception ended a run: the user sees an InternalError, the log gets the original. */
@@ -620,42 +576,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       });
       if (entry.stopReason) throw new Error('stopped');
       poster = result.poster;
-      outcome = {
-        ...targetOf('finish', TaskStatus.downloading),
-        progress: 100,
-        size: result.size,
-        output_path: result.outputPath,
-        ...(result.posterPath ? { poster_path: result.posterPath } : {}),
-        segments_total: result.segments_total,
-        segments_skipped: result.segments_skipped,
-        segments_done: result.segments_total - result.segments_skipped,
-        speed_bps: 0,
-        eta_s: 0,
-        backoff: null,
-        completed_at: new Date(this.#clock.now()).toISOString(),
-      };
-      if (result.live) {
-        outcome.live = true;
-        outcome.recorded_s = result.live.recorded_s;
-        outcome.live_end = result.live.ended;
-      }
-      outcome.status_bar = statusBar({ ...entry.live, ...outcome } as TaskRecord);
+      outcome = completedOutcome(entry.live, result, this.#clock.now());
     } catch (err) {
-      const reason = entry.stopReason;
-      const stopped = { speed_bps: 0, eta_s: null, backoff: null };
-      if (reason === 'pause') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused });
-      // A recording stopped before its first segment has nothing to merge: it is paused, not failed.
-      else if (!reason && entry.finishing && entry.live.segments_done === 0) outcome = withLine(entry.live, { ...stopped, status: TaskStatus.paused, phase: 'queued' });
-      else if (reason === 'shutdown') outcome = withLine(entry.live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
-      else if (reason === 'delete') outcome = {};
-      else {
-        const message = boundTaskText(userFacingError(err, (original) => this.#reportBug(id, original)).message);
-        outcome = withLine(entry.live, { ...stopped, status: TaskStatus.failed, err_msg: message });
-        if (outcome.status_bar) outcome.status_bar = boundTaskText(outcome.status_bar);
-      }
+      outcome = endedOutcome(entry.live, entry.stopReason, entry.finishing === true, err, (original) => this.#reportBug(id, original));
     }
     this.#limits.release(id, limits);
-    entry.pendingWrite = undefined;
+    entry.progress.cancel();
     await this.#locked(async () => {
       this.#running.delete(id);
       if (Object.keys(outcome).length) {
