@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
+import { Scheduler } from './scheduler.js';
 import { filenameFromUrl, PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
 import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { completedOutcome, endedOutcome, progressPatch, ProgressThrottle, withLine, type StopReason } from './progress-writer.js';
@@ -114,11 +115,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   readonly #writes = new Map<number, Promise<unknown>>();
   /** Posters of completed tasks still being made; shutdown waits for them before the store closes. */
   readonly #posters = new Set<Promise<void>>();
-  #cancelTimer?: () => void;
-  #closed = false;
-  #scheduleQueued = false;
-  /** When the armed timer fires (ms), Infinity when none: a scheduled task later than it needs no pass. */
-  #timerAt = Infinity;
+  readonly #scheduler: Scheduler;
   readonly #limits: TransferLimits;
 
   constructor(options: TaskManagerOptions) {
@@ -130,6 +127,19 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#engine = options.engine;
     this.#clock = options.clock ?? systemClock;
     this.#limits = options.limits ?? new TransferLimits();
+    this.#scheduler = new Scheduler({
+      store: this.#store,
+      clock: this.#clock,
+      maxActive: options.maxActive,
+      running: () => this.#running,
+      begin: (task) => this.#begin(task),
+      exclusive: (fn) => this.#locked(fn),
+      onError: (err: unknown) => {
+        // The queue must not die with one failed pass; the next call tries again.
+        if (this.listenerCount('error')) this.emit('error', err);
+        else console.error('m3u8dm: scheduling failed:', err);
+      },
+    });
   }
 
   get maxActive(): number {
@@ -308,7 +318,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.emit('task', { type: 'created', task });
     // A pass only when it can change something: a free slot for a due task, or an earlier timer
     // for a scheduled one. (A full queue otherwise paid a pass per create.)
-    if (startAt ? startAt.getTime() < this.#timerAt : this.#running.size < this.#opts.maxActive) this.schedule();
+    if (this.#scheduler.wouldMatter(startAt)) this.schedule();
     return task;
   }
 
@@ -469,8 +479,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   async shutdown(): Promise<void> {
     // Under the lock: a scheduling pass already under way finishes first, and none starts after.
     const stops = await this.#locked(async () => {
-      this.#closed = true;
-      this.#cancelTimer?.();
+      this.#scheduler.close();
       return { all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown'))) };
     });
     await stops.all;
@@ -483,36 +492,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   /** Starts waiting tasks while there is room. Cheap to call often: calls coalesce. */
   schedule(): void {
-    if (this.#closed || this.#scheduleQueued) return;
-    this.#scheduleQueued = true;
-    void this.#locked(async () => {
-      this.#scheduleQueued = false;
-      if (this.#closed) return;
-      this.#cancelTimer?.();
-      this.#cancelTimer = undefined;
-      this.#timerAt = Infinity;
-      const room = this.#opts.maxActive - this.#running.size;
-      const now = this.#clock.now();
-      // Only the first few due tasks are read, from the store's index: a pass costs the same with
-      // ten thousand waiting as with ten (reading them all made 10,000 creates quadratic).
-      if (room > 0) {
-        const { tasks } = await this.#store.list({ status: TaskStatus.waiting, dueBy: now }, { offset: 0, limit: room + this.#running.size });
-        let started = 0;
-        for (const task of tasks) {
-          if (started >= room) break;
-          if (this.#running.has(task.id)) continue;
-          started++;
-          await this.#begin(task);
-        }
-      }
-      const nextStart = await this.#store.nextStartAfter(now);
-      this.#timerAt = nextStart ?? Infinity;
-      if (nextStart !== null) this.#cancelTimer = this.#clock.setTimer(() => this.schedule(), nextStart - now);
-    }).catch((err: unknown) => {
-      // The queue must not die with one failed pass; the next call tries again.
-      if (this.listenerCount('error')) this.emit('error', err);
-      else console.error('m3u8dm: scheduling failed:', err);
-    });
+    this.#scheduler.request();
   }
 
   async #begin(task: TaskRecord): Promise<void> {
