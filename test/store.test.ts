@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import type { NewTask } from '../src/store/task-store.js';
+import { storeContract } from './helpers/store-contract.js';
 import { TaskStatus } from '../src/types.js';
 
 function newTask(over: Partial<NewTask> = {}): NewTask {
@@ -87,4 +88,11 @@ describe('NedbTaskStore', () => {
     expect((await store.getSettings())?.download_threads).toBe(17);
     expect((await store.get(t.id))?.filename).toBe('kept.mp4');
   });
+});
+
+storeContract('nedb', async () => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-contract-'));
+  const store = new NedbTaskStore({ dataDir });
+  await store.open();
+  return { store, cleanup: async () => { await store.close(); await rm(dataDir, { recursive: true, force: true }); } };
 });

@@ -2,12 +2,13 @@
 // every change to a file, so an acknowledged write survives kill -9. The file is
 // compacted on open and on a timer. One process per data directory.
 import { open as openFile, readFile, unlink, writeFile } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import Datastore from 'nedb-promises';
 import type { IntegrationSettings } from '../manager/integration-settings.js';
 import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord } from '../types.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../service/private-files.js';
-import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
+import type { ClaimRequest, LeaseRef, NewTask, NodeBeat, TaskChange, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
 
 interface TaskDoc extends TaskRecord {
   _id: string;
@@ -134,6 +135,11 @@ export class NedbTaskStore implements TaskStore {
   #index = new Map<number, IndexEntry>();
   /** Creations are serialised so ids follow the order of acknowledgement. */
   #createChain: Promise<unknown> = Promise.resolve();
+  /** Lease operations are serialised: each reads then writes, and no two may decide on the same read. */
+  #leaseChain: Promise<unknown> = Promise.resolve();
+  /** Heartbeats: one process owns a nedb store (its lock file), so they need not outlive it. */
+  readonly #nodes = new Map<string, NodeBeat>();
+  readonly #changes = new EventEmitter<{ change: [TaskChange] }>();
 
   constructor(options: NedbStoreOptions) {
     this.#options = options;
@@ -222,6 +228,7 @@ export class NedbTaskStore implements TaskStore {
         throw new StoreWriteError(`the task could not be saved: ${describeFsError(error)}`, { cause: error });
       }
       this.#index.set(id, indexEntry(doc));
+      this.#changes.emit('change', { kind: 'created', id });
       return toRecord(doc);
     });
     this.#createChain = next.catch(() => undefined);
@@ -266,13 +273,94 @@ export class NedbTaskStore implements TaskStore {
     const doc = (await this.#db.update({ _id: String(id) }, { $set }, { returnUpdatedDocs: true })) as TaskDoc | null;
     if (!doc) return null;
     this.#index.set(id, indexEntry(doc));
+    this.#changes.emit('change', { kind: 'updated', id });
     return toRecord(doc);
   }
 
   async delete(id: number): Promise<boolean> {
     const removed = (await this.#db.remove({ _id: String(id) }, {})) > 0;
     this.#index.delete(id);
+    if (removed) this.#changes.emit('change', { kind: 'deleted', id });
     return removed;
+  }
+
+  // ---- leases (TaskLeases) ---------------------------------------------------
+
+  #leased<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#leaseChain.then(fn);
+    this.#leaseChain = next.catch(() => undefined);
+    return next;
+  }
+
+  async claim(node: string, request: ClaimRequest): Promise<TaskRecord[]> {
+    return this.#leased(async () => {
+      const { now, leaseMs, max, patch } = request;
+      const claimed: TaskRecord[] = [];
+      if (max <= 0) return claimed;
+      for (const [id, entry] of this.#index) {
+        if (claimed.length >= max) break;
+        if (entry.status !== TaskStatus.waiting || entry.startAt > now) continue;
+        const task = await this.get(id);
+        if (!task || task.status !== TaskStatus.waiting) continue;
+        if (task.node && (task.lease_expires_at ?? 0) >= now) continue;
+        const done = await this.patch(id, { ...patch, node, lease_epoch: (task.lease_epoch ?? 0) + 1, lease_expires_at: now + leaseMs });
+        if (done) claimed.push(done);
+      }
+      return claimed;
+    });
+  }
+
+  async renew(leases: readonly LeaseRef[], now: number, leaseMs: number): Promise<{ held: number[]; lost: number[] }> {
+    return this.#leased(async () => {
+      const held: number[] = [];
+      const lost: number[] = [];
+      for (const lease of leases) {
+        const task = await this.get(lease.id);
+        if (task && holds(task, lease) && (await this.patch(lease.id, { lease_expires_at: now + leaseMs }))) held.push(lease.id);
+        else lost.push(lease.id);
+      }
+      return { held, lost };
+    });
+  }
+
+  async patchLeased(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null> {
+    return this.#leased(() => this.#fenced(lease, patch));
+  }
+
+  async release(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null> {
+    return this.#leased(() => this.#fenced(lease, { ...patch, node: null, lease_expires_at: null }));
+  }
+
+  async #fenced(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null> {
+    const task = await this.get(lease.id);
+    if (!task) return null;
+    if (!holds(task, lease)) return 'lost';
+    return this.patch(lease.id, patch);
+  }
+
+  async reclaimExpired(now: number): Promise<number[]> {
+    return this.#leased(async () => {
+      const docs = await this.#db.find({ lease_expires_at: { $lt: now } });
+      const ids: number[] = [];
+      for (const doc of docs) {
+        if (!isSoundDoc(doc) || !doc.node) continue;
+        if (await this.patch(doc.id, { status: TaskStatus.waiting, phase: 'queued', node: null, lease_expires_at: null })) ids.push(doc.id);
+      }
+      return ids.sort((a, b) => a - b);
+    });
+  }
+
+  async touchNode(node: NodeBeat): Promise<void> {
+    this.#nodes.set(node.id, { ...node });
+  }
+
+  async listNodes(aliveSince: number): Promise<NodeBeat[]> {
+    return [...this.#nodes.values()].filter((n) => n.seen_at >= aliveSince).map((n) => ({ ...n }));
+  }
+
+  watch(listener: (change: TaskChange) => void): () => void {
+    this.#changes.on('change', listener);
+    return () => { this.#changes.off('change', listener); };
   }
 
   async countByStatus(): Promise<Record<TaskStatus, number>> {
@@ -306,4 +394,9 @@ export class NedbTaskStore implements TaskStore {
   async saveIntegrationSettings(settings: IntegrationSettings): Promise<void> {
     await this.#metaDb.update({ _id: INTEGRATIONS_ID }, { _id: INTEGRATIONS_ID, value: settings }, { upsert: true });
   }
+}
+
+/** Whether `lease` (owner and epoch) is the task's current one. */
+function holds(task: TaskRecord, lease: LeaseRef): boolean {
+  return task.node === lease.node && (task.lease_epoch ?? 0) === lease.epoch;
 }

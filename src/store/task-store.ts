@@ -34,7 +34,7 @@ export interface TaskList {
   total: number;
 }
 
-export interface TaskStore {
+export interface TaskStore extends TaskLeases {
   /** Loads (and compacts) the data; must be called once before anything else. */
   open(): Promise<void>;
   /** Flushes and releases the data file. */
