@@ -6,6 +6,7 @@ import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.j
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import type { NewTask } from '../src/store/task-store.js';
 import { TaskStatus } from '../src/types.js';
+import { storeContract } from './helpers/store-contract.js';
 
 function newTask(over: Partial<NewTask> = {}): NewTask {
   return {
@@ -87,4 +88,23 @@ describe('NedbTaskStore', () => {
     expect((await store.getSettings())?.download_threads).toBe(17);
     expect((await store.get(t.id))?.filename).toBe('kept.mp4');
   });
+});
+
+storeContract('NedbTaskStore', () => {
+  let dir: string | undefined;
+  const openIn = async (d: string) => {
+    const s = new NedbTaskStore({ dataDir: d });
+    await s.open();
+    return s;
+  };
+  return {
+    async fresh() {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-store-contract-'));
+      return openIn(dir);
+    },
+    reopen: () => openIn(dir!),
+    async cleanup() {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
 });
