@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import type { NewTask } from '../src/store/task-store.js';
+import { leaseContract } from './helpers/lease-contract.js';
 import { storeContract } from './helpers/store-contract.js';
 import { TaskStatus } from '../src/types.js';
 
@@ -90,9 +91,28 @@ describe('NedbTaskStore', () => {
   });
 });
 
-storeContract('nedb', async () => {
+leaseContract('nedb', async () => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-contract-'));
   const store = new NedbTaskStore({ dataDir });
   await store.open();
   return { store, cleanup: async () => { await store.close(); await rm(dataDir, { recursive: true, force: true }); } };
+});
+
+storeContract('NedbTaskStore', () => {
+  let dir: string | undefined;
+  const openIn = async (d: string) => {
+    const s = new NedbTaskStore({ dataDir: d });
+    await s.open();
+    return s;
+  };
+  return {
+    async fresh() {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-store-contract-'));
+      return openIn(dir);
+    },
+    reopen: () => openIn(dir!),
+    async cleanup() {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
 });

@@ -34,7 +34,8 @@ export interface TaskList {
   total: number;
 }
 
-export interface TaskStore extends TaskLeases {
+/** Tasks and settings: what every store keeps (the lease operations come on top, in `TaskLeases`). */
+export interface TaskRecords {
   /** Loads (and compacts) the data; must be called once before anything else. */
   open(): Promise<void>;
   /** Flushes and releases the data file. */
@@ -60,8 +61,7 @@ export interface TaskStore extends TaskLeases {
 
 /**
  * Leases: which node runs which task. Both stores implement the same semantics and the task manager's
- * start decision is made here, not in its memory. (Being built: `TaskStore` extends this once the nedb
- * store implements it.)
+ * start decision is made here, not in its memory.
  */
 export interface TaskLeases {
 
@@ -133,3 +133,6 @@ export interface TaskChange {
   kind: 'created' | 'updated' | 'deleted';
   id: number;
 }
+
+/** The whole store contract: the service runs on a store that does both. */
+export interface TaskStore extends TaskRecords, TaskLeases {}

@@ -1,17 +1,11 @@
-// The TaskLeases contract (src/store/task-store.ts) as one suite any TaskStore runs:
-// `storeContract('nedb', open)` from test/store.test.ts; the PostgreSQL store calls it too.
-// `open` gives a fresh, empty, opened store and a cleanup that closes and removes it.
+// The behaviours every TaskStore must share, run against each store (nedb, PostgreSQL),
+// so the two cannot drift apart.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../../src/manager/settings.js';
-import type { NewTask, TaskChange, TaskStore } from '../../src/store/task-store.js';
+import type { NewTask, TaskRecords as TaskStore } from '../../src/store/task-store.js';
 import { TaskStatus } from '../../src/types.js';
 
-export interface OpenedStore {
-  store: TaskStore;
-  cleanup: () => Promise<void>;
-}
-
-function newTask(over: Partial<NewTask> = {}): NewTask {
+export function newTask(over: Partial<NewTask> = {}): NewTask {
   return {
     url: 'http://127.0.0.1/x.m3u8', filename: 'x.mp4', status: TaskStatus.waiting, phase: 'queued', progress: 0, status_bar: '', err_msg: '',
     size: 0, completed_at: null, started_at: null, start_time: null, header_map: {}, advanced: false,
@@ -20,90 +14,115 @@ function newTask(over: Partial<NewTask> = {}): NewTask {
   };
 }
 
-const NOW = 1_800_000_000_000;
-const LEASE = 10_000;
-const running = { status: TaskStatus.downloading, phase: 'resolving' as const };
+export interface StoreUnderTest {
+  /** A fresh, empty store, opened. */
+  fresh(): Promise<TaskStore>;
+  /** A new instance on the same data, opened (the old one is closed by the caller first). */
+  reopen(): Promise<TaskStore>;
+  cleanup(): Promise<void>;
+}
 
-export function storeContract(name: string, open: () => Promise<OpenedStore>): void {
-  describe(`${name}: TaskLeases contract`, () => {
-    let opened: OpenedStore;
+export function storeContract(name: string, make: () => StoreUnderTest): void {
+  describe(`${name}: the TaskStore contract`, () => {
+    let subject: StoreUnderTest;
     let store: TaskStore;
     beforeEach(async () => {
-      opened = await open();
-      store = opened.store;
+      subject = make();
+      store = await subject.fresh();
     });
     afterEach(async () => {
-      await opened.cleanup();
+      await store.close();
+      await subject.cleanup();
     });
 
-    it('claims due, unleased waiting tasks oldest first, up to max, raising the epoch', async () => {
+    it('gives positive ids in creation order and never reuses one, even after a reopen', async () => {
       const a = await store.create(newTask());
-      const later = await store.create(newTask({ start_time: new Date(NOW + 60_000).toISOString() }));
-      const paused = await store.create(newTask({ status: TaskStatus.paused }));
       const b = await store.create(newTask());
+      expect([a.id, b.id]).toEqual([1, 2]);
+      await store.delete(b.id);
+      await store.close();
+      store = await subject.reopen();
       const c = await store.create(newTask());
-      expect(await store.claim('n1', { now: NOW, leaseMs: LEASE, max: 0, patch: running })).toEqual([]);
-      const got = await store.claim('n1', { now: NOW, leaseMs: LEASE, max: 2, patch: running });
-      expect(got.map((t) => t.id)).toEqual([a.id, b.id]);
-      for (const t of got) expect(t).toMatchObject({ node: 'n1', lease_epoch: 1, lease_expires_at: NOW + LEASE, status: TaskStatus.downloading });
-      const rest = await store.claim('n2', { now: NOW, leaseMs: LEASE, max: 10, patch: running });
-      expect(rest.map((t) => t.id)).toEqual([c.id]);
-      expect((await store.get(later.id))?.node ?? null).toBeNull();
-      expect((await store.get(paused.id))?.node ?? null).toBeNull();
+      expect(c.id).toBeGreaterThan(2);
+      expect((await store.list()).tasks.map((t) => t.id)).toEqual([1, c.id]);
     });
 
-    it('never gives one task to two concurrent claimers', async () => {
-      for (let i = 0; i < 6; i++) await store.create(newTask());
-      const all = await Promise.all(['n1', 'n2', 'n3'].map((n) => store.claim(n, { now: NOW, leaseMs: LEASE, max: 6, patch: running })));
-      const ids = all.flat().map((t) => t.id);
-      expect(ids).toHaveLength(6);
-      expect(new Set(ids).size).toBe(6);
+    it('keeps ids unique under concurrent creates', async () => {
+      const made = await Promise.all(Array.from({ length: 50 }, () => store.create(newTask())));
+      expect(new Set(made.map((t) => t.id)).size).toBe(50);
+      expect(Math.max(...made.map((t) => t.id))).toBe(50);
     });
 
-    it('fences writes by owner and epoch; renews held leases and reports lost ones', async () => {
-      const t = await store.create(newTask());
-      const [mine] = await store.claim('n1', { now: NOW, leaseMs: LEASE, max: 1, patch: running });
-      const lease = { id: t.id, node: 'n1', epoch: mine!.lease_epoch! };
-      expect(await store.patchLeased(lease, { progress: 10 })).toMatchObject({ progress: 10 });
-      expect(await store.patchLeased({ ...lease, epoch: lease.epoch + 1 }, { progress: 20 })).toBe('lost');
-      expect(await store.patchLeased({ ...lease, node: 'n2' }, { progress: 20 })).toBe('lost');
-      expect(await store.renew([lease, { id: 999_999, node: 'n1', epoch: 1 }], NOW + 5_000, LEASE)).toEqual({ held: [t.id], lost: [999_999] });
-      expect((await store.get(t.id))?.lease_expires_at).toBe(NOW + 5_000 + LEASE);
-      const released = await store.release(lease, { status: TaskStatus.paused });
-      expect(released).toMatchObject({ status: TaskStatus.paused, node: null, lease_expires_at: null });
-      expect(await store.patchLeased(lease, { progress: 30 })).toBe('lost');
-      await store.delete(t.id);
-      expect(await store.patchLeased(lease, { progress: 30 })).toBeNull();
+    it('filters by status, source, ids and text, pages in either order, counts by status', async () => {
+      await store.create(newTask({ url: 'http://a/cats.m3u8', filename: 'one.mp4' }));
+      await store.create(newTask({ status: TaskStatus.failed, source: 'cli', filename: 'Cats-two.mp4' }));
+      await store.create(newTask({ status: TaskStatus.failed, filename: 'three.mp4' }));
+      await store.create(newTask({ status: TaskStatus.completed, filename: 'four_%.mp4' }));
+
+      expect((await store.list({ status: TaskStatus.failed })).tasks.map((t) => t.id)).toEqual([2, 3]);
+      expect((await store.list({ status: [TaskStatus.failed, TaskStatus.completed] })).tasks.map((t) => t.id)).toEqual([2, 3, 4]);
+      expect((await store.list({ q: 'CATS' })).tasks.map((t) => t.id)).toEqual([1, 2]);
+      expect((await store.list({ q: 'cats', status: TaskStatus.failed, source: 'cli' })).tasks.map((t) => t.id)).toEqual([2]);
+      expect((await store.list({ q: '.*' })).total).toBe(0); // the query is text, not a pattern
+      expect((await store.list({ q: '_%' })).tasks.map((t) => t.id)).toEqual([4]); // nor a LIKE pattern
+      expect((await store.list({ ids: [4, 1, 99] })).tasks.map((t) => t.id)).toEqual([1, 4]);
+      const page = await store.list({}, { offset: 1, limit: 2 });
+      expect(page.total).toBe(4);
+      expect(page.tasks.map((t) => t.id)).toEqual([2, 3]);
+      const desc = await store.list({}, { offset: 0, limit: 3, order: 'desc' });
+      expect(desc.tasks.map((t) => t.id)).toEqual([4, 3, 2]);
+      expect((await store.list({}, { offset: 10, limit: 5 })).tasks).toEqual([]);
+      const counts = await store.countByStatus();
+      expect(counts[TaskStatus.failed]).toBe(2);
+      expect(counts[TaskStatus.completed]).toBe(1);
+      expect(counts[TaskStatus.waiting]).toBe(1);
+      expect(counts[TaskStatus.downloading]).toBe(0);
     });
 
-    it('reclaims expired leases to waiting, keeping the epoch for the next claim to raise', async () => {
-      const t = await store.create(newTask());
-      const fresh = await store.create(newTask());
-      await store.claim('dead', { now: NOW, leaseMs: LEASE, max: 1, patch: running });
-      await store.claim('alive', { now: NOW + LEASE, leaseMs: LEASE, max: 1, patch: running });
-      expect(await store.reclaimExpired(NOW + LEASE + 1)).toEqual([t.id]);
-      expect(await store.get(t.id)).toMatchObject({ status: TaskStatus.waiting, phase: 'queued', node: null, lease_epoch: 1 });
-      expect((await store.get(fresh.id))?.node).toBe('alive');
-      const [again] = await store.claim('n2', { now: NOW + LEASE + 2, leaseMs: LEASE, max: 1, patch: running });
-      expect(again).toMatchObject({ id: t.id, node: 'n2', lease_epoch: 2 });
-      expect(await store.patchLeased({ id: t.id, node: 'dead', epoch: 1 }, { progress: 1 })).toBe('lost');
-    });
-
-    it('lists nodes alive since a time and tells watchers of every change', async () => {
-      await store.touchNode({ id: 'n1', seen_at: NOW, max_active: 2, running: 1 });
-      await store.touchNode({ id: 'n2', seen_at: NOW - 60_000, max_active: 0, running: 0 });
-      await store.touchNode({ id: 'n1', seen_at: NOW + 1, max_active: 2, running: 2 });
-      expect(await store.listNodes(NOW - 1)).toEqual([{ id: 'n1', seen_at: NOW + 1, max_active: 2, running: 2 }]);
-      const seen: TaskChange[] = [];
-      const stop = store.watch((c) => seen.push(c));
-      const t = await store.create(newTask());
-      await store.patch(t.id, { progress: 5 });
-      await store.delete(t.id);
-      stop();
+    it('selects due tasks and tells when the queue next needs a look', async () => {
+      const t0 = Date.parse('2030-01-01T00:00:00.000Z');
       await store.create(newTask());
-      // Notifications may arrive after the write returns (PostgreSQL): wait a bounded while.
-      for (let i = 0; i < 50 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(seen).toEqual([{ kind: 'created', id: t.id }, { kind: 'updated', id: t.id }, { kind: 'deleted', id: t.id }]);
+      await store.create(newTask({ start_time: new Date(t0 + 60_000).toISOString() }));
+      await store.create(newTask({ start_time: new Date(t0 + 30_000).toISOString() }));
+      await store.create(newTask({ status: TaskStatus.paused, start_time: new Date(t0 + 10_000).toISOString() }));
+      expect((await store.list({ dueBy: t0 })).tasks.map((t) => t.id)).toEqual([1]);
+      // dueBy is about time only; status is its own filter.
+      expect((await store.list({ dueBy: t0 + 30_000 })).tasks.map((t) => t.id)).toEqual([1, 3, 4]);
+      expect((await store.list({ dueBy: t0 + 30_000, status: TaskStatus.waiting })).tasks.map((t) => t.id)).toEqual([1, 3]);
+      expect(await store.nextStartAfter(t0)).toBe(t0 + 30_000);
+      expect(await store.nextStartAfter(t0 + 30_000)).toBe(t0 + 60_000);
+      expect(await store.nextStartAfter(t0 + 60_000)).toBeNull();
+      await store.patch(3, { start_time: null });
+      expect(await store.nextStartAfter(t0)).toBe(t0 + 60_000);
+    });
+
+    it('patches fields, bumps updated_at, and returns null for a missing task', async () => {
+      const t = await store.create(newTask());
+      expect(await store.get(t.id)).toEqual(t);
+      await new Promise((r) => setTimeout(r, 5));
+      const p = await store.patch(t.id, { progress: 40, status: TaskStatus.downloading, filename: 'renamed.mp4' });
+      expect(p).toMatchObject({ id: t.id, progress: 40, status: TaskStatus.downloading, created_at: t.created_at });
+      expect(p!.updated_at > t.updated_at).toBe(true);
+      expect(await store.get(t.id)).toEqual(p);
+      expect((await store.list({ status: TaskStatus.downloading, q: 'renamed' })).total).toBe(1);
+      expect(await store.patch(999, { progress: 1 })).toBeNull();
+      expect(await store.get(999)).toBeNull();
+      expect(await store.delete(999)).toBe(false);
+      expect(await store.delete(t.id)).toBe(true);
+      expect(await store.get(t.id)).toBeNull();
+    });
+
+    it('keeps settings and integration settings across a reopen', async () => {
+      expect(await store.getSettings()).toBeNull();
+      expect(await store.getIntegrationSettings()).toBeNull();
+      await store.saveSettings({ ...DEFAULT_SETTINGS, download_threads: 17 });
+      await store.saveSettings({ ...DEFAULT_SETTINGS, download_threads: 18 });
+      const integrations = { webhooks: [], hooks: {} } as unknown as Parameters<TaskStore['saveIntegrationSettings']>[0];
+      await store.saveIntegrationSettings(integrations);
+      await store.close();
+      store = await subject.reopen();
+      expect((await store.getSettings())?.download_threads).toBe(18);
+      expect(await store.getIntegrationSettings()).toEqual(integrations);
     });
   });
 }

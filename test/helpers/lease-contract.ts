@@ -1,0 +1,109 @@
+// The TaskLeases contract (src/store/task-store.ts) as one suite any TaskStore runs:
+// `leaseContract('nedb', open)` from test/store.test.ts; the PostgreSQL store will once it has leases.
+// `open` gives a fresh, empty, opened store and a cleanup that closes and removes it.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../../src/manager/settings.js';
+import type { NewTask, TaskChange, TaskStore } from '../../src/store/task-store.js';
+import { TaskStatus } from '../../src/types.js';
+
+export interface OpenedStore {
+  store: TaskStore;
+  cleanup: () => Promise<void>;
+}
+
+function newTask(over: Partial<NewTask> = {}): NewTask {
+  return {
+    url: 'http://127.0.0.1/x.m3u8', filename: 'x.mp4', status: TaskStatus.waiting, phase: 'queued', progress: 0, status_bar: '', err_msg: '',
+    size: 0, completed_at: null, started_at: null, start_time: null, header_map: {}, advanced: false,
+    options: { ...DEFAULT_SETTINGS, ...DEFAULT_TASK_EXTRAS }, source: 'api', segments_total: 0, segments_done: 0, segments_skipped: 0,
+    downloaded_bytes: 0, speed_bps: 0, eta_s: null, output_path: '', ...over,
+  };
+}
+
+const NOW = 1_800_000_000_000;
+const LEASE = 10_000;
+const running = { status: TaskStatus.downloading, phase: 'resolving' as const };
+
+export function leaseContract(name: string, open: () => Promise<OpenedStore>): void {
+  describe(`${name}: TaskLeases contract`, () => {
+    let opened: OpenedStore;
+    let store: TaskStore;
+    beforeEach(async () => {
+      opened = await open();
+      store = opened.store;
+    });
+    afterEach(async () => {
+      await opened.cleanup();
+    });
+
+    it('claims due, unleased waiting tasks oldest first, up to max, raising the epoch', async () => {
+      const a = await store.create(newTask());
+      const later = await store.create(newTask({ start_time: new Date(NOW + 60_000).toISOString() }));
+      const paused = await store.create(newTask({ status: TaskStatus.paused }));
+      const b = await store.create(newTask());
+      const c = await store.create(newTask());
+      expect(await store.claim('n1', { now: NOW, leaseMs: LEASE, max: 0, patch: running })).toEqual([]);
+      const got = await store.claim('n1', { now: NOW, leaseMs: LEASE, max: 2, patch: running });
+      expect(got.map((t) => t.id)).toEqual([a.id, b.id]);
+      for (const t of got) expect(t).toMatchObject({ node: 'n1', lease_epoch: 1, lease_expires_at: NOW + LEASE, status: TaskStatus.downloading });
+      const rest = await store.claim('n2', { now: NOW, leaseMs: LEASE, max: 10, patch: running });
+      expect(rest.map((t) => t.id)).toEqual([c.id]);
+      expect((await store.get(later.id))?.node ?? null).toBeNull();
+      expect((await store.get(paused.id))?.node ?? null).toBeNull();
+    });
+
+    it('never gives one task to two concurrent claimers', async () => {
+      for (let i = 0; i < 6; i++) await store.create(newTask());
+      const all = await Promise.all(['n1', 'n2', 'n3'].map((n) => store.claim(n, { now: NOW, leaseMs: LEASE, max: 6, patch: running })));
+      const ids = all.flat().map((t) => t.id);
+      expect(ids).toHaveLength(6);
+      expect(new Set(ids).size).toBe(6);
+    });
+
+    it('fences writes by owner and epoch; renews held leases and reports lost ones', async () => {
+      const t = await store.create(newTask());
+      const [mine] = await store.claim('n1', { now: NOW, leaseMs: LEASE, max: 1, patch: running });
+      const lease = { id: t.id, node: 'n1', epoch: mine!.lease_epoch! };
+      expect(await store.patchLeased(lease, { progress: 10 })).toMatchObject({ progress: 10 });
+      expect(await store.patchLeased({ ...lease, epoch: lease.epoch + 1 }, { progress: 20 })).toBe('lost');
+      expect(await store.patchLeased({ ...lease, node: 'n2' }, { progress: 20 })).toBe('lost');
+      expect(await store.renew([lease, { id: 999_999, node: 'n1', epoch: 1 }], NOW + 5_000, LEASE)).toEqual({ held: [t.id], lost: [999_999] });
+      expect((await store.get(t.id))?.lease_expires_at).toBe(NOW + 5_000 + LEASE);
+      const released = await store.release(lease, { status: TaskStatus.paused });
+      expect(released).toMatchObject({ status: TaskStatus.paused, node: null, lease_expires_at: null });
+      expect(await store.patchLeased(lease, { progress: 30 })).toBe('lost');
+      await store.delete(t.id);
+      expect(await store.patchLeased(lease, { progress: 30 })).toBeNull();
+    });
+
+    it('reclaims expired leases to waiting, keeping the epoch for the next claim to raise', async () => {
+      const t = await store.create(newTask());
+      const fresh = await store.create(newTask());
+      await store.claim('dead', { now: NOW, leaseMs: LEASE, max: 1, patch: running });
+      await store.claim('alive', { now: NOW + LEASE, leaseMs: LEASE, max: 1, patch: running });
+      expect(await store.reclaimExpired(NOW + LEASE + 1)).toEqual([t.id]);
+      expect(await store.get(t.id)).toMatchObject({ status: TaskStatus.waiting, phase: 'queued', node: null, lease_epoch: 1 });
+      expect((await store.get(fresh.id))?.node).toBe('alive');
+      const [again] = await store.claim('n2', { now: NOW + LEASE + 2, leaseMs: LEASE, max: 1, patch: running });
+      expect(again).toMatchObject({ id: t.id, node: 'n2', lease_epoch: 2 });
+      expect(await store.patchLeased({ id: t.id, node: 'dead', epoch: 1 }, { progress: 1 })).toBe('lost');
+    });
+
+    it('lists nodes alive since a time and tells watchers of every change', async () => {
+      await store.touchNode({ id: 'n1', seen_at: NOW, max_active: 2, running: 1 });
+      await store.touchNode({ id: 'n2', seen_at: NOW - 60_000, max_active: 0, running: 0 });
+      await store.touchNode({ id: 'n1', seen_at: NOW + 1, max_active: 2, running: 2 });
+      expect(await store.listNodes(NOW - 1)).toEqual([{ id: 'n1', seen_at: NOW + 1, max_active: 2, running: 2 }]);
+      const seen: TaskChange[] = [];
+      const stop = store.watch((c) => seen.push(c));
+      const t = await store.create(newTask());
+      await store.patch(t.id, { progress: 5 });
+      await store.delete(t.id);
+      stop();
+      await store.create(newTask());
+      // Notifications may arrive after the write returns (PostgreSQL): wait a bounded while.
+      for (let i = 0; i < 50 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual([{ kind: 'created', id: t.id }, { kind: 'updated', id: t.id }, { kind: 'deleted', id: t.id }]);
+    });
+  });
+}
