@@ -2,21 +2,11 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
+import { DEFAULT_SETTINGS } from '../src/manager/settings.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
-import type { NewTask } from '../src/store/task-store.js';
 import { leaseContract } from './helpers/lease-contract.js';
-import { storeContract } from './helpers/store-contract.js';
+import { newTask, storeContract } from './helpers/store-contract.js';
 import { TaskStatus } from '../src/types.js';
-
-function newTask(over: Partial<NewTask> = {}): NewTask {
-  return {
-    url: 'http://127.0.0.1/x.m3u8', filename: 'x.mp4', status: TaskStatus.waiting, phase: 'queued', progress: 0, status_bar: '', err_msg: '',
-    size: 0, completed_at: null, started_at: null, start_time: null, header_map: {}, advanced: false,
-    options: { ...DEFAULT_SETTINGS, ...DEFAULT_TASK_EXTRAS }, source: 'api', segments_total: 0, segments_done: 0, segments_skipped: 0,
-    downloaded_bytes: 0, speed_bps: 0, eta_s: null, output_path: '', ...over,
-  };
-}
 
 describe('NedbTaskStore', () => {
   let dir: string;
@@ -42,12 +32,6 @@ describe('NedbTaskStore', () => {
     const c = await store.create(newTask());
     expect(c.id).toBe(3);
     expect((await store.list()).tasks.map((t) => t.id)).toEqual([1, 3]);
-  });
-
-  it('keeps ids unique under concurrent creates', async () => {
-    const made = await Promise.all(Array.from({ length: 50 }, () => store.create(newTask())));
-    expect(new Set(made.map((t) => t.id)).size).toBe(50);
-    expect(Math.max(...made.map((t) => t.id))).toBe(50);
   });
 
   it('filters by status, source and text, pages in id order, counts by status', async () => {

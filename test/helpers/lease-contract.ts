@@ -2,22 +2,13 @@
 // `leaseContract('nedb', open)` from test/store.test.ts; the PostgreSQL store will once it has leases.
 // `open` gives a fresh, empty, opened store and a cleanup that closes and removes it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../../src/manager/settings.js';
-import type { NewTask, TaskChange, TaskStore } from '../../src/store/task-store.js';
+import type { TaskChange, TaskStore } from '../../src/store/task-store.js';
 import { TaskStatus } from '../../src/types.js';
+import { newTask } from './store-contract.js';
 
 export interface OpenedStore {
   store: TaskStore;
   cleanup: () => Promise<void>;
-}
-
-function newTask(over: Partial<NewTask> = {}): NewTask {
-  return {
-    url: 'http://127.0.0.1/x.m3u8', filename: 'x.mp4', status: TaskStatus.waiting, phase: 'queued', progress: 0, status_bar: '', err_msg: '',
-    size: 0, completed_at: null, started_at: null, start_time: null, header_map: {}, advanced: false,
-    options: { ...DEFAULT_SETTINGS, ...DEFAULT_TASK_EXTRAS }, source: 'api', segments_total: 0, segments_done: 0, segments_skipped: 0,
-    downloaded_bytes: 0, speed_bps: 0, eta_s: null, output_path: '', ...over,
-  };
 }
 
 const NOW = 1_800_000_000_000;
