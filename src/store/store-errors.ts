@@ -5,6 +5,11 @@
 export class StoreConnectError extends Error {
   override name = 'StoreConnectError';
   readonly code = 'ERR_STORE_CONNECT';
+
+  constructor(message: string, options?: ErrorOptions) {
+    // Shown as the one line a failed start prints: a driver's multi-line text is folded.
+    super(message.replace(/\s*\n\s*/g, ' '), options);
+  }
 }
 
 /**
