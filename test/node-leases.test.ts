@@ -167,6 +167,7 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
       return t.status === TaskStatus.downloading ? t : undefined;
     }, { what: 'running again' });
     expect(again).toMatchObject({ node: 'worker', lease_epoch: 2 });
+    await waitFor(() => worker.engine.started.length === 2, { what: 'the second run' });
     expect(worker.engine.started).toEqual([task.id, task.id]);
   });
 
