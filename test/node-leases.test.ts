@@ -74,9 +74,11 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     const manager = new TaskManager({
       store: await shared.storeFor(), engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
     });
+    const errors: unknown[] = [];
+    manager.on('error', (err) => errors.push(err));
     await manager.start();
     nodes.push({ manager, engine });
-    return { manager, engine };
+    return { manager, engine, errors };
   }
   const record = async (id: number) => (await store.get(id))!;
 
@@ -268,4 +270,27 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     expect(worker.engine.started).toEqual([task.id]);
     expect(await store.patchLeased({ id: task.id, node: 'dead', epoch: 1 }, { progress: 1 })).toBe('lost');
   });
+
+  if (backend.name === 'PostgreSQL') {
+    it('stops its runs when the database stays away longer than the lease, and runs them again once it is back', async () => {
+      const worker = await node('worker', 1, { segments: 400, segmentMs: 20 }, 1_500);
+      const task = await worker.manager.create(input(1));
+      await waitFor(async () => (await record(task.id)).segments_done >= 2, { what: 'running' });
+      await cluster!.halt();
+      try {
+        // Its leases may be another node's after a lease length: it stops rather than run a task twice.
+        await waitFor(() => worker.engine.running === 0, { timeoutMs: 5_000, what: 'the run stopped without the database' });
+      } finally {
+        await cluster!.restart();
+      }
+      // Said so, in words a log reader can act on.
+      expect(worker.errors.some((e) => e instanceof Error && /is unavailable/.test(e.message))).toBe(true);
+      const again = await waitFor(async () => {
+        const t = await store.get(task.id).catch(() => null);
+        return t?.status === TaskStatus.downloading && t.lease_epoch === 2 ? t : undefined;
+      }, { timeoutMs: 15_000, what: 'claimed again once the database is back' });
+      expect(again.node).toBe('worker');
+      await waitFor(() => worker.engine.started.length === 2, { what: 'the second run' });
+    });
+  }
 });
