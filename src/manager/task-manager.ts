@@ -17,6 +17,7 @@ import { stepOf, targetOf, type Command } from './transitions.js';
 import { infersAdvanced, numbered, resolveFolders, taskOptionsFor, type TaskFolders } from './task-options.js';
 import { TransferLimits } from '../downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SYSTEM_SETTINGS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
+import { retryWhileUnavailable } from '../store/store-errors.js';
 import type { TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
 import {
   TaskStatus,
@@ -506,7 +507,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     let resolveDone!: () => void;
     const entry: RunningTask = { controller, finish: new AbortController(), live, progress: new ProgressThrottle(this.#opts.progressWriteMs ?? 500), done: new Promise<void>((r) => { resolveDone = r; }) };
     this.#running.set(task.id, entry);
-    void this.#run(entry).finally(resolveDone);
+    void this.#run(entry).catch((err: unknown) => this.#reportBug(task.id, err)).finally(resolveDone);
   }
 
   #onProgress(id: number, entry: RunningTask, snapshot: ProgressSnapshot): void {
@@ -564,11 +565,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     entry.progress.cancel();
     await this.#locked(async () => {
       this.#running.delete(id);
-      if (Object.keys(outcome).length) {
-        const { id: _id, created_at: _c, updated_at: _u, ...rest } = entry.live;
-        await this.#write(id, { ...rest, ...outcome });
-      }
     });
+    if (Object.keys(outcome).length) {
+      const { id: _id, created_at: _c, updated_at: _u, ...rest } = entry.live;
+      // How the run ended must reach the store: while it is away (a database restart), try again until it is back.
+      await retryWhileUnavailable(() => this.#locked(() => this.#write(id, { ...rest, ...outcome })));
+    }
     this.schedule();
     if (poster) {
       const adding = this.#addPoster(id, poster).catch(() => undefined);
