@@ -81,6 +81,9 @@ export interface StoreImport {
   integrations: IntegrationSettings | null;
 }
 
+/** A node silent this long is forgotten (it is long out of `listNodes` by then). */
+const NODE_FORGET_MS = 24 * 3_600_000;
+
 /** Rows per INSERT when importing. */
 const IMPORT_BATCH = 500;
 
@@ -395,6 +398,8 @@ export class PgTaskStore implements TaskStore {
       `INSERT INTO m3u8dm_nodes (id, seen_at, max_active, running) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at, max_active = EXCLUDED.max_active, running = EXCLUDED.running`,
       [node.id, Math.round(node.seen_at), Math.trunc(node.max_active), Math.trunc(node.running)]);
+    // Every restart with the default id (hostname + pid) is a new node: the long-gone ones are dropped.
+    await this.#query('DELETE FROM m3u8dm_nodes WHERE seen_at < $1', [Math.round(node.seen_at) - NODE_FORGET_MS]);
   }
 
   async listNodes(aliveSince: number): Promise<NodeBeat[]> {
