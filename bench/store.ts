@@ -1,5 +1,7 @@
 // Store benchmark: the page-of-100-out-of-10,000 list on the embedded store (nedb) and on PostgreSQL,
-// side by side — the store's own `list()` and `GET /api/v1/tasks?page_size=100` of a service on it.
+// side by side — the store's own `list()` and `GET /api/v1/tasks?page_size=100` of a service on it — and
+// how long a created task takes to be claimed by a node that hears of it through `watch` (PostgreSQL:
+// another client, over LISTEN/NOTIFY), the store's share of POST → claimed.
 // PostgreSQL: M3U8DM_BENCH_PG (the URL of an empty database) when set, else a throwaway cluster as the
 // tests use (initdb/pg_ctl must be installed).
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -58,6 +60,37 @@ async function seed(spec: StoreSpec, dataDir: string): Promise<void> {
   await store.close();
 }
 
+/** create() on one client → a watcher on `claimer` hears it and claims it: the time until the claim returns it. */
+async function createToClaim(writer: TaskStore, claimer: TaskStore, runs: number): Promise<{ median: number; p99: number }> {
+  let target: { id: number; claimed: () => void } | undefined;
+  // The id is known only once create() returns, and the notification may come before that.
+  const heard = new Set<number>();
+  const claimNow = (want: NonNullable<typeof target>) => {
+    void claimer.claim('bench', { now: Date.now(), leaseMs: 30_000, max: 1, patch: { status: TaskStatus.downloading } }).then((got) => {
+      if (got.some((t) => t.id === want.id)) want.claimed();
+    });
+  };
+  const stop = claimer.watch((change) => {
+    if (change.kind !== 'created') return;
+    if (target?.id === change.id) claimNow(target);
+    else heard.add(change.id);
+  });
+  try {
+    return await timed(async () => {
+      const claimed = new Promise<void>((resolve) => {
+        void writer.create({ ...finishedTask(0), status: TaskStatus.waiting, phase: 'queued' }).then((task) => {
+          target = { id: task.id, claimed: resolve };
+          if (heard.has(task.id)) claimNow(target);
+        });
+      });
+      await claimed;
+      target = undefined;
+    }, runs);
+  } finally {
+    stop();
+  }
+}
+
 async function measure(name: string, spec: StoreSpec, dir: string) {
   const dataDir = path.join(dir, name, 'data');
   await seed(spec, dataDir);
@@ -73,6 +106,20 @@ async function measure(name: string, spec: StoreSpec, dir: string) {
   } finally {
     await store.close();
   }
+  let claim: Awaited<ReturnType<typeof timed>>;
+  {
+    // nedb: one process owns the store, so the claimer is the writer itself.
+    const writer = createStore(spec, dataDir);
+    await writer.open();
+    const claimer = spec.kind === 'postgres' ? createStore(spec, dataDir) : writer;
+    if (claimer !== writer) await claimer.open();
+    try {
+      claim = await createToClaim(writer, claimer, 200);
+    } finally {
+      if (claimer !== writer) await claimer.close();
+      await writer.close();
+    }
+  }
   const svc = await startService(configFromEnv({}, { port: 0, dataDir, downloadDir: path.join(dir, name, 'downloads'), logLevel: 'silent', store: spec }));
   try {
     const api = await timed(async () => {
@@ -80,7 +127,7 @@ async function measure(name: string, spec: StoreSpec, dir: string) {
       await res.arrayBuffer();
       if (!res.ok) throw new Error(`GET /api/v1/tasks answered ${res.status}`);
     }, 200);
-    return { ...direct, api };
+    return { ...direct, api, claim };
   } finally {
     await svc.close();
   }
@@ -102,6 +149,7 @@ export async function benchStore(): Promise<Record<string, unknown>> {
       [`store.list, page at offset ${TASKS / 2}`, 'middle'],
       ['store.list, status + q filter', 'filtered'],
       [`GET /api/v1/tasks?page_size=${PAGE}`, 'api'],
+      ['create → claimed by a watching node', 'claim'],
     ] as const;
     console.table(rows.map(([what, key]) => ({
       query: what,
