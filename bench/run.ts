@@ -6,6 +6,7 @@ import { benchDownload } from './download.js';
 import { benchFollow } from './follow.js';
 import { benchLimits } from './limits.js';
 import { benchMerge } from './merge.js';
+import { benchStore } from './store.js';
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   download: benchDownload,
@@ -13,6 +14,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   merge: benchMerge,
   api: benchApi,
   follow: benchFollow,
+  store: benchStore,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a in suites);

@@ -72,6 +72,27 @@ function patchable(patch: TaskPatch): TaskPatch {
 
 const validId = (id: number) => Number.isSafeInteger(id) && id > 0;
 
+const META_UPSERT = 'INSERT INTO m3u8dm_meta (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value';
+
+/** What `importAll` copies in: another store's whole contents. */
+export interface StoreImport {
+  tasks: readonly TaskRecord[];
+  settings: Partial<SystemSettings> | null;
+  integrations: IntegrationSettings | null;
+}
+
+/** A node silent this long is forgotten (it is long out of `listNodes` by then). */
+const NODE_FORGET_MS = 24 * 3_600_000;
+
+/** Rows per INSERT when importing. */
+const IMPORT_BATCH = 500;
+
+/** `importTasks` into a store that already has tasks: a migration would mix two queues. */
+export class StoreNotEmptyError extends Error {
+  override name = 'StoreNotEmptyError';
+  readonly code = 'ERR_STORE_NOT_EMPTY';
+}
+
 interface Row { doc: TaskRecord }
 
 export class PgTaskStore implements TaskStore {
@@ -266,6 +287,38 @@ export class PgTaskStore implements TaskStore {
     return (rowCount ?? 0) > 0;
   }
 
+  /**
+   * Copies whole records in, ids kept, with the settings (`m3u8dm migrate`): all in one transaction, refused
+   * with StoreNotEmptyError when the table already has a task; the id sequence then continues past the
+   * highest id, so new tasks never reuse one.
+   */
+  async importAll({ tasks, settings, integrations }: StoreImport): Promise<void> {
+    await this.#tx(async (client) => {
+      // Nobody may add a task between the check and the copy.
+      await client.query('LOCK TABLE m3u8dm_tasks IN EXCLUSIVE MODE');
+      const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM m3u8dm_tasks');
+      const present = Number(rows[0]!.n);
+      if (present > 0) throw new StoreNotEmptyError(`the PostgreSQL store ${maskUrl(this.#options.url)} already has ${present} task${present === 1 ? '' : 's'}; migrate only into an empty one`);
+      for (let at = 0; at < tasks.length; at += IMPORT_BATCH) {
+        const batch = tasks.slice(at, at + IMPORT_BATCH);
+        const cols = batch.map((t) => columns(t));
+        const col = (i: number) => cols.map((c) => c[i]);
+        await client.query(
+          `INSERT INTO m3u8dm_tasks (id, status, source, search, start_at, node, lease_epoch, lease_expires_at, doc)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::jsonb[])`,
+          [batch.map((t) => t.id), col(0), col(1), col(2), col(3), col(4), col(5), col(6), batch.map((t) => JSON.stringify(t))]);
+      }
+      const top = tasks.reduce((m, t) => Math.max(m, t.id), 0);
+      if (top > 0) {
+        await client.query(
+          `SELECT setval('m3u8dm_task_id_seq', GREATEST($1::bigint, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM m3u8dm_task_id_seq)))`, [top]);
+      }
+      for (const [key, value] of [[SETTINGS_KEY, settings], [INTEGRATIONS_KEY, integrations]] as const) {
+        if (value) await client.query(META_UPSERT, [key, JSON.stringify(value)]);
+      }
+    });
+  }
+
   // ---- leases (TaskLeases) ---------------------------------------------------
 
   async claim(node: string, request: ClaimRequest): Promise<TaskRecord[]> {
@@ -345,6 +398,8 @@ export class PgTaskStore implements TaskStore {
       `INSERT INTO m3u8dm_nodes (id, seen_at, max_active, running) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at, max_active = EXCLUDED.max_active, running = EXCLUDED.running`,
       [node.id, Math.round(node.seen_at), Math.trunc(node.max_active), Math.trunc(node.running)]);
+    // Every restart with the default id (hostname + pid) is a new node: the long-gone ones are dropped.
+    await this.#query('DELETE FROM m3u8dm_nodes WHERE seen_at < $1', [Math.round(node.seen_at) - NODE_FORGET_MS]);
   }
 
   async listNodes(aliveSince: number): Promise<NodeBeat[]> {
@@ -379,7 +434,7 @@ export class PgTaskStore implements TaskStore {
   }
 
   async #setMeta(key: string, value: unknown): Promise<void> {
-    await this.#query('INSERT INTO m3u8dm_meta (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, JSON.stringify(value)]);
+    await this.#query(META_UPSERT, [key, JSON.stringify(value)]);
   }
 
   getSettings(): Promise<Partial<SystemSettings> | null> {
