@@ -128,6 +128,9 @@ export class PgTaskStore implements TaskStore {
     const pool = new pg.Pool({ ...pooled, max: this.#options.poolSize ?? 10 });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
+    // A checked-out client has no pool listener: a server shutting down (57P01) would emit an unhandled
+    // 'error' and end the process. The query under way gets the error too, and reports it.
+    pool.on('connect', (client) => { client.on('error', () => undefined); });
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
