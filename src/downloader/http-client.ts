@@ -13,12 +13,17 @@ import { AbortError, DownloadError, ProxyError } from './errors.js';
 import { RETRY_AFTER_CAP_MS, type BackoffNotice, type HostLimits } from './host-limits.js';
 import type { ByteRange } from './media-playlist.js';
 import { splitCredentials, type CredentialScope } from './credential-scope.js';
-import { createAgents, type ConnectionAgents, type ProxySettings } from './proxy-agents.js';
+import { DEFAULT_TIMEOUTS, type ProxyOptions, type RetryOptions, type TimeoutOptions, type TlsOptions } from './options.js';
+import { createAgents, type ConnectionAgents } from './proxy-agents.js';
 import type { ByteGate } from './rate-limit.js';
 
-export interface HttpClientSettings extends ProxySettings {
-  /** Tries per request, the first one included. */
-  retries: number;
+export interface HttpClientSettings {
+  retry: RetryOptions;
+  /** Undefined: requests go out directly. */
+  proxy: ProxyOptions | undefined;
+  tls: TlsOptions;
+  /** @defaultValue DEFAULT_TIMEOUTS */
+  timeouts?: TimeoutOptions | undefined;
   /** Concurrent requests expected; sizes the keep-alive pools. */
   maxSockets: number;
   /** Told of each try that failed and will be retried: the URL's host and the HTTP status or error code. */
@@ -87,8 +92,6 @@ class StatusError extends Error {
   }
 }
 
-/** Request timeouts in ms: generous, since a stalled transfer is retried anyway. */
-const TIMEOUTS = { lookup: 10_000, connect: 15_000, secureConnect: 15_000, socket: 30_000, response: 30_000 };
 // With the default 5 tries the four waits add up to 7.5–15 s, so a request rides out an
 // origin that goes away for a few seconds (a restart, a failover) instead of failing the task.
 const BACKOFF_BASE_MS = 1_000;
@@ -142,11 +145,11 @@ export class HttpClient {
 
   constructor(headers: HeaderMap, settings: HttpClientSettings, signal: AbortSignal, debug?: DebugLog) {
     this.#onRetry = settings.onRetry;
-    this.#agents = createAgents(settings, settings.maxSockets);
+    this.#agents = createAgents(settings.proxy, settings.tls, settings.maxSockets);
     this.#hosts = settings.hosts;
     this.#onBackoff = settings.onBackoff;
     this.gate = settings.gate;
-    this.#tries = Math.max(1, Math.floor(settings.retries));
+    this.#tries = settings.retry.tries;
     this.#signal = signal;
     this.#debug = debug;
     const all = toRequestHeaders(headers);
@@ -157,8 +160,8 @@ export class HttpClient {
     const base = got.extend({
       headers: common,
       agent: { http: this.#agents.http, https: this.#agents.https },
-      https: { rejectUnauthorized: !settings.allow_insecure_https },
-      timeout: TIMEOUTS,
+      https: { rejectUnauthorized: !settings.tls.allowInsecure },
+      timeout: { ...(settings.timeouts ?? DEFAULT_TIMEOUTS) },
       retry: { limit: 0 },
       throwHttpErrors: false,
       followRedirect: true,

@@ -78,8 +78,12 @@ export class SettingsError extends Error {
   }
 }
 
-/** A proxy needs a host and a port; checked on the effective settings, not per field. */
-export function checkProxySettings(settings: DownloadSettings): void {
+/**
+ * A proxy needs a host and a port; checked on the effective settings, not per field. The one
+ * proxy rule: the API (task create, settings save) and the CLI's --proxy both apply it, and the
+ * downloader trusts what passed it.
+ */
+export function checkProxySettings(settings: Pick<DownloadSettings, 'proxy_type' | 'proxy_host' | 'proxy_port'>): void {
   if (settings.proxy_type === 'none') return;
   if (!settings.proxy_host.trim()) {
     throw new SettingsError(`proxy_host is required when proxy_type is ${settings.proxy_type}`, 'proxy_host');

@@ -67,8 +67,11 @@ export interface MergeInput {
   onProgress: (fraction: number) => void;
   /** Gets the full ffmpeg command line and what the merge decided. */
   debug?: DebugLog;
-  /** ffmpeg to run. @defaultValue the result of `locateFfmpeg()` */
-  ffmpegPath?: string;
+  /**
+   * The ffmpeg the user chose (M3U8DM_FFMPEG as the service config or the CLI read it), looked up
+   * with `locateFfmpeg` when the merge first needs one. @defaultValue `ffmpeg` on PATH, else the npm-bundled one
+   */
+  ffmpeg?: string | undefined;
   /** A remux that followed the download (follow-merge.ts); when it wrote the whole output, it is published as is. */
   followed?: FollowedMerge;
 }
@@ -146,7 +149,7 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   // (TS output holds no text subtitles: they go beside it only.)
   if (!packed && !audio && download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
 
-  const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+  const ffmpegPath = (await locateFfmpeg(input.ffmpeg)).path;
   const durationSeconds = download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0);
   if (packed) return mergePackedAudio(input, packed, part, scratch, ffmpegPath, durationSeconds, report);
   if (download.container === 'ts' && first) await assertMedia(first);
@@ -234,7 +237,7 @@ async function prepareSubtitles(input: MergeInput, scratch: string): Promise<Pre
   const spans = keptSpans(download.segments) ?? [{ start: first?.start ?? 0, end: Number.POSITIVE_INFINITY }];
   let videoStart: number | undefined;
   if (tracks.some((t) => t.clock === 'mpegts')) {
-    const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+    const ffmpegPath = (await locateFfmpeg(input.ffmpeg)).path;
     videoStart = await firstTimestamp(input, scratch, ffmpegPath);
   }
   const prepared: PreparedSubtitles[] = [];
