@@ -9,7 +9,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type PlainResponse, type Request } from 'got';
 import type { BackoffNote, DebugLog, HeaderMap } from '../types.js';
-import { AbortError, DownloadError, ProxyError } from './errors.js';
+import { AbortError, DownloadError, ProxyError, RequestFailure } from './errors.js';
 import { RETRY_AFTER_CAP_MS, type BackoffNotice, type HostLimits } from './host-limits.js';
 import type { ByteRange } from './media-playlist.js';
 import { splitCredentials, type CredentialScope } from './credential-scope.js';
@@ -57,25 +57,6 @@ export interface GetOptions {
 /** Reads the whole body (to a file, a buffer…) and resolves with what it made. */
 export type BodyConsumer<T> = (body: Readable, head: ResponseHead) => Promise<T>;
 
-/**
- * A request that failed for good: a status no retry fixes, or the last of its tries.
- * Callers turn it into the PlaylistError / KeyError / SegmentHttpError of their context.
- */
-export class RequestFailure extends Error {
-  override name = 'RequestFailure';
-  readonly url: string;
-  /** HTTP status when the failure was one. */
-  readonly status?: number;
-  readonly tries: number;
-
-  constructor(detail: string, url: string, tries: number, options: { status?: number; cause?: unknown } = {}) {
-    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
-    this.url = url;
-    this.tries = tries;
-    if (options.status !== undefined) this.status = options.status;
-  }
-}
-
 /** What one failed try means for the next. */
 interface Verdict {
   detail: string;
@@ -86,7 +67,10 @@ interface Verdict {
   proxy?: boolean;
 }
 
+/** An answer outside 2xx, inside one try: `get` decides from it whether to try again. */
 class StatusError extends Error {
+  override name = 'StatusError';
+  readonly code = 'ERR_HTTP_STATUS';
   constructor(readonly status: number, readonly headers: IncomingHttpHeaders) {
     super(`answered HTTP ${status}`);
   }
@@ -367,7 +351,9 @@ function decodedBody(stream: Request, response: PlainResponse): Readable {
   return decoder;
 }
 
+/** A body shorter than its Content-Length; the code is Node's for a cut stream, so it is retried like one. */
 class ShortBodyError extends Error {
+  override name = 'ShortBodyError';
   readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
 }
 

@@ -11,8 +11,8 @@
 import { rm, writeFile, readFile } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { DebugLog, DownloadedSegment, DownloadResult, EngineObserver, LiveEnd } from '../types.js';
-import { AbortError, DownloadError, EmptyPlaylistError, PlaylistError, ProxyError, SegmentError, SegmentHttpError } from './errors.js';
-import { describe, RequestFailure, type HttpClient } from './http-client.js';
+import { AbortError, DownloadError, EmptyPlaylistError, PlaylistError, ProxyError, RequestFailure, SegmentError, SegmentHttpError } from './errors.js';
+import { describe, type HttpClient } from './http-client.js';
 import { describeLiveEnd } from '../manager/progress-text.js';
 import { EDGE_SEGMENTS } from './live-options.js';
 import type { ConcurrencyOptions, LiveOptions } from './options.js';

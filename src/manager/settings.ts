@@ -73,8 +73,8 @@ export function replaceSettings(saved: SystemSettings, posted: Partial<SystemSet
 export class SettingsError extends Error {
   override name = 'SettingsError';
   readonly code = 'ERR_SETTINGS';
-  constructor(message: string, readonly field: string) {
-    super(message);
+  constructor(message: string, readonly field: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 

@@ -8,7 +8,7 @@ import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { FfmpegNotFoundError } from './merge-error.js';
+import { FfmpegNotFoundError } from './errors.js';
 
 const run = promisify(execFile);
 

@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 
 import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher } from '../types.js';
-import { abortError } from './abort-error.js';
+import { abortError } from './errors.js';
 import { writeFileBy, writeFilesInto, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { audioBitstreamFilters, containerArgs } from './merge-segments.js';

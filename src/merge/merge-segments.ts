@@ -27,11 +27,10 @@ import { copyFile, link, mkdir, mkdtemp, open, rename, rm, rmdir, stat, utimes, 
 import path from 'node:path';
 
 import type { AudioTrack, DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
-import { abortError, throwIfAborted } from './abort-error.js';
+import { abortError, MergeError, throwIfAborted } from './errors.js';
 import { concatFilesTo, writeFilesInto, type SourceFile } from './concat-files.js';
 import type { FollowedMerge } from './follow-merge.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
-import { MergeError } from './merge-error.js';
 import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
 import { partPath, stemOf, uniqueDirectory, uniqueOutputPath } from './output-path.js';
 import { detectPackedAudio, joinPackedAudio, type PackedAudio } from './packed-audio.js';
