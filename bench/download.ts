@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { downloadStream } from '../src/downloader/index.js';
+import { downloadOptionsFor } from '../src/manager/download-options.js';
 import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import type { TaskOptions } from '../src/types.js';
 
@@ -136,7 +137,7 @@ async function serve(segmentFile: string, latencyMs: number, liveSegmentFile: st
 async function rssChild(url: string, workDir: string, threads: number): Promise<void> {
   const started = performance.now();
   const result = await downloadStream({
-    url, headers: {}, options: { ...OPTIONS, download_threads: threads }, workDir,
+    url, headers: {}, options: downloadOptionsFor({ ...OPTIONS, download_threads: threads }), workDir,
     signal: new AbortController().signal, onProgress: () => {},
   });
   const status = await readFile('/proc/self/status', 'utf8');
@@ -187,7 +188,7 @@ async function timeDownload(url: string, threads: number, scratch: string): Prom
   const workDir = await mkdtemp(path.join(scratch, `t${threads}-`));
   const started = performance.now();
   const result = await downloadStream({
-    url, headers: {}, options: { ...OPTIONS, download_threads: threads }, workDir,
+    url, headers: {}, options: downloadOptionsFor({ ...OPTIONS, download_threads: threads }), workDir,
     signal: new AbortController().signal, onProgress: () => {},
   });
   const ms = performance.now() - started;

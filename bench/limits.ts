@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { downloadStream, TransferLimits, type DownloadLimits } from '../src/downloader/index.js';
+import { downloadOptionsFor } from '../src/manager/download-options.js';
 import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import type { TaskOptions } from '../src/types.js';
 import { startSegmentServer } from './download.js';
@@ -26,7 +27,7 @@ async function timed(url: string, scratch: string, limits: DownloadLimits | unde
   const workDir = await mkdtemp(path.join(scratch, 'w-'));
   const started = performance.now();
   const result = await downloadStream({
-    url, headers: {}, options: OPTIONS, workDir, signal: new AbortController().signal, onProgress: () => {},
+    url, headers: {}, options: downloadOptionsFor(OPTIONS), workDir, signal: new AbortController().signal, onProgress: () => {},
     ...(limits ? { limits } : {}),
   });
   const ms = performance.now() - started;

@@ -102,7 +102,7 @@ async function mergeInto(dir: string, filename: string, download: DownloadResult
     keepSegments: false,
     signal: new AbortController().signal,
     onProgress: () => {},
-    ffmpegPath,
+    ffmpeg: ffmpegPath,
   });
 }
 

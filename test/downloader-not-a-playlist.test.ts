@@ -5,12 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadStream, PlaylistError } from '../src/downloader/index.js';
-import type { TaskOptions } from '../src/types.js';
-import { taskOptions } from './helpers/task-options.js';
+import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 
-const BASE_OPTIONS: TaskOptions = taskOptions({ download_threads: 4 });
+const BASE_OPTIONS = downloadOptions({ download_threads: 4 });
 
 /** Upper bound on what the endless playlist writes, so the test ends even if the client never hangs up. */
 const ENDLESS_LIMIT = 64 * 1024 * 1024;

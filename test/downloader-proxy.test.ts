@@ -7,12 +7,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadStream, ProxyError } from '../src/downloader/index.js';
 import type { TaskOptions } from '../src/types.js';
-import { taskOptions } from './helpers/task-options.js';
+import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startConnectProxy, startSocks5Proxy, type ProxyCredentials, type TestProxy } from './helpers/proxies.js';
 
-const BASE_OPTIONS: TaskOptions = taskOptions({ download_threads: 4 });
 
 // Characters that must be URL-encoded inside a proxy URL.
 const CREDENTIALS: ProxyCredentials = { username: 'video user', password: 'p@ss:w/rd%' };
@@ -38,11 +37,11 @@ afterAll(async () => {
 async function viaProxy(proxy: TestProxy, type: TaskOptions['proxy_type'], password = CREDENTIALS.password) {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
   dirs.push(workDir);
-  const options: TaskOptions = {
-    ...BASE_OPTIONS,
+  const options = downloadOptions({
+    download_threads: 4,
     proxy_type: type, proxy_host: '127.0.0.1', proxy_port: proxy.port,
     proxy_username: CREDENTIALS.username, proxy_password: password,
-  };
+  });
   return downloadStream({ url: server.url(fixture.playlist), headers: {}, options, workDir, signal: new AbortController().signal, onProgress: () => {} });
 }
 

@@ -7,12 +7,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { downloadStream, type DownloadRequest } from '../src/downloader/index.js';
-import type { ProgressSnapshot, TaskOptions } from '../src/types.js';
-import { taskOptions } from './helpers/task-options.js';
+import type { ProgressSnapshot } from '../src/types.js';
+import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 
-const BASE_OPTIONS: TaskOptions = taskOptions({ download_threads: 2 });
+const BASE_OPTIONS = downloadOptions({ download_threads: 2 });
 
 const dirs: string[] = [];
 let server: HlsServer | undefined;
@@ -120,7 +120,7 @@ describe('downloader: progress', () => {
     const progress: { at: number; snapshot: ProgressSnapshot }[] = [];
     const started = performance.now();
     const result = await downloadStream({
-      url: server.url(fixture.playlist), headers: {}, options: { ...BASE_OPTIONS, download_threads: 1 }, workDir: await tempDir(),
+      url: server.url(fixture.playlist), headers: {}, options: downloadOptions({ download_threads: 1 }), workDir: await tempDir(),
       signal: new AbortController().signal, onProgress: (snapshot) => progress.push({ at: performance.now(), snapshot }),
     });
     const elapsed = performance.now() - started;

@@ -10,12 +10,11 @@ import {
   parseSkipExpression,
   SkipExpressionError,
 } from '../src/downloader/index.js';
-import type { DownloadResult, ProgressSnapshot, TaskOptions } from '../src/types.js';
-import { taskOptions } from './helpers/task-options.js';
+import type { DownloadResult, ProgressSnapshot } from '../src/types.js';
+import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 
-const BASE_OPTIONS: TaskOptions = taskOptions({ download_threads: 4 });
 
 describe('parseSkipExpression', () => {
   it('parses every kind of part', () => {
@@ -79,7 +78,7 @@ describe('downloader: skip rules', () => {
     dirs.push(workDir);
     const progress: ProgressSnapshot[] = [];
     const result = await downloadStream({
-      url: server.url(fixture.playlist), headers: {}, options: { ...BASE_OPTIONS, skip_ts_info: skip }, workDir,
+      url: server.url(fixture.playlist), headers: {}, options: downloadOptions({ download_threads: 4, skip_ts_info: skip }), workDir,
       signal: new AbortController().signal, onProgress: (s) => progress.push(s),
     });
     const requested = server.requests.map((r) => /^\/seg(\d+)\.ts$/.exec(r.path)?.[1]).filter((n) => n !== undefined).map(Number);

@@ -1,4 +1,4 @@
-// ffmpeg discovery (M3U8DM_FFMPEG, PATH, the npm-bundled binary), the typed
+// ffmpeg discovery (the chosen M3U8DM_FFMPEG, PATH, the npm-bundled binary), the typed
 // ffmpeg runner, and the merge run with both the system and the bundled build.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { FfmpegNotFoundError, MergeError, locateFfmpeg, mergeSegments, parseFfmpegVersion, runFfmpeg } from '../src/merge/index.js';
+import { configFromEnv } from '../src/service/config.js';
 import type { OutputFormat } from '../src/types.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
@@ -17,7 +18,7 @@ const BUNDLED = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as {
 const SYSTEM = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
 
 let tmp: string;
-const savedEnv = { M3U8DM_FFMPEG: process.env.M3U8DM_FFMPEG, PATH: process.env.PATH };
+const savedPath = process.env.PATH;
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-ffmpeg-'));
 });
@@ -25,15 +26,11 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 afterEach(() => {
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  process.env.PATH = savedPath;
 });
 
 describe('locateFfmpeg', () => {
   it('finds ffmpeg on PATH with its version', async () => {
-    delete process.env.M3U8DM_FFMPEG;
     const found = await locateFfmpeg();
     expect(found).toEqual({ path: SYSTEM, version: parseFfmpegVersion(execFileSync(SYSTEM, ['-version'], { encoding: 'utf8' })), source: 'path' });
     expect(found.version).toMatch(/^\d+\.\d+/);
@@ -41,24 +38,26 @@ describe('locateFfmpeg', () => {
   });
 
   it('M3U8DM_FFMPEG comes first', async () => {
-    process.env.M3U8DM_FFMPEG = BUNDLED;
-    expect(await locateFfmpeg()).toMatchObject({ path: BUNDLED, source: 'env' });
+    expect(await locateFfmpeg(BUNDLED)).toMatchObject({ path: BUNDLED, source: 'env' });
+  });
+
+  it('M3U8DM_FFMPEG as the service config reads it reaches the lookup', async () => {
+    const { ffmpeg } = configFromEnv({ M3U8DM_FFMPEG: BUNDLED });
+    expect(await locateFfmpeg(ffmpeg)).toMatchObject({ path: BUNDLED, source: 'env' });
+    expect(configFromEnv({ M3U8DM_FFMPEG: '' }).ffmpeg).toBeUndefined();
   });
 
   it('M3U8DM_FFMPEG pointing at a missing file is an error naming the variable, not a fallback', async () => {
-    process.env.M3U8DM_FFMPEG = path.join(tmp, 'no-such-ffmpeg');
-    const error = await locateFfmpeg().catch((e: unknown) => e);
+    const error = await locateFfmpeg(path.join(tmp, 'no-such-ffmpeg')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FfmpegNotFoundError);
     expect((error as Error).message).toMatch(/^M3U8DM_FFMPEG=.*no-such-ffmpeg: no such file$/);
   });
 
   it('M3U8DM_FFMPEG pointing at something that is not ffmpeg is an error too', async () => {
-    process.env.M3U8DM_FFMPEG = '/bin/true';
-    await expect(locateFfmpeg()).rejects.toThrow(/^M3U8DM_FFMPEG=\/bin\/true: .*did not print an ffmpeg version/);
+    await expect(locateFfmpeg('/bin/true')).rejects.toThrow(/^M3U8DM_FFMPEG=\/bin\/true: .*did not print an ffmpeg version/);
   });
 
   it('falls back to the npm-bundled binary when PATH has no ffmpeg', async () => {
-    delete process.env.M3U8DM_FFMPEG;
     process.env.PATH = tmp;
     const found = await locateFfmpeg();
     expect(found).toMatchObject({ path: BUNDLED, source: 'bundled' });
@@ -110,7 +109,7 @@ describe('runFfmpeg', () => {
 describe.each([
   ['system', SYSTEM],
   ['npm-bundled', BUNDLED],
-])('mergeSegments with the %s ffmpeg (via M3U8DM_FFMPEG)', (_name, binary) => {
+])('mergeSegments with the %s ffmpeg (chosen as M3U8DM_FFMPEG)', (_name, binary) => {
   const cases: Array<[string, () => Promise<string>, OutputFormat]> = [
     ['ts', async () => playlist(await ensureFixture('ts')), 'mp4'],
     ['fmp4', async () => playlist(await ensureFixture('fmp4')), 'mp4'],
@@ -118,8 +117,7 @@ describe.each([
     ['forward-jump discontinuity', async () => (await ensureMergeFixture('merge-jump')).playlist, 'mkv'],
   ];
   it.each(cases)('%s', async (_kind, playlistOf, format) => {
-    process.env.M3U8DM_FFMPEG = binary;
-    expect((await locateFfmpeg()).path).toBe(binary);
+    expect((await locateFfmpeg(binary)).path).toBe(binary);
     const download = await downloadResultFrom(await playlistOf());
     const debug: string[] = [];
     const base = path.join(tmp, `${_name}-${_kind}`);
@@ -134,6 +132,7 @@ describe.each([
       signal: new AbortController().signal,
       onProgress: () => {},
       debug: (line) => debug.push(line),
+      ffmpeg: binary,
     });
     expect(debug.find((line) => line.startsWith('ffmpeg: '))).toContain(binary);
     expectMedia(await ffprobe(result.outputPath), format, download.duration);

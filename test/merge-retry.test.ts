@@ -18,7 +18,6 @@ describe('a failed merge', () => {
   let origin: HlsServer;
   let svc: RunningService;
   let fixture: FixtureInfo;
-  const previous = process.env.M3U8DM_FFMPEG;
 
   beforeAll(async () => {
     fixture = await ensureFixture('ts');
@@ -37,12 +36,9 @@ describe('a failed merge', () => {
       '',
     ].join('\n'));
     await chmod(wrapper, 0o755);
-    process.env.M3U8DM_FFMPEG = wrapper;
-    svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
+    svc = await startService(configFromEnv({ M3U8DM_FFMPEG: wrapper }, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
   });
   afterAll(async () => {
-    if (previous === undefined) delete process.env.M3U8DM_FFMPEG;
-    else process.env.M3U8DM_FFMPEG = previous;
     await svc?.close();
     await origin?.close();
     await rm(dir, { recursive: true, force: true });

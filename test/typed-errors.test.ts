@@ -1,13 +1,21 @@
 // The typed-error guarantee: every failure a user sees in err_msg is one of
 // our errors with a message they can act on, never raw JavaScript text
 // (`TypeError`, `Cannot read properties of undefined`). Broken playlists of
-// every shape go through the real service; and an unexpected exception in a
-// run becomes an InternalError while the original reaches the service log.
+// every shape go through the real service; an unexpected exception in a run
+// becomes an InternalError while the original reaches the service log; and
+// every error class of the downloader, merge and manager layers is in got's
+// shape (name, stable code, standard cause), with one AbortError for all.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import * as downloaderErrors from '../src/downloader/errors.js';
+import * as managerErrors from '../src/manager/errors.js';
+import { PathError } from '../src/manager/paths.js';
+import { SettingsError } from '../src/manager/settings.js';
+import * as mergeErrors from '../src/merge/errors.js';
+import { runFfmpeg } from '../src/merge/index.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { TaskManager } from '../src/manager/task-manager.js';
 import { TaskStatus, type Engine } from '../src/types.js';
@@ -129,5 +137,70 @@ describe('typed errors', () => {
       await manager.shutdown().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('every error class of the downloader, merge and manager layers has its name, an ERR_ code and the standard cause', () => {
+    const cause = new Error('the original');
+    const d = downloaderErrors;
+    const m = mergeErrors;
+    const g = managerErrors;
+    // One way to make each, the cause passed as ErrorOptions.
+    const made: Record<string, Error> = {
+      DownloadError: new d.DownloadError('x', { cause }),
+      PlaylistError: new d.PlaylistError('x', 'http://127.0.0.1/a.m3u8', { cause, status: 404 }),
+      EmptyPlaylistError: new d.EmptyPlaylistError('x', 'http://127.0.0.1/a.m3u8', { cause }),
+      SegmentHttpError: new d.SegmentHttpError('x', 'http://127.0.0.1/s.ts', 403, 0, { cause }),
+      SegmentError: new d.SegmentError('x', 'http://127.0.0.1/s.ts', 0, { cause }),
+      KeyError: new d.KeyError('x', 'http://127.0.0.1/k.bin', { cause }),
+      ProxyError: new d.ProxyError('x', { cause }),
+      UnsupportedStreamError: new d.UnsupportedStreamError('x', { cause }),
+      SkipExpressionError: new d.SkipExpressionError('x', '0', { cause }),
+      RequestFailure: new d.RequestFailure('x', 'http://127.0.0.1/s.ts', 1, { cause, status: 500 }),
+      AbortError: new d.AbortError('x', { cause }),
+      MergeError: new m.MergeError('x', { cause, stderrTail: 'tail' }),
+      FfmpegNotFoundError: new m.FfmpegNotFoundError('x', { cause }),
+      TaskNotFoundError: new g.TaskNotFoundError(1, { cause }),
+      TransitionError: new g.TransitionError(1, TaskStatus.completed, 'pause', { cause }),
+      FileUnavailableError: new g.FileUnavailableError(1, 'x', { cause }),
+      RunBugError: new g.RunBugError(1, { cause }),
+      InternalError: new g.InternalError({ cause }),
+      WorkFolderError: new g.WorkFolderError('x', { cause }),
+      PathError: new PathError('x', 'save_location', { cause }),
+      SettingsError: new SettingsError('x', 'proxy_host', { cause }),
+    };
+    // Every class the errors modules export is in the table: a new one cannot skip these checks.
+    const exported = [downloaderErrors, mergeErrors, managerErrors].flatMap((module) =>
+      Object.entries(module).filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error).map(([name]) => name));
+    expect(exported.filter((name) => !(name in made))).toEqual([]);
+    const codes = new Set<string>();
+    for (const [name, error] of Object.entries(made)) {
+      expect(error.name, name).toBe(name);
+      expect(error.constructor.name, name).toBe(name);
+      expect(error.cause, name).toBe(cause);
+      const { code } = error as Error & { code: unknown };
+      // AbortError keeps Node's own code for aborts, so code that knows Node's AbortError knows ours.
+      expect(code, name).toMatch(name === 'AbortError' ? /^ABORT_ERR$/ : /^ERR_[A-Z0-9_]+$/);
+      codes.add(code as string);
+    }
+    // Each class its own code: a subclass never answers to its base's.
+    expect(codes.size).toBe(Object.keys(made).length);
+    // Without a cause there is none: no own `cause: undefined` for a log to print.
+    expect('cause' in new d.SegmentError('x', 'http://127.0.0.1/s.ts', 0)).toBe(false);
+    expect('cause' in new m.MergeError('x')).toBe(false);
+  });
+
+  it('an aborted merge rejects with the same AbortError class as an aborted download', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const error = await runFfmpeg({ ffmpegPath: 'ffmpeg', args: ['-version'], signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(downloaderErrors.AbortError);
+    expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    // The signal's own reason (a DOMException) is kept as the cause.
+    expect((error as Error).cause).toBe(controller.signal.reason);
+    // A reason that already is our AbortError goes on as it is.
+    const own = new AbortController();
+    const reason = new downloaderErrors.AbortError('stopped by the user');
+    own.abort(reason);
+    await expect(runFfmpeg({ ffmpegPath: 'ffmpeg', args: ['-version'], signal: own.signal })).rejects.toBe(reason);
   });
 });

@@ -160,7 +160,8 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
   try {
     // Loaded here so the client commands start without the download engine.
     const { HlsEngine } = await import('../manager/engine.js');
-    result = await new HlsEngine({ dataDir: workDir }).run(job);
+    // The CLI's own edge: M3U8DM_FFMPEG is read here, once, as the service config reads it.
+    result = await new HlsEngine({ dataDir: workDir, ffmpeg: process.env.M3U8DM_FFMPEG || undefined }).run(job);
   } catch (error) {
     view.stop();
     const nothingKept = await removeIfNothingKept(workDir);

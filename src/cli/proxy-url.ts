@@ -1,6 +1,7 @@
 // `--proxy http://user:pass@host:port` (or https://, socks5://, socks4://) as the
 // seed's proxy fields: proxy_type, proxy_host, proxy_port, proxy_username, proxy_password.
 import { InvalidArgumentError } from 'commander';
+import { checkProxySettings } from '../manager/settings.js';
 import type { DownloadSettings, ProxyType } from '../types.js';
 
 export type ProxyFields = Pick<DownloadSettings, 'proxy_type' | 'proxy_host' | 'proxy_port' | 'proxy_username' | 'proxy_password'>;
@@ -38,17 +39,22 @@ export function parseProxyUrl(value: string): ProxyFields {
   const scheme = SCHEMES[url.protocol];
   if (!scheme) throw new InvalidArgumentError(`--proxy scheme \`${url.protocol.replace(/:$/, '')}\` is not supported: ${EXPECTED}`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!host) throw new InvalidArgumentError(`--proxy names no host: ${EXPECTED}, got \`${value}\``);
   if ((url.pathname && url.pathname !== '/') || url.search || url.hash) {
     throw new InvalidArgumentError(`--proxy must be only scheme, credentials, host and port: ${EXPECTED}, got \`${value}\``);
   }
+  // The URL parser already refuses a port above 65535; the service's proxy rule does the rest.
   const port = url.port ? Number(url.port) : scheme.port;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`--proxy port must be 1–65535, got \`${url.port}\``);
-  return {
+  const fields: ProxyFields = {
     proxy_type: scheme.type,
     proxy_host: host,
     proxy_port: port,
     proxy_username: decode(url.username),
     proxy_password: decode(url.password),
   };
+  try {
+    checkProxySettings(fields);
+  } catch (error) {
+    throw new InvalidArgumentError(`--proxy \`${value}\`: ${(error as Error).message}`);
+  }
+  return fields;
 }

@@ -1,7 +1,7 @@
 // downloadStream: one HLS stream from URL to finished segment files in the work
 // folder, ready for the merge stage. Resolves the playlist (or reuses the one a
 // previous run saved), applies the skip rules, then fetches what is missing with
-// `download_threads` segments in flight. A variant whose audio is an alternate
+// `options.concurrency.threads` segments in flight. A variant whose audio is an alternate
 // rendition with its own playlist is two tracks: the audio's segments go to the
 // `audio/` subfolder (more tracks, with the option `audio`, in `audio1/`…) and
 // share the same threads; the skip rules (numbers, times, http.code) pick video
@@ -11,25 +11,26 @@ import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { cuesOnClock, parseVtt, stitchCues } from './webvtt.js';
-import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, EngineObserver, SubtitleTrack, HeaderMap, ProgressSnapshot, SegmentWatcher, SkippedSegment, TaskOptions } from '../types.js';
-import { AbortError, DownloadError, isBug, SegmentError, SegmentHttpError, UnsupportedStreamError } from './errors.js';
+import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, EngineObserver, SubtitleTrack, HeaderMap, ProgressSnapshot, SegmentWatcher, SkippedSegment } from '../types.js';
+import { AbortError, DownloadError, isBug, RequestFailure, SegmentError, SegmentHttpError, UnsupportedStreamError } from './errors.js';
 import { credentialScope } from './credential-scope.js';
-import { describe, HttpClient, RequestFailure } from './http-client.js';
-import { liveSettings } from './live-options.js';
+import { describe, HttpClient } from './http-client.js';
 import { LiveRecorder, resolveWhenLive } from './live-recorder.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
 import { SegmentFetcher, type FetchLimits, type FetchTarget } from './segment-fetcher.js';
 import type { DownloadLimits } from './transfer-limits.js';
-import { httpSkipReason, parseSkipExpression, skipReason, type SkipRules } from './skip-rules.js';
+import type { DownloadOptions } from './options.js';
+import { httpSkipReason, NO_SKIP_RULES, skipReason, type SkipRules } from './skip-rules.js';
 import { initFileName, segmentFileName, WorkDir, type FinishedFile } from './work-dir.js';
 
 export interface DownloadRequest {
   url: string;
-  /** Sent on playlist, key and segment requests alike; Cookie and Authorization only to the URL's origin and `options.header_hosts`. */
+  /** Sent on playlist, key and segment requests alike; Cookie and Authorization only to the URL's origin and `options.headers.credentialHosts`. */
   headers: HeaderMap;
-  options: TaskOptions;
+  /** What to fetch and how, by concern; built by the task manager (src/manager/download-options.ts). */
+  options: DownloadOptions;
   /** Work folder of this task; a later run on the same folder resumes. */
   workDir: string;
   /** Aborting stops every request within a second; downloadStream then rejects with an AbortError. */
@@ -50,25 +51,19 @@ export interface DownloadRequest {
   limits?: DownloadLimits;
 }
 
-const THREADS_MIN = 1;
-const THREADS_MAX = 128;
-const DEFAULT_THREADS = 8;
-const DEFAULT_TRIES = 5;
-
 /**
  * Downloads every segment of the stream at `req.url` that the skip rules keep.
  * Rejects with PlaylistError, SegmentHttpError, SegmentError, KeyError, ProxyError,
- * UnsupportedStreamError or SkipExpressionError (all DownloadErrors, message fit for
- * err_msg), or with an AbortError when `req.signal` aborts.
+ * or UnsupportedStreamError (all DownloadErrors, message fit for err_msg), or with an
+ * AbortError when `req.signal` aborts.
  */
 export async function downloadStream(req: DownloadRequest): Promise<DownloadResult> {
   if (req.signal.aborted) throw new AbortError();
   const { options, debug } = req;
-  const threads = clampThreads(options.download_threads);
-  const tries = Number.isFinite(options.retries) && options.retries >= 1 ? Math.floor(options.retries) : DEFAULT_TRIES;
-  const variant = options.variant ?? 'best';
-  const rules = parseSkipExpression(options.skip_ts_info ?? '');
-  const live = liveSettings(options);
+  const { threads } = options.concurrency;
+  const { variant, audio: audioChoice, subtitles: subtitleChoice } = options.variant;
+  const rules = options.skip;
+  const { live } = options;
 
   const meter = new ProgressMeter(req.onProgress);
   // Our own stop, for when one segment fails for good and the others should not carry on.
@@ -77,10 +72,11 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   // Every request in flight listens on it (plus backoff sleeps); more than Node's default 10 is expected.
   setMaxListeners(threads * 4 + 16, signal);
   // Cookie and Authorization only to the task URL's origin and header_hosts (credential-scope.ts).
-  const scope = credentialScope(req.url, options.header_hosts ?? []);
+  const scope = credentialScope(req.url, options.headers.credentialHosts);
+  const connection = { proxy: options.proxy, tls: options.tls, timeouts: options.timeouts };
   const client = new HttpClient(req.headers, {
-    ...options,
-    retries: tries,
+    ...connection,
+    retry: options.retry,
     maxSockets: threads,
     credentialScope: scope,
     ...(req.limits?.hosts ? { hosts: req.limits.hosts } : {}),
@@ -90,7 +86,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
   }, signal, debug);
   const work = new WorkDir(req.workDir);
   const limits: FetchLimits = {
-    ...(Number.isFinite(options.max_segment_mb) && options.max_segment_mb > 0 ? { maxSegmentBytes: options.max_segment_mb * 1024 ** 2 } : {}),
+    maxSegmentBytes: options.segments.maxBytes,
     ...(req.minFreeBytes !== undefined ? { minFreeBytes: req.minFreeBytes } : {}),
   };
 
@@ -103,7 +99,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     if (stream) {
       debug?.(`resuming with the playlist saved in ${work.dir} (${stream.playlist.url}${stream.audio ? `, audio ${stream.audio.url}` : ''})`);
     } else {
-      stream = await resolveWhenLive(() => resolvePlaylist(client, req.url, variant, debug, options.audio ?? 'default', options.subtitles ?? 'all'), live.waitS, req.url, req.signal, debug, (until) => meter.waiting(until));
+      stream = await resolveWhenLive(() => resolvePlaylist(client, req.url, variant, debug, audioChoice, subtitleChoice), live.waitS, req.url, req.signal, debug, (until) => meter.waiting(until));
       saved = work.savePlaylist(req.url, variant, stream);
       saved.catch((error: unknown) => stop.abort(error));
     }
@@ -115,7 +111,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       if (audio) throw new UnsupportedStreamError('recording a live stream whose audio is a separate rendition is not supported yet; pick a variant with muxed audio');
       if (rules.ranges.length || rules.httpCodes.length || rules.skipTimes.length || rules.keepTimes.length) debug?.('live: skip_ts_info does not apply to a live recording; ignored');
       // Reloads get two tries each: the recorder tries again itself, every half target duration, until the idle timeout.
-      const reloadClient = new HttpClient(req.headers, { ...options, retries: 2, maxSockets: 1, credentialScope: scope }, signal, debug);
+      const reloadClient = new HttpClient(req.headers, { ...connection, retry: { tries: 2 }, maxSockets: 1, credentialScope: scope }, signal, debug);
       try {
         const recorder = new LiveRecorder({
           first: saved !== undefined ? playlist : undefined,
@@ -124,8 +120,8 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
           reloadClient,
           work,
           meter,
-          settings: live,
-          threads,
+          live,
+          concurrency: options.concurrency,
           signal,
           finish: req.finish,
           debug,
@@ -147,7 +143,8 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       await folder.create();
       const fetcher = new SegmentFetcher(client, folder, meter, audio.container, debug, limits);
       const label = audios.length > 1 ? `audio ${audio.rendition?.language ?? n + 1} ` : 'audio ';
-      tracks.push(new DownloadRun(audio, NO_RULES, folder, fetcher, meter, label, debug, req.observer));
+      // The audio track has no rules: it is fetched whole, and the merge cuts it by the video's media time.
+      tracks.push(new DownloadRun(audio, NO_SKIP_RULES, folder, fetcher, meter, label, debug, req.observer));
     }
     // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
     const fresh = saved !== undefined;
@@ -243,20 +240,12 @@ async function fetchSubtitles(client: HttpClient, playlist: MediaPlaylist, limit
 /** A WebVTT segment is a few KB; anything this big is not one. */
 const SUBTITLE_SEGMENT_MAX = 4 << 20;
 
-/** The audio track's rules: none, so it is fetched whole. */
-const NO_RULES: SkipRules = { ranges: [], httpCodes: [], skipTimes: [], keepTimes: [] };
-
 /** What a track has before fetching, for the meter's totals. */
 interface TrackPlan {
   total: number;
   skipped: number;
   done: number;
   bytesOnDisk: number;
-}
-
-function clampThreads(value: number): number {
-  if (!Number.isFinite(value)) return DEFAULT_THREADS;
-  return Math.min(THREADS_MAX, Math.max(THREADS_MIN, Math.floor(value)));
 }
 
 /** One pass over a media playlist: what is on disk, what the rules skip, what to fetch. */

@@ -9,16 +9,21 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type PlainResponse, type Request } from 'got';
 import type { BackoffNote, DebugLog, HeaderMap } from '../types.js';
-import { AbortError, DownloadError, ProxyError } from './errors.js';
+import { AbortError, DownloadError, ProxyError, RequestFailure } from './errors.js';
 import { RETRY_AFTER_CAP_MS, type BackoffNotice, type HostLimits } from './host-limits.js';
 import type { ByteRange } from './media-playlist.js';
 import { splitCredentials, type CredentialScope } from './credential-scope.js';
-import { createAgents, type ConnectionAgents, type ProxySettings } from './proxy-agents.js';
+import { DEFAULT_TIMEOUTS, type ProxyOptions, type RetryOptions, type TimeoutOptions, type TlsOptions } from './options.js';
+import { createAgents, type ConnectionAgents } from './proxy-agents.js';
 import type { ByteGate } from './rate-limit.js';
 
-export interface HttpClientSettings extends ProxySettings {
-  /** Tries per request, the first one included. */
-  retries: number;
+export interface HttpClientSettings {
+  retry: RetryOptions;
+  /** Undefined: requests go out directly. */
+  proxy: ProxyOptions | undefined;
+  tls: TlsOptions;
+  /** @defaultValue DEFAULT_TIMEOUTS */
+  timeouts?: TimeoutOptions | undefined;
   /** Concurrent requests expected; sizes the keep-alive pools. */
   maxSockets: number;
   /** Told of each try that failed and will be retried: the URL's host and the HTTP status or error code. */
@@ -52,25 +57,6 @@ export interface GetOptions {
 /** Reads the whole body (to a file, a buffer…) and resolves with what it made. */
 export type BodyConsumer<T> = (body: Readable, head: ResponseHead) => Promise<T>;
 
-/**
- * A request that failed for good: a status no retry fixes, or the last of its tries.
- * Callers turn it into the PlaylistError / KeyError / SegmentHttpError of their context.
- */
-export class RequestFailure extends Error {
-  override name = 'RequestFailure';
-  readonly url: string;
-  /** HTTP status when the failure was one. */
-  readonly status?: number;
-  readonly tries: number;
-
-  constructor(detail: string, url: string, tries: number, options: { status?: number; cause?: unknown } = {}) {
-    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
-    this.url = url;
-    this.tries = tries;
-    if (options.status !== undefined) this.status = options.status;
-  }
-}
-
 /** What one failed try means for the next. */
 interface Verdict {
   detail: string;
@@ -81,14 +67,15 @@ interface Verdict {
   proxy?: boolean;
 }
 
+/** An answer outside 2xx, inside one try: `get` decides from it whether to try again. */
 class StatusError extends Error {
+  override name = 'StatusError';
+  readonly code = 'ERR_HTTP_STATUS';
   constructor(readonly status: number, readonly headers: IncomingHttpHeaders) {
     super(`answered HTTP ${status}`);
   }
 }
 
-/** Request timeouts in ms: generous, since a stalled transfer is retried anyway. */
-const TIMEOUTS = { lookup: 10_000, connect: 15_000, secureConnect: 15_000, socket: 30_000, response: 30_000 };
 // With the default 5 tries the four waits add up to 7.5–15 s, so a request rides out an
 // origin that goes away for a few seconds (a restart, a failover) instead of failing the task.
 const BACKOFF_BASE_MS = 1_000;
@@ -142,11 +129,11 @@ export class HttpClient {
 
   constructor(headers: HeaderMap, settings: HttpClientSettings, signal: AbortSignal, debug?: DebugLog) {
     this.#onRetry = settings.onRetry;
-    this.#agents = createAgents(settings, settings.maxSockets);
+    this.#agents = createAgents(settings.proxy, settings.tls, settings.maxSockets);
     this.#hosts = settings.hosts;
     this.#onBackoff = settings.onBackoff;
     this.gate = settings.gate;
-    this.#tries = Math.max(1, Math.floor(settings.retries));
+    this.#tries = settings.retry.tries;
     this.#signal = signal;
     this.#debug = debug;
     const all = toRequestHeaders(headers);
@@ -157,8 +144,8 @@ export class HttpClient {
     const base = got.extend({
       headers: common,
       agent: { http: this.#agents.http, https: this.#agents.https },
-      https: { rejectUnauthorized: !settings.allow_insecure_https },
-      timeout: TIMEOUTS,
+      https: { rejectUnauthorized: !settings.tls.allowInsecure },
+      timeout: { ...(settings.timeouts ?? DEFAULT_TIMEOUTS) },
       retry: { limit: 0 },
       throwHttpErrors: false,
       followRedirect: true,
@@ -364,7 +351,9 @@ function decodedBody(stream: Request, response: PlainResponse): Readable {
   return decoder;
 }
 
+/** A body shorter than its Content-Length; the code is Node's for a cut stream, so it is retried like one. */
 class ShortBodyError extends Error {
+  override name = 'ShortBodyError';
   readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
 }
 

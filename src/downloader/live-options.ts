@@ -1,7 +1,7 @@
 // The live-recording options of a task (`live_start`, `live_max_duration`,
 // `live_idle_timeout`, `live_wait`): how they are written by users and their
-// defaults. Shared by the API schemas, the CLI and the recorder.
-import type { LiveStart, TaskOptions } from '../types.js';
+// defaults. Shared by the API schemas, the CLI, the manager's option mapping
+// (src/manager/download-options.ts) and the recorder.
 
 /** The longest recording a limit may ask for: 7 days. */
 export const LIVE_MAX_SECONDS = 7 * 24 * 3600;
@@ -23,23 +23,4 @@ export function parseLiveDuration(value: unknown): number | undefined {
   }
   if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0 || seconds > LIVE_MAX_SECONDS) return undefined;
   return seconds;
-}
-
-/** What the recorder needs, defaults applied. */
-export interface LiveSettings {
-  start: LiveStart;
-  /** Seconds of media; undefined records until the stream ends or is stopped. */
-  maxDuration: number | undefined;
-  idleTimeoutS: number;
-  waitS: number;
-}
-
-export function liveSettings(options: TaskOptions): LiveSettings {
-  const positive = (n: number | undefined) => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined);
-  return {
-    start: options.live_start === 'edge' ? 'edge' : 'window',
-    maxDuration: parseLiveDuration(options.live_max_duration),
-    idleTimeoutS: positive(options.live_idle_timeout) ?? DEFAULT_IDLE_TIMEOUT_S,
-    waitS: positive(options.live_wait) ?? 0,
-  };
 }

@@ -11,10 +11,11 @@
 import { rm, writeFile, readFile } from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { DebugLog, DownloadedSegment, DownloadResult, EngineObserver, LiveEnd } from '../types.js';
-import { AbortError, DownloadError, EmptyPlaylistError, PlaylistError, ProxyError, SegmentError, SegmentHttpError } from './errors.js';
-import { describe, RequestFailure, type HttpClient } from './http-client.js';
+import { AbortError, DownloadError, EmptyPlaylistError, PlaylistError, ProxyError, RequestFailure, SegmentError, SegmentHttpError } from './errors.js';
+import { describe, type HttpClient } from './http-client.js';
 import { describeLiveEnd } from '../manager/progress-text.js';
-import { EDGE_SEGMENTS, type LiveSettings } from './live-options.js';
+import { EDGE_SEGMENTS } from './live-options.js';
+import type { ConcurrencyOptions, LiveOptions } from './options.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
 import type { ProgressMeter } from './progress-meter.js';
 import { fetchMediaPlaylist, type ResolvedStream } from './resolve-playlist.js';
@@ -31,8 +32,8 @@ export interface LiveRecordRequest {
   reloadClient: HttpClient;
   work: WorkDir;
   meter: ProgressMeter;
-  settings: LiveSettings;
-  threads: number;
+  live: LiveOptions;
+  concurrency: ConcurrencyOptions;
   signal: AbortSignal;
   /** Aborted by the user's stop: the recording ends and what was recorded is merged. */
   finish: AbortSignal | undefined;
@@ -122,11 +123,11 @@ export class LiveRecorder {
 
   constructor(req: LiveRecordRequest) {
     this.#req = req;
-    this.#limit = pLimit(req.threads);
+    this.#limit = pLimit(req.concurrency.threads);
   }
 
   async run(): Promise<DownloadResult> {
-    const { meter, settings, signal, finish, debug, work } = this.#req;
+    const { meter, live: settings, signal, finish, debug, work } = this.#req;
     const fresh = this.#req.first !== undefined;
     let ended = fresh ? undefined : await this.#endedBefore();
     if (fresh) await rm(work.path(ENDED_FILE), { force: true });
@@ -139,7 +140,7 @@ export class LiveRecorder {
     if (ended === undefined) {
       debug?.(
         `live: recording ${this.#req.playlist.url} from ${fresh ? (settings.start === 'edge' ? `the live edge (last ${EDGE_SEGMENTS} segments)` : 'the start of the window') : 'where it stopped'}` +
-          `${settings.maxDuration ? `, up to ${settings.maxDuration} s` : ''}, idle timeout ${settings.idleTimeoutS} s, ${this.#req.threads} threads`,
+          `${settings.maxDuration ? `, up to ${settings.maxDuration} s` : ''}, idle timeout ${settings.idleTimeoutS} s, ${this.#req.concurrency.threads} threads`,
       );
       let playlist = fresh ? this.#req.first : await this.#reload();
       let edge = fresh && settings.start === 'edge';
@@ -220,7 +221,7 @@ export class LiveRecorder {
       this.#req.debug?.(`live: live_start edge: ${skipped.length} older segments of the window left out`);
       fresh = fresh.slice(-EDGE_SEGMENTS);
     }
-    const max = this.#req.settings.maxDuration;
+    const max = this.#req.live.maxDuration;
     let added = 0;
     for (const segment of fresh) {
       if (max !== undefined && this.#recordedS + this.#queuedS >= max) break;
@@ -412,12 +413,12 @@ export class LiveRecorder {
     const url = this.#req.playlist.url;
     if (ended === 'stopped') return new AbortError('the recording was stopped before any segment was recorded');
     const last = this.#lastError;
-    const prefix = `no segment of the live stream could be recorded within live_idle_timeout (${this.#req.settings.idleTimeoutS} s); the last one: `;
+    const prefix = `no segment of the live stream could be recorded within live_idle_timeout (${this.#req.live.idleTimeoutS} s); the last one: `;
     if (last instanceof SegmentHttpError) return new SegmentHttpError(`${prefix}${last.message}`, last.url, last.status, last.index, { cause: last });
     if (last instanceof SegmentError) return new SegmentError(`${prefix}${last.message}`, last.url, last.index, { cause: last });
     if (last) return last;
     if (this.#lastPlaylistError) return this.#lastPlaylistError;
-    return new PlaylistError(`the live stream ${url} brought no segment in ${this.#req.settings.idleTimeoutS} s (live_idle_timeout)`, url);
+    return new PlaylistError(`the live stream ${url} brought no segment in ${this.#req.live.idleTimeoutS} s (live_idle_timeout)`, url);
   }
 
   async #result(initFile: string | undefined, ended: LiveEnd): Promise<DownloadResult> {

@@ -4,13 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
 import { SocksProxyAgent } from 'socks-proxy-agent';
-import type { TaskOptions } from '../types.js';
-import { ProxyError } from './errors.js';
-
-export type ProxySettings = Pick<
-  TaskOptions,
-  'proxy_type' | 'proxy_host' | 'proxy_port' | 'proxy_username' | 'proxy_password' | 'allow_insecure_https'
->;
+import type { ProxyOptions, TlsOptions } from './options.js';
 
 export interface ConnectionAgents {
   http: http.Agent;
@@ -22,44 +16,38 @@ export interface ConnectionAgents {
 
 const SCHEMES = { http: 'http:', https: 'https:', socks5: 'socks5h:', socks4: 'socks4:' } as const;
 
-/** The proxy URL with URL-encoded credentials, or undefined for `none`. */
-export function proxyUrl(settings: ProxySettings): string | undefined {
-  if (settings.proxy_type === 'none') return undefined;
-  const scheme = SCHEMES[settings.proxy_type];
-  if (!scheme) throw new ProxyError(`proxy_type must be none, http, https, socks5 or socks4, got "${String(settings.proxy_type)}"`);
-  const host = settings.proxy_host.trim();
-  if (!host) throw new ProxyError(`proxy_type is ${settings.proxy_type} but proxy_host is empty`);
-  if (!Number.isInteger(settings.proxy_port) || settings.proxy_port < 1 || settings.proxy_port > 65535) {
-    throw new ProxyError(`proxy_port must be 1–65535, got ${String(settings.proxy_port)}`);
-  }
+/**
+ * The proxy URL with URL-encoded credentials. The options were checked where the user wrote them
+ * (checkProxySettings in src/manager/settings.ts, the CLI's --proxy parser).
+ */
+export function proxyUrl(proxy: ProxyOptions): string {
+  const host = proxy.host.trim();
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const auth = settings.proxy_username
-    ? `${encodeURIComponent(settings.proxy_username)}:${encodeURIComponent(settings.proxy_password ?? '')}@`
-    : '';
-  return `${scheme}//${auth}${hostPart}:${settings.proxy_port}`;
+  const auth = proxy.username ? `${encodeURIComponent(proxy.username)}:${encodeURIComponent(proxy.password)}@` : '';
+  return `${SCHEMES[proxy.type]}//${auth}${hostPart}:${proxy.port}`;
 }
 
-export function createAgents(settings: ProxySettings, maxSockets: number): ConnectionAgents {
+export function createAgents(proxyOptions: ProxyOptions | undefined, tls: TlsOptions, maxSockets: number): ConnectionAgents {
   const base: http.AgentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' };
-  const proxy = proxyUrl(settings);
   let agents: { http: http.Agent; https: https.Agent };
-  if (!proxy) {
+  if (!proxyOptions) {
     agents = { http: new http.Agent(base), https: new https.Agent(base) };
-  } else if (settings.proxy_type === 'http' || settings.proxy_type === 'https') {
-    const proxyRequestOptions = { rejectUnauthorized: !settings.allow_insecure_https };
+  } else if (proxyOptions.type === 'http' || proxyOptions.type === 'https') {
+    const proxy = proxyUrl(proxyOptions);
+    const proxyRequestOptions = { rejectUnauthorized: !tls.allowInsecure };
     agents = {
       http: new HttpProxyAgent({ ...base, proxy, proxyRequestOptions }),
       https: new HttpsProxyAgent({ ...base, proxy, proxyRequestOptions }),
     };
   } else {
     // One SOCKS agent speaks to both kinds of target; it does the TLS itself for https.
-    const socks = new SocksProxyAgent(proxy, base);
+    const socks = new SocksProxyAgent(proxyUrl(proxyOptions), base);
     // got types its https slot as https.Agent; agent-base's Agent serves both protocols.
     agents = { http: socks, https: socks as unknown as https.Agent };
   }
   return {
     ...agents,
-    ...(proxy ? { proxyLabel: `${settings.proxy_type} proxy ${settings.proxy_host}:${settings.proxy_port}` } : {}),
+    ...(proxyOptions ? { proxyLabel: `${proxyOptions.type} proxy ${proxyOptions.host}:${proxyOptions.port}` } : {}),
     destroy() {
       agents.http.destroy();
       if ((agents.https as http.Agent) !== agents.http) agents.https.destroy();

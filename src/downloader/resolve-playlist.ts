@@ -4,9 +4,9 @@
 // anything that is not a playlist with a message saying what came instead.
 import type { Readable } from 'node:stream';
 import type { AudioChoice, DebugLog, SubtitleChoice, VariantChoice } from '../types.js';
-import { PlaylistError } from './errors.js';
+import { PlaylistError, RequestFailure } from './errors.js';
 import { findPlaylistLink } from './html-link.js';
-import { RequestFailure, type HttpClient } from './http-client.js';
+import type { HttpClient } from './http-client.js';
 import { pickAudioRenditions, pickSubtitleRenditions, type SeparateAudio } from './audio-rendition.js';
 import { parsePlaylist, type MediaPlaylist, type Variant } from './media-playlist.js';
 import type { ByteGate } from './rate-limit.js';

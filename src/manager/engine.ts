@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../service/private-files.js';
 import { downloadStream, formatSkippedLog } from '../downloader/index.js';
 import type { Logger } from '../service/log.js';
+import { downloadOptionsFor } from './download-options.js';
 import { makePoster, MergeFollower, mergeSegments } from '../merge/index.js';
 import type { DebugLog, DownloadJob, Engine, EngineObserver, EngineResult, ProgressSnapshot } from '../types.js';
 
@@ -18,6 +19,8 @@ export interface HlsEngineOptions {
   observer?: EngineObserver;
   /** Free space kept on the work folder's disk (M3U8DM_MIN_FREE_MB), in bytes. */
   minFreeBytes?: number;
+  /** The ffmpeg the user chose (M3U8DM_FFMPEG, read once by the service config or the CLI). @defaultValue `ffmpeg` on PATH, else the npm-bundled one */
+  ffmpeg?: string | undefined;
 }
 
 function openDebugLog(file: string): { log: DebugLog; close: () => Promise<void> } {
@@ -64,7 +67,7 @@ export class HlsEngine implements Engine {
     }
     // The remux starts with the first segment on disk and takes each next one as it lands (src/merge/follow-merge.ts).
     const follower = options.no_merge_ts || options.follow_merge === false ? undefined : new MergeFollower({
-      saveDir: job.saveDir, filename: job.filename, workDir: job.workDir, format: options.format, signal: job.signal,
+      saveDir: job.saveDir, filename: job.filename, workDir: job.workDir, format: options.format, signal: job.signal, ffmpeg: this.#opts.ffmpeg,
       ...(debug ? { debug: debug.log } : {}),
     });
     try {
@@ -74,7 +77,7 @@ export class HlsEngine implements Engine {
       const download = await downloadStream({
         url: job.url,
         headers: job.headers,
-        options,
+        options: downloadOptionsFor(options),
         workDir: job.workDir,
         signal: job.signal,
         ...(job.finish ? { finish: job.finish } : {}),
@@ -117,6 +120,7 @@ export class HlsEngine implements Engine {
         signal: job.signal,
         onProgress: (fraction) => job.onProgress(merging(fraction)),
         debug: debug?.log,
+        ffmpeg: this.#opts.ffmpeg,
         ...(follower ? { followed: follower } : {}),
       });
       this.#opts.observer?.merged?.((performance.now() - mergeStarted) / 1000);
@@ -134,6 +138,7 @@ export class HlsEngine implements Engine {
         output: posterPathOf(this.#opts.dataDir, job.taskId),
         durationSeconds: download.duration,
         signal: job.signal,
+        ffmpeg: this.#opts.ffmpeg,
       });
       // Segments worth keeping were moved beside the output by the merge stage.
       await rm(job.workDir, { recursive: true, force: true });

@@ -1,5 +1,7 @@
-// The task manager's errors: each with a stable `code` that routes map to API codes, and
-// the standard `cause` (ErrorOptions) when one error wraps another.
+// The task manager's errors: each with an `override name`, a stable `code` that routes map
+// to API codes, and the standard `cause` (ErrorOptions) when one error wraps another.
+// PathError (paths.ts) and SettingsError (settings.ts) are the manager's too, in the
+// same shape, kept beside the rules that throw them.
 import type { TaskStatus } from '../types.js';
 
 /** A task id that names no task (never did, or was removed). */
@@ -35,5 +37,29 @@ export class RunBugError extends Error {
   readonly code = 'ERR_RUN_BUG';
   constructor(readonly id: number, options?: ErrorOptions) {
     super(`task ${id}: unexpected error in the run`, options);
+  }
+}
+
+/** An unexpected exception, as the user sees it (err_msg); `cause` holds the original for the service log. */
+export class InternalError extends Error {
+  override name = 'InternalError';
+  readonly code = 'ERR_INTERNAL';
+
+  constructor(options?: ErrorOptions) {
+    super(
+      'internal error in m3u8dm (ERR_INTERNAL): the download stopped on something it did not expect; ' +
+        'retry the task, and if it fails again report it with the service log (the details are there)',
+      options,
+    );
+  }
+}
+
+/** A task's work folder cannot be made or used safely (see work-folders.ts). */
+export class WorkFolderError extends Error {
+  override name = 'WorkFolderError';
+  readonly code = 'ERR_WORK_FOLDER';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }

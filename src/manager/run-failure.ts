@@ -5,23 +5,10 @@
 // undefined…`) must never reach a user: it becomes an InternalError and the
 // original goes to the service log, where a maintainer can find it.
 import { DownloadError, isBug } from '../downloader/errors.js';
-import { MergeError } from '../merge/merge-error.js';
+import { MergeError } from '../merge/errors.js';
+import { InternalError } from './errors.js';
 import { PathError } from './paths.js';
 import { SettingsError } from './settings.js';
-
-/** An unexpected exception, as the user sees it. */
-export class InternalError extends Error {
-  override name = 'InternalError';
-  readonly code = 'ERR_INTERNAL';
-
-  constructor(cause: unknown) {
-    super(
-      'internal error in m3u8dm (ERR_INTERNAL): the download stopped on something it did not expect; ' +
-        'retry the task, and if it fails again report it with the service log (the details are there)',
-      { cause },
-    );
-  }
-}
 
 const FS_PHRASES: Record<string, string> = {
   ENOSPC: 'the disk is full',
@@ -57,7 +44,7 @@ export function userFacingError(error: unknown, report: (original: unknown) => v
     if (fs) return new DownloadError(fs, { cause: error });
   }
   report(error);
-  return new InternalError(error);
+  return new InternalError({ cause: error });
 }
 
 function hasBugInChain(error: unknown): boolean {

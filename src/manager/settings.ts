@@ -73,13 +73,17 @@ export function replaceSettings(saved: SystemSettings, posted: Partial<SystemSet
 export class SettingsError extends Error {
   override name = 'SettingsError';
   readonly code = 'ERR_SETTINGS';
-  constructor(message: string, readonly field: string) {
-    super(message);
+  constructor(message: string, readonly field: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
-/** A proxy needs a host and a port; checked on the effective settings, not per field. */
-export function checkProxySettings(settings: DownloadSettings): void {
+/**
+ * A proxy needs a host and a port; checked on the effective settings, not per field. The one
+ * proxy rule: the API (task create, settings save) and the CLI's --proxy both apply it, and the
+ * downloader trusts what passed it.
+ */
+export function checkProxySettings(settings: Pick<DownloadSettings, 'proxy_type' | 'proxy_host' | 'proxy_port'>): void {
   if (settings.proxy_type === 'none') return;
   if (!settings.proxy_host.trim()) {
     throw new SettingsError(`proxy_host is required when proxy_type is ${settings.proxy_type}`, 'proxy_host');

@@ -5,16 +5,12 @@
 // our marker is never removed, whatever a settings value or a tampered database says.
 import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { WorkFolderError } from './errors.js';
 
 /** The file in a work folder that says which task made it. */
 export const WORK_MARKER = '.m3u8dm-task';
 /** Folders tried per task before giving up (`26`, `26_1`, … `26_99`). */
 const MAX_CANDIDATES = 100;
-
-export class WorkFolderError extends Error {
-  override name = 'WorkFolderError';
-  readonly code = 'ERR_WORK_FOLDER';
-}
 
 /** A task id fit to name a folder: a positive safe integer, nothing a damaged record could smuggle in. */
 export function isTaskId(id: unknown): id is number {

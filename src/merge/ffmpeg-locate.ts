@@ -1,13 +1,14 @@
-// Finds the ffmpeg the service runs: `M3U8DM_FFMPEG`, else `ffmpeg` on PATH,
-// else the binary of the optional npm package `@ffmpeg-installer/ffmpeg`.
-// A candidate counts only once `ffmpeg -version` ran and said what it is.
+// Finds the ffmpeg the service runs: the one the user chose (`M3U8DM_FFMPEG`, read
+// once by the service config or the CLI and passed in), else `ffmpeg` on PATH, else
+// the binary of the optional npm package `@ffmpeg-installer/ffmpeg`. A candidate
+// counts only once `ffmpeg -version` ran and said what it is.
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { FfmpegNotFoundError } from './merge-error.js';
+import { FfmpegNotFoundError } from './errors.js';
 
 const run = promisify(execFile);
 
@@ -24,15 +25,19 @@ export interface FfmpegInfo {
 const BUNDLED_PACKAGE = '@ffmpeg-installer/ffmpeg';
 const VERSION_TIMEOUT_MS = 15_000;
 
-/** One lookup per (M3U8DM_FFMPEG, PATH) pair; failures are not cached so installing ffmpeg later helps. */
+/** One lookup per (chosen ffmpeg, PATH) pair; failures are not cached so installing ffmpeg later helps. */
 const cache = new Map<string, Promise<FfmpegInfo>>();
 
-/** Where ffmpeg is and which version it is; cached, so cheap to call per merge or health check. */
-export function locateFfmpeg(): Promise<FfmpegInfo> {
-  const key = `${process.env.M3U8DM_FFMPEG ?? ''}\0${process.env.PATH ?? ''}`;
+/**
+ * Where ffmpeg is and which version it is; cached, so cheap to call per merge or health check.
+ * `chosen` is the user's M3U8DM_FFMPEG (a path, or a program name looked up on PATH): when set it
+ * is the only candidate; unset or empty, PATH and then the npm-bundled binary are tried.
+ */
+export function locateFfmpeg(chosen?: string): Promise<FfmpegInfo> {
+  const key = `${chosen ?? ''}\0${process.env.PATH ?? ''}`;
   let found = cache.get(key);
   if (!found) {
-    found = discover();
+    found = discover(chosen);
     cache.set(key, found);
     found.catch(() => cache.delete(key));
   }
@@ -44,9 +49,8 @@ export function parseFfmpegVersion(output: string): string | undefined {
   return /^ffmpeg version (\S+)/m.exec(output)?.[1];
 }
 
-async function discover(): Promise<FfmpegInfo> {
-  const fromEnv = process.env.M3U8DM_FFMPEG;
-  if (fromEnv) return { ...(await probeEnvCandidate(fromEnv)), source: 'env' };
+async function discover(chosen: string | undefined): Promise<FfmpegInfo> {
+  if (chosen) return { ...(await probeEnvCandidate(chosen)), source: 'env' };
 
   const tried: string[] = [];
   const onPath = await findOnPath('ffmpeg');

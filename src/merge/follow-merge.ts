@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 
 import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher } from '../types.js';
-import { abortError } from './abort-error.js';
+import { abortError } from './errors.js';
 import { writeFileBy, writeFilesInto, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { audioBitstreamFilters, containerArgs } from './merge-segments.js';
@@ -37,8 +37,8 @@ export interface FollowMergeOptions {
   /** The task's signal: aborting kills ffmpeg and removes the partial output. */
   signal: AbortSignal;
   debug?: DebugLog;
-  /** @defaultValue the result of `locateFfmpeg()` */
-  ffmpegPath?: string;
+  /** The ffmpeg the user chose (M3U8DM_FFMPEG), as for mergeSegments. @defaultValue `ffmpeg` on PATH, else the npm-bundled one */
+  ffmpeg?: string | undefined;
 }
 
 /** What the merge stage asks of a follower at the end of the download. */
@@ -223,7 +223,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       return;
     }
 
-    const ffmpegPath = opts.ffmpegPath ?? (await locateFfmpeg()).path;
+    const ffmpegPath = (await locateFfmpeg(opts.ffmpeg)).path;
     const filters = await audioBitstreamFilters(
       { format: opts.format, signal, ...(opts.debug ? { debug: opts.debug } : {}) },
       plan.container,

@@ -27,11 +27,10 @@ import { copyFile, link, mkdir, mkdtemp, open, rename, rm, rmdir, stat, utimes, 
 import path from 'node:path';
 
 import type { AudioTrack, DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
-import { abortError, throwIfAborted } from './abort-error.js';
+import { abortError, MergeError, throwIfAborted } from './errors.js';
 import { concatFilesTo, writeFilesInto, type SourceFile } from './concat-files.js';
 import type { FollowedMerge } from './follow-merge.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
-import { MergeError } from './merge-error.js';
 import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
 import { partPath, stemOf, uniqueDirectory, uniqueOutputPath } from './output-path.js';
 import { detectPackedAudio, joinPackedAudio, type PackedAudio } from './packed-audio.js';
@@ -67,8 +66,11 @@ export interface MergeInput {
   onProgress: (fraction: number) => void;
   /** Gets the full ffmpeg command line and what the merge decided. */
   debug?: DebugLog;
-  /** ffmpeg to run. @defaultValue the result of `locateFfmpeg()` */
-  ffmpegPath?: string;
+  /**
+   * The ffmpeg the user chose (M3U8DM_FFMPEG as the service config or the CLI read it), looked up
+   * with `locateFfmpeg` when the merge first needs one. @defaultValue `ffmpeg` on PATH, else the npm-bundled one
+   */
+  ffmpeg?: string | undefined;
   /** A remux that followed the download (follow-merge.ts); when it wrote the whole output, it is published as is. */
   followed?: FollowedMerge;
 }
@@ -146,7 +148,7 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   // (TS output holds no text subtitles: they go beside it only.)
   if (!packed && !audio && download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
 
-  const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+  const ffmpegPath = (await locateFfmpeg(input.ffmpeg)).path;
   const durationSeconds = download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0);
   if (packed) return mergePackedAudio(input, packed, part, scratch, ffmpegPath, durationSeconds, report);
   if (download.container === 'ts' && first) await assertMedia(first);
@@ -234,7 +236,7 @@ async function prepareSubtitles(input: MergeInput, scratch: string): Promise<Pre
   const spans = keptSpans(download.segments) ?? [{ start: first?.start ?? 0, end: Number.POSITIVE_INFINITY }];
   let videoStart: number | undefined;
   if (tracks.some((t) => t.clock === 'mpegts')) {
-    const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+    const ffmpegPath = (await locateFfmpeg(input.ffmpeg)).path;
     videoStart = await firstTimestamp(input, scratch, ffmpegPath);
   }
   const prepared: PreparedSubtitles[] = [];

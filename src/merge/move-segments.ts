@@ -7,7 +7,7 @@ import { copyFile, constants, mkdir, rename, rmdir, stat, unlink } from 'node:fs
 import path from 'node:path';
 
 import type { AudioTrack, DownloadResult } from '../types.js';
-import { abortError } from './abort-error.js';
+import { abortError } from './errors.js';
 
 export interface MovedSegments {
   /** Files now in the folder, in playback order (init first). */

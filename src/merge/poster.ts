@@ -15,7 +15,8 @@ export interface PosterInput {
   /** Seconds of media: the frame is taken a little way in, not the (often black) first one. */
   durationSeconds: number;
   signal?: AbortSignal;
-  ffmpegPath?: string;
+  /** The ffmpeg the user chose (M3U8DM_FFMPEG), as for mergeSegments. @defaultValue `ffmpeg` on PATH, else the npm-bundled one */
+  ffmpeg?: string | undefined;
 }
 
 /** Writes the poster and returns its path, or undefined when none could be made. */
@@ -24,7 +25,7 @@ export async function makePoster(input: PosterInput): Promise<string | undefined
   const part = `${input.output}.part.jpg`;
   try {
     await mkdir(path.dirname(input.output), { recursive: true });
-    const ffmpegPath = input.ffmpegPath ?? (await locateFfmpeg()).path;
+    const ffmpegPath = (await locateFfmpeg(input.ffmpeg)).path;
     await runFfmpeg({
       ffmpegPath,
       // -ss before -i seeks by keyframe: fast, whatever the file's length.

@@ -5,8 +5,7 @@ import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 
 import type { DebugLog } from '../types.js';
-import { abortError } from './abort-error.js';
-import { MergeError } from './merge-error.js';
+import { abortError, MergeError } from './errors.js';
 
 export interface FfmpegRun {
   ffmpegPath: string;

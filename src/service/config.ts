@@ -46,6 +46,8 @@ export interface ServiceConfig {
   webhookTimeoutMs: number;
   /** A hook (on_complete/on_fail) still running after this is killed (`M3U8DM_HOOK_TIMEOUT_MS`). @defaultValue 60000 */
   hookTimeoutMs: number;
+  /** The ffmpeg to run (`M3U8DM_FFMPEG`: a path or a program name); unset: `ffmpeg` on PATH, else the npm-bundled one. */
+  ffmpeg?: string;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +128,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     webhookRetryCapMs: intFrom(env, 'M3U8DM_WEBHOOK_RETRY_CAP_MS', 3_600_000, 10, 86_400_000),
     webhookTimeoutMs: intFrom(env, 'M3U8DM_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
     hookTimeoutMs: intFrom(env, 'M3U8DM_HOOK_TIMEOUT_MS', 60_000, 100, 86_400_000),
+    ffmpeg: env.M3U8DM_FFMPEG || undefined,
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
   if (!('basicAuth' in overrides)) {

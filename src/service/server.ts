@@ -51,10 +51,10 @@ export const MAX_CONNECTIONS = 1024;
 /** A connection that moves no byte for this long (a client that never reads its answer) is dropped. */
 const IDLE_SOCKET_MS = 120_000;
 
-/** ffmpeg for /health: found once, an error shown rather than thrown. */
-export async function ffmpegForHealth(): Promise<{ path: string | null; version: string | null; error?: string }> {
+/** ffmpeg for /health (`chosen`: the config's M3U8DM_FFMPEG): found once, an error shown rather than thrown. */
+export async function ffmpegForHealth(chosen?: string): Promise<{ path: string | null; version: string | null; error?: string }> {
   try {
-    const found = await locateFfmpeg();
+    const found = await locateFfmpeg(chosen);
     return { path: found.path, version: found.version };
   } catch (err) {
     return { path: null, version: null, error: (err as Error).message };
@@ -93,7 +93,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   const hooksOff = hooksDisabledReason(config);
   let webhooks: WebhookDispatcher | undefined;
   const metrics = new ServiceMetrics();
-  const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger, minFreeBytes: config.minFreeBytes, observer: metrics.engineObserver });
+  const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger, minFreeBytes: config.minFreeBytes, observer: metrics.engineObserver, ffmpeg: config.ffmpeg });
   const manager = new TaskManager({
     store,
     engine,
@@ -123,10 +123,11 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   hooks.start();
   await webhooks.start();
   if (hooksOff) logger.warn(hooksOff);
-  const ffmpeg = await ffmpegForHealth();
+  const ffmpegHealth = () => ffmpegForHealth(config.ffmpeg);
+  const ffmpeg = await ffmpegHealth();
   if (ffmpeg.path) logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version }, 'ffmpeg found');
   else logger.warn({ error: ffmpeg.error }, 'no ffmpeg found: downloads will fail at the merge step');
-  const app = createApp({ manager, config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: deps.events, webhooks, metrics }) });
+  const app = createApp({ manager, config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegHealth, events: deps.events, webhooks, metrics }) });
   const timeouts = deps.requestTimeouts ?? { headersMs: 20_000, requestMs: 120_000 };
   const server = http.createServer({
     maxHeaderSize: 16 * 1024,

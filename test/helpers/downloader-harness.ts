@@ -8,7 +8,7 @@ import type { DownloadRequest } from '../../src/downloader/index.js';
 import type { HeaderMap, ProgressSnapshot, TaskOptions } from '../../src/types.js';
 import { ensureFixture, type FixtureKind } from './hls-fixtures.js';
 import { startHlsServer, type HlsServer, type HlsServerOptions } from './hls-server.js';
-import { taskOptions } from './task-options.js';
+import { downloadOptions } from './task-options.js';
 
 /** Registers the hooks; call at the top of a test file. */
 export function useDownloaderHarness(base: Partial<TaskOptions> = { download_threads: 4 }) {
@@ -38,7 +38,7 @@ export function useDownloaderHarness(base: Partial<TaskOptions> = { download_thr
     async request(url: string, options: Partial<TaskOptions> = {}, headers: HeaderMap = {}): Promise<DownloadRequest & { progress: ProgressSnapshot[] }> {
       const progress: ProgressSnapshot[] = [];
       return {
-        url, headers, options: taskOptions({ ...base, ...options }), workDir: await tempDir(),
+        url, headers, options: downloadOptions({ ...base, ...options }), workDir: await tempDir(),
         signal: new AbortController().signal, onProgress: (s) => progress.push(s), progress,
       };
     },
