@@ -11,7 +11,7 @@ import { getCommand } from './cli/get-command.js';
 import { intOption } from './cli/option-parsers.js';
 import { taskCommands } from './cli/task-commands.js';
 import { watchCommand } from './cli/watch-command.js';
-import { configFromEnv, ConfigError, type ServiceConfig } from './service/config.js';
+import { configFromEnv, ConfigError, parseStoreSpec, type ServiceConfig } from './service/config.js';
 import { VERSION } from './service/version.js';
 
 /**
@@ -58,10 +58,12 @@ configure(program.command('serve'))
   .option('--download-dir <dir>', 'default save location (M3U8DM_DOWNLOAD_DIR, default ./downloads)')
   .option('--max-active <n>', 'tasks downloading at once (M3U8DM_MAX_ACTIVE, default 3)', intOption('--max-active', 1, 64))
   .option('--token <token>', 'require this bearer token on /api and /ws (M3U8DM_TOKEN)')
-  .action(async (opts: { port?: number; host?: string; dataDir?: string; downloadDir?: string; maxActive?: number; token?: string }) => {
+  .option('--store <spec>', 'where tasks live: nedb (in the data dir) or postgres://user:pass@host:port/db (M3U8DM_STORE, default nedb)')
+  .action(async (opts: { port?: number; host?: string; dataDir?: string; downloadDir?: string; maxActive?: number; token?: string; store?: string }) => {
     let config: ServiceConfig;
     try {
-      config = configFromEnv(process.env, opts);
+      const store = opts.store === undefined ? undefined : parseStoreSpec(opts.store, '--store');
+      config = configFromEnv(process.env, { ...opts, store });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`m3u8dm: ${err.message}\n`);

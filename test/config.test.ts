@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configFromEnv } from '../src/service/config.js';
+import { ConfigError, configFromEnv, parseStoreSpec } from '../src/service/config.js';
 
 describe('configuration from the environment', () => {
   it('has the documented defaults, bound to loopback', () => {
@@ -20,5 +20,29 @@ describe('configuration from the environment', () => {
   it('refuses bad numbers naming the variable', () => {
     expect(() => configFromEnv({ M3U8DM_MAX_ACTIVE: '0' })).toThrow(new ConfigError('M3U8DM_MAX_ACTIVE must be an integer from 1 to 64, got `0`'));
     expect(() => configFromEnv({ PORT: 'http' })).toThrow(/PORT must be an integer from 0 to 65535, got `http`/);
+  });
+});
+
+describe('the store spec (M3U8DM_STORE)', () => {
+  it('is nedb when unset or `nedb`, PostgreSQL for a postgres:// or postgresql:// URL, and a flag wins', () => {
+    expect(configFromEnv({}).store).toEqual({ kind: 'nedb' });
+    expect(configFromEnv({ M3U8DM_STORE: 'nedb' }).store).toEqual({ kind: 'nedb' });
+    const url = 'postgres://me:pw@db.example:5433/m3u8dm';
+    expect(configFromEnv({ M3U8DM_STORE: url }).store).toEqual({ kind: 'postgres', url });
+    expect(configFromEnv({ M3U8DM_STORE: 'postgresql://db.example/m3u8dm' }).store).toEqual({ kind: 'postgres', url: 'postgresql://db.example/m3u8dm' });
+    expect(configFromEnv({ M3U8DM_STORE: 'sqlite:x' }, { store: parseStoreSpec('nedb', '--store') }).store).toEqual({ kind: 'nedb' });
+  });
+
+  it('refuses anything else naming the variable and what it expects, with any password masked', () => {
+    const expected = 'M3U8DM_STORE must be `nedb` or a postgres://user:pass@host:port/db URL';
+    expect(() => configFromEnv({ M3U8DM_STORE: 'nedb2' })).toThrow(new ConfigError(`${expected}, got \`nedb2\``));
+    for (const spec of ['mysql://me:s3cret@db/x', 'postgres://me:s3cret@db:port/x', 'me:s3cret@db/x']) {
+      const err = (() => { try { configFromEnv({ M3U8DM_STORE: spec }); } catch (e) { return e as Error; } return null; })();
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err!.message.startsWith(expected)).toBe(true);
+      expect(err!.message).toContain('me:***@');
+      expect(err!.message).not.toContain('s3cret');
+    }
+    expect(() => parseStoreSpec('postgres:///x', '--store')).toThrow('--store must be `nedb` or a postgres://user:pass@host:port/db URL; `postgres:///x` names no host');
   });
 });

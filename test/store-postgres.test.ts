@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgTaskStore, StoreConnectError } from '../src/store/pg-task-store.js';
+import type { TaskChange } from '../src/store/task-store.js';
+import { TaskStatus } from '../src/types.js';
+import { leaseContract } from './helpers/lease-contract.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
 import { newTask, storeContract } from './helpers/store-contract.js';
 
@@ -31,7 +34,66 @@ storeContract('PgTaskStore', () => {
   };
 });
 
+leaseContract('PgTaskStore', async () => {
+  const store = new PgTaskStore({ url: await cluster.createDatabase(`leases_${++dbCount}`), poolSize: 4 });
+  await store.open();
+  return { store, cleanup: () => store.close() };
+});
+
+/** Waits (bounded) until `done()` holds: notifications arrive after the write's commit. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
 describe('PgTaskStore', () => {
+  it('never gives one task to two store clients claiming at once', async () => {
+    const url = await cluster.createDatabase('two_claimers');
+    const stores = [new PgTaskStore({ url, poolSize: 4 }), new PgTaskStore({ url, poolSize: 4 })];
+    await Promise.all(stores.map((s) => s.open()));
+    try {
+      for (let i = 0; i < 40; i++) await stores[0]!.create(newTask());
+      const now = Date.now();
+      const patch = { status: TaskStatus.downloading };
+      // Several claims per client in flight together, each asking for more than its share.
+      const rounds = await Promise.all(stores.flatMap((s, n) => Array.from({ length: 4 }, () => s.claim(`node${n}`, { now, leaseMs: 30_000, max: 7, patch }))));
+      const ids = rounds.flat().map((t) => t.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.length).toBe(40);
+      const byNode = new Map<string, number>();
+      for (const t of (await stores[1]!.list()).tasks) byNode.set(t.node!, (byNode.get(t.node!) ?? 0) + 1);
+      // What each client was given is what the database says it holds.
+      for (let n = 0; n < stores.length; n++) {
+        expect(byNode.get(`node${n}`) ?? 0).toBe(rounds.slice(n * 4, n * 4 + 4).flat().length);
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  }, 60_000);
+
+  it('tells a watcher of changes another store client made, and stops after unsubscribe', async () => {
+    const url = await cluster.createDatabase('watch_across');
+    const [writer, reader] = [new PgTaskStore({ url }), new PgTaskStore({ url })];
+    await Promise.all([writer.open(), reader.open()]);
+    try {
+      const seen: TaskChange[] = [];
+      const all: TaskChange[] = []; // a second watcher, to know when the later changes have arrived
+      const stop = reader.watch((c) => seen.push(c));
+      reader.watch((c) => all.push(c));
+      const t = await writer.create(newTask());
+      const [leased] = await writer.claim('w', { now: Date.now(), leaseMs: 30_000, max: 1, patch: {} });
+      await writer.release({ id: t.id, node: 'w', epoch: leased!.lease_epoch! }, { status: TaskStatus.paused });
+      await until(() => seen.length >= 3);
+      expect(seen).toEqual([{ kind: 'created', id: t.id }, { kind: 'updated', id: t.id }, { kind: 'updated', id: t.id }]);
+      stop();
+      await writer.delete(t.id);
+      await until(() => all.length >= 4);
+      expect(all.at(-1)).toEqual({ kind: 'deleted', id: t.id });
+      expect(seen).toHaveLength(3);
+    } finally {
+      await Promise.all([writer.close(), reader.close()]);
+    }
+  }, 60_000);
+
   it('migrates once when two instances open the same database at the same time', async () => {
     const url = await cluster.createDatabase('twice');
     const stores = [new PgTaskStore({ url }), new PgTaskStore({ url })];

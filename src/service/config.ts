@@ -1,5 +1,6 @@
 // Service configuration from the environment (DESIGN.md's table); CLI flags override.
 import path from 'node:path';
+import type { StoreSpec } from '../store/open-store.js';
 
 export interface ServiceConfig {
   /** @defaultValue '127.0.0.1' */
@@ -12,6 +13,11 @@ export interface ServiceConfig {
   downloadDir: string;
   /** Extra folders a task may save into (`M3U8DM_SAVE_ROOTS`, a path list). */
   saveRoots: string[];
+  /**
+   * Where tasks and settings live (`M3U8DM_STORE`, `serve --store`): the embedded nedb store in the data
+   * dir, or a PostgreSQL database several instances share. @defaultValue `{ kind: 'nedb' }`
+   */
+  store: StoreSpec;
   /** Tasks downloading at once. @defaultValue 3 */
   maxActive: number;
   /** Bearer token required on /api and /ws when set. */
@@ -52,6 +58,36 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+/** A store spec as it may be shown: a URL's password masked, also when the URL does not parse. */
+function shownSpec(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    if (raw.includes('://')) return u.toString();
+  } catch { /* masked below */ }
+  return raw.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?[^:/@]*):[^@]*@/i, '$1:***@');
+}
+
+/**
+ * `nedb` (or nothing) → the embedded store; `postgres://…` / `postgresql://…` → PostgreSQL. `name` is the
+ * variable or flag the value came from, for the message.
+ */
+export function parseStoreSpec(raw: string | undefined, name = 'M3U8DM_STORE'): StoreSpec {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'nedb') return { kind: 'nedb' };
+  const expected = `${name} must be \`nedb\` or a postgres://user:pass@host:port/db URL`;
+  if (!/^postgres(ql)?:\/\//i.test(value)) throw new ConfigError(`${expected}, got \`${shownSpec(value)}\``);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${expected}; \`${shownSpec(value)}\` is not a valid URL`);
+  }
+  // pg also takes the host as a query parameter (a unix socket folder).
+  if (!url.hostname && !url.searchParams.get('host')) throw new ConfigError(`${expected}; \`${shownSpec(value)}\` names no host`);
+  return { kind: 'postgres', url: value };
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
   const list = (raw: string | undefined, sep: string) => (raw ?? '').split(sep).map((s) => s.trim()).filter(Boolean);
   const config: ServiceConfig = {
@@ -60,6 +96,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     dataDir: env.M3U8DM_DATA_DIR || './data',
     downloadDir: env.M3U8DM_DOWNLOAD_DIR || './downloads',
     saveRoots: list(env.M3U8DM_SAVE_ROOTS, path.delimiter),
+    // A flag given wins over the variable, even a malformed one.
+    store: overrides.store ?? parseStoreSpec(env.M3U8DM_STORE),
     maxActive: intFrom(env, 'M3U8DM_MAX_ACTIVE', 3, 1, 64),
     token: env.M3U8DM_TOKEN || undefined,
     bodyLimit: intFrom(env, 'M3U8DM_BODY_LIMIT', 1 << 20, 1024, 64 << 20),

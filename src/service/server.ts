@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.js';
 import type { ServiceConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
-import { NedbTaskStore } from '../store/nedb-task-store.js';
+import { describeStore, openStore } from '../store/open-store.js';
 import { TaskManager, type SettingsChange } from '../manager/task-manager.js';
 import type { Clock } from '../manager/clock.js';
 import type { DownloadSettings, Engine } from '../types.js';
@@ -81,8 +81,9 @@ export function logSecurityRelevantChange(logger: Logger, { before, after }: Set
 
 export async function startService(config: ServiceConfig, deps: ServiceDeps = {}): Promise<RunningService> {
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const store = new NedbTaskStore({ dataDir: config.dataDir });
-  await store.open();
+  // First, before anything listens: a store that cannot open leaves no half-started service.
+  const store = await openStore(config.store, config.dataDir);
+  logger.info({ store: describeStore(config.store, config.dataDir) }, 'store opened');
   // Task debug logs carry URLs (tokens in queries included): private like the databases.
   await privateFilesIn(path.join(config.dataDir, 'logs'));
   await ensurePrivateDir(path.join(config.dataDir, 'logs')).catch(() => undefined);

@@ -1,73 +1,60 @@
 // The shared store: tasks, settings and integration settings in PostgreSQL, so several
 // service instances can use one database. Same semantics as the nedb store (ids from a
-// sequence: positive, creation order, never reused). Schema migrations are versioned and
-// run at open under an advisory lock, so instances starting together migrate once.
+// sequence: positive, creation order, never reused). Leases are rows locked with
+// `FOR UPDATE SKIP LOCKED`, so two instances claiming at once never take the same task, and
+// every change of a task is announced with NOTIFY (see pg-schema.ts) for the other instances.
 import pg from 'pg';
 import type { IntegrationSettings } from '../manager/integration-settings.js';
 import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord } from '../types.js';
-import type { NewTask, TaskFilter, TaskList, TaskPage, TaskPatch, TaskRecords } from './task-store.js';
+import { PgChangeFeed } from './pg-change-feed.js';
+import { migrate, TASK_CHANNEL } from './pg-schema.js';
+import { maskUrl, StoreConnectError } from './store-errors.js';
+import type {
+  ClaimRequest, LeaseRef, NewTask, NodeBeat, TaskChange, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore,
+} from './task-store.js';
+
+export { maskUrl, StoreConnectError } from './store-errors.js';
 
 export interface PgStoreOptions {
   /** postgres://user:pass@host:port/db */
   url: string;
-  /** Connections in the pool. @defaultValue 10 */
+  /** Connections in the pool (the change feed has one more of its own). @defaultValue 10 */
   poolSize?: number;
 }
-
-/** The store could not reach or set up its database; the message names the URL (password masked). */
-export class StoreConnectError extends Error {
-  override name = 'StoreConnectError';
-  readonly code = 'ERR_STORE_CONNECT';
-}
-
-/** The URL as it may be shown: the password replaced. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
-/** Any fixed number: the lock only serialises m3u8dm's own migrations. */
-const MIGRATION_LOCK = 0x6d33_7538;
-
-/** Append-only: a released version is never edited, a change is a new entry. */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE m3u8dm_tasks (
-     id bigint PRIMARY KEY,
-     status text NOT NULL,
-     source text NOT NULL,
-     search text NOT NULL,
-     start_at bigint NOT NULL DEFAULT 0,
-     doc jsonb NOT NULL
-   );
-   CREATE SEQUENCE m3u8dm_task_id_seq AS bigint MINVALUE 1 START 1;
-   CREATE INDEX m3u8dm_tasks_status ON m3u8dm_tasks (status, id);
-   CREATE TABLE m3u8dm_meta (key text PRIMARY KEY, value jsonb NOT NULL);`,
-];
 
 const SETTINGS_KEY = 'settings';
 const INTEGRATIONS_KEY = 'integrations';
 
-/** The columns a list filters on, derived exactly as the nedb store's index does. */
-function columns(t: Pick<TaskRecord, 'status' | 'source' | 'url' | 'filename' | 'start_time'>) {
-  return {
-    status: t.status,
-    source: t.source,
-    search: `${t.url}\n${t.filename}`.toLowerCase(),
-    startAt: t.start_time ? Date.parse(t.start_time) || 0 : 0,
-  };
+/** The columns a list or a claim filters on, derived from the document exactly as the nedb store's index does. */
+type Indexed = Pick<TaskRecord, 'status' | 'source' | 'url' | 'filename' | 'start_time' | 'node' | 'lease_epoch' | 'lease_expires_at'>;
+
+function columns(t: Indexed): unknown[] {
+  return [
+    t.status,
+    t.source,
+    `${t.url}\n${t.filename}`.toLowerCase(),
+    t.start_time ? Date.parse(t.start_time) || 0 : 0,
+    t.node ?? null,
+    t.lease_epoch ?? 0,
+    t.lease_expires_at == null ? null : Math.round(t.lease_expires_at),
+  ];
 }
+
+/** A patch without the fields no patch may change. */
+function patchable(patch: TaskPatch): TaskPatch {
+  const { id: _id, created_at: _created, ...rest } = patch as TaskPatch & { id?: unknown; created_at?: unknown };
+  return rest;
+}
+
+const validId = (id: number) => Number.isSafeInteger(id) && id > 0;
 
 interface Row { doc: TaskRecord }
 
-// The lease operations (TaskLeases) are not implemented yet, so it cannot yet back the service.
-export class PgTaskStore implements TaskRecords {
+export class PgTaskStore implements TaskStore {
   readonly #options: PgStoreOptions;
   #pool?: pg.Pool;
+  #feed?: PgChangeFeed;
+  readonly #watchers = new Set<(change: TaskChange) => void>();
 
   constructor(options: PgStoreOptions) {
     this.#options = options;
@@ -79,7 +66,9 @@ export class PgTaskStore implements TaskRecords {
   }
 
   async open(): Promise<void> {
-    const pool = new pg.Pool({ connectionString: this.#options.url, max: this.#options.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
+    const url = this.#options.url;
+    const config: pg.ClientConfig = { connectionString: url, connectionTimeoutMillis: 10_000 };
+    const pool = new pg.Pool({ ...config, max: this.#options.poolSize ?? 10 });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
     let client: pg.PoolClient;
@@ -87,60 +76,94 @@ export class PgTaskStore implements TaskRecords {
       client = await pool.connect();
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw new StoreConnectError(`cannot connect to the PostgreSQL store ${maskUrl(this.#options.url)}: ${(err as Error).message || (err as { code?: string }).code}`, { cause: err });
+      throw new StoreConnectError(`cannot connect to the PostgreSQL store ${maskUrl(url)}: ${(err as Error).message || (err as { code?: string }).code}`, { cause: err });
     }
+    const feed = new PgChangeFeed({ client: config, channel: TASK_CHANNEL, onChange: (change) => this.#emit(change) });
     try {
-      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      await client.query('CREATE TABLE IF NOT EXISTS m3u8dm_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM m3u8dm_schema');
-      const current = rows[0]?.v ?? 0;
-      if (current > MIGRATIONS.length) {
-        throw new StoreConnectError(`the PostgreSQL store ${maskUrl(this.#options.url)} has schema version ${current}, newer than this m3u8dm knows (${MIGRATIONS.length}); upgrade m3u8dm`);
-      }
-      for (let v = current + 1; v <= MIGRATIONS.length; v++) {
-        await client.query('BEGIN');
-        try {
-          await client.query(MIGRATIONS[v - 1]!);
-          await client.query('INSERT INTO m3u8dm_schema (version) VALUES ($1)', [v]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK');
-          throw err;
-        }
-      }
+      await migrate(client, url);
+      await feed.start();
     } catch (err) {
-      client.release();
+      await feed.stop();
       await pool.end().catch(() => undefined);
       if (err instanceof StoreConnectError) throw err;
-      throw new StoreConnectError(`cannot set up the PostgreSQL store ${maskUrl(this.#options.url)}: ${(err as Error).message}`, { cause: err });
+      throw new StoreConnectError(`cannot set up the PostgreSQL store ${maskUrl(url)}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      client.release();
     }
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-    client.release();
     this.#pool = pool;
+    this.#feed = feed;
   }
 
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
+    await this.#feed?.stop();
+    this.#feed = undefined;
     await pool?.end();
+  }
+
+  #emit(change: TaskChange): void {
+    for (const listener of this.#watchers) {
+      try {
+        listener(change);
+      } catch { /* one watcher's fault is not the feed's */ }
+    }
+  }
+
+  /** Runs `fn` in one transaction on one pooled connection. */
+  async #tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#db.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
+      throw err;
+    } finally {
+      // A connection that cannot even roll back is dropped, not handed to the next caller.
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Merges `set` into the task's document (only while `fence` holds the lease, when given) and brings the
+   * filter columns in line with the result; inside the caller's transaction. Undefined when no row matched.
+   */
+  async #merge(client: pg.PoolClient, id: number, set: TaskPatch, fence?: LeaseRef): Promise<TaskRecord | undefined> {
+    const params: unknown[] = [id, JSON.stringify(set)];
+    let where = 'id = $1';
+    if (fence) {
+      params.push(fence.node, fence.epoch);
+      where += ' AND node = $3 AND lease_epoch = $4';
+    }
+    const { rows } = await client.query<Row>(`UPDATE m3u8dm_tasks SET doc = doc || $2::jsonb WHERE ${where} RETURNING doc`, params);
+    const doc = rows[0]?.doc;
+    if (!doc) return undefined;
+    // Same transaction and same row: the trigger's two identical notifications are delivered as one.
+    await client.query(
+      `UPDATE m3u8dm_tasks SET status = $2, source = $3, search = $4, start_at = $5, node = $6, lease_epoch = $7, lease_expires_at = $8
+       WHERE id = $1`, [id, ...columns(doc)]);
+    return doc;
   }
 
   async create(task: NewTask): Promise<TaskRecord> {
     const now = new Date().toISOString();
     // One statement: the id comes from the sequence (a rolled-back insert burns it, never reuses it).
-    const c = columns(task);
     const { rows } = await this.#db.query<Row>(
       `WITH next AS (SELECT nextval('m3u8dm_task_id_seq') AS id)
-       INSERT INTO m3u8dm_tasks (id, status, source, search, start_at, doc)
-       SELECT id, $1, $2, $3, $4, $5::jsonb || jsonb_build_object('id', id) FROM next
+       INSERT INTO m3u8dm_tasks (id, status, source, search, start_at, node, lease_epoch, lease_expires_at, doc)
+       SELECT id, $1, $2, $3, $4, $5, $6, $7, $8::jsonb || jsonb_build_object('id', id) FROM next
        RETURNING doc`,
-      [c.status, c.source, c.search, c.startAt, JSON.stringify({ ...task, created_at: now, updated_at: now })],
+      [...columns(task), JSON.stringify({ ...task, created_at: now, updated_at: now })],
     );
     return rows[0]!.doc;
   }
 
   async get(id: number): Promise<TaskRecord | null> {
-    if (!Number.isSafeInteger(id) || id <= 0) return null;
+    if (!validId(id)) return null;
     const { rows } = await this.#db.query<Row>('SELECT doc FROM m3u8dm_tasks WHERE id = $1', [id]);
     return rows[0]?.doc ?? null;
   }
@@ -173,35 +196,109 @@ export class PgTaskStore implements TaskRecords {
   }
 
   async patch(id: number, patch: TaskPatch): Promise<TaskRecord | null> {
-    if (!Number.isSafeInteger(id) || id <= 0) return null;
-    const { id: _id, created_at: _created, ...rest } = patch as TaskPatch & { id?: unknown; created_at?: unknown };
-    const set = { updated_at: new Date().toISOString(), ...rest };
-    const client = await this.#db.connect();
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<Row>(
-        'UPDATE m3u8dm_tasks SET doc = doc || $2::jsonb WHERE id = $1 RETURNING doc', [id, JSON.stringify(set)]);
-      const doc = rows[0]?.doc;
-      if (!doc) {
-        await client.query('ROLLBACK');
-        return null;
-      }
-      const c = columns(doc);
-      await client.query('UPDATE m3u8dm_tasks SET status = $2, source = $3, search = $4, start_at = $5 WHERE id = $1', [id, c.status, c.source, c.search, c.startAt]);
-      await client.query('COMMIT');
-      return doc;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    if (!validId(id)) return null;
+    const set = { updated_at: new Date().toISOString(), ...patchable(patch) };
+    return (await this.#tx((client) => this.#merge(client, id, set))) ?? null;
   }
 
   async delete(id: number): Promise<boolean> {
-    if (!Number.isSafeInteger(id) || id <= 0) return false;
+    if (!validId(id)) return false;
     const { rowCount } = await this.#db.query('DELETE FROM m3u8dm_tasks WHERE id = $1', [id]);
     return (rowCount ?? 0) > 0;
+  }
+
+  // ---- leases (TaskLeases) ---------------------------------------------------
+
+  async claim(node: string, request: ClaimRequest): Promise<TaskRecord[]> {
+    const { now, leaseMs, max, patch } = request;
+    if (max <= 0) return [];
+    const expires = Math.round(now + leaseMs);
+    const set = { updated_at: new Date().toISOString(), ...patchable(patch) };
+    const claimed = await this.#tx(async (client) => {
+      // Rows another claimer has locked are skipped, not waited for: it is taking them.
+      const { rows } = await client.query<{ id: string; lease_epoch: string }>(
+        `SELECT id, lease_epoch FROM m3u8dm_tasks
+         WHERE status = $1 AND start_at <= $2 AND (node IS NULL OR COALESCE(lease_expires_at, 0) < $2)
+         ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+        [TaskStatus.waiting, Math.trunc(now), Math.trunc(max)]);
+      const done: TaskRecord[] = [];
+      for (const row of rows) {
+        const doc = await this.#merge(client, Number(row.id), { ...set, node, lease_epoch: Number(row.lease_epoch) + 1, lease_expires_at: expires });
+        if (doc) done.push(doc);
+      }
+      return done;
+    });
+    return claimed;
+  }
+
+  async renew(leases: readonly LeaseRef[], now: number, leaseMs: number): Promise<{ held: number[]; lost: number[] }> {
+    const valid = leases.filter((l) => validId(l.id));
+    const heldSet = new Set<number>();
+    if (valid.length > 0) {
+      const expires = Math.round(now + leaseMs);
+      const { rows } = await this.#db.query<{ id: string }>(
+        `UPDATE m3u8dm_tasks t SET lease_expires_at = $4,
+           doc = t.doc || jsonb_build_object('lease_expires_at', $4::bigint, 'updated_at', $5::text)
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS l(id, node, epoch)
+         WHERE t.id = l.id AND t.node = l.node AND t.lease_epoch = l.epoch
+         RETURNING t.id`,
+        [valid.map((l) => l.id), valid.map((l) => l.node), valid.map((l) => l.epoch), expires, new Date().toISOString()]);
+      for (const r of rows) heldSet.add(Number(r.id));
+    }
+    const held: number[] = [];
+    const lost: number[] = [];
+    for (const l of leases) (heldSet.has(l.id) ? held : lost).push(l.id);
+    return { held, lost };
+  }
+
+  patchLeased(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null> {
+    return this.#fenced(lease, patchable(patch));
+  }
+
+  release(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null> {
+    return this.#fenced(lease, { ...patchable(patch), node: null, lease_expires_at: null });
+  }
+
+  async #fenced(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null> {
+    if (!validId(lease.id)) return null;
+    const set = { updated_at: new Date().toISOString(), ...patch };
+    return this.#tx(async (client) => {
+      const doc = await this.#merge(client, lease.id, set, lease);
+      if (doc) return doc;
+      const { rowCount } = await client.query('SELECT 1 FROM m3u8dm_tasks WHERE id = $1', [lease.id]);
+      return (rowCount ?? 0) > 0 ? 'lost' : null;
+    });
+  }
+
+  async reclaimExpired(now: number): Promise<number[]> {
+    // One statement: a concurrent reclaim or renew of the same row waits for this one and then sees it done.
+    const { rows } = await this.#db.query<{ id: string }>(
+      `UPDATE m3u8dm_tasks SET status = $1, node = NULL, lease_expires_at = NULL,
+         doc = doc || jsonb_build_object('status', $1::text, 'phase', 'queued', 'node', NULL, 'lease_expires_at', NULL, 'updated_at', $3::text)
+       WHERE node IS NOT NULL AND lease_expires_at < $2
+       RETURNING id`,
+      [TaskStatus.waiting, Math.trunc(now), new Date().toISOString()]);
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  }
+
+  async touchNode(node: NodeBeat): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO m3u8dm_nodes (id, seen_at, max_active, running) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at, max_active = EXCLUDED.max_active, running = EXCLUDED.running`,
+      [node.id, Math.round(node.seen_at), Math.trunc(node.max_active), Math.trunc(node.running)]);
+  }
+
+  async listNodes(aliveSince: number): Promise<NodeBeat[]> {
+    const { rows } = await this.#db.query<{ id: string; seen_at: string; max_active: number; running: number }>(
+      'SELECT id, seen_at, max_active, running FROM m3u8dm_nodes WHERE seen_at >= $1 ORDER BY id', [Math.trunc(aliveSince)]);
+    return rows.map((r) => ({ id: r.id, seen_at: Number(r.seen_at), max_active: r.max_active, running: r.running }));
+  }
+
+  watch(listener: (change: TaskChange) => void): () => void {
+    // A wrapper per call, so the same function watching twice is two subscriptions (as with an EventEmitter).
+    const one = (change: TaskChange) => listener(change);
+    this.#watchers.add(one);
+    return () => { this.#watchers.delete(one); };
   }
 
   async countByStatus(): Promise<Record<TaskStatus, number>> {

@@ -1,5 +1,5 @@
 // The TaskLeases contract (src/store/task-store.ts) as one suite any TaskStore runs:
-// `leaseContract('nedb', open)` from test/store.test.ts; the PostgreSQL store will once it has leases.
+// `leaseContract(name, open)` from test/store.test.ts (nedb) and test/store-postgres.test.ts.
 // `open` gives a fresh, empty, opened store and a cleanup that closes and removes it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskChange, TaskStore } from '../../src/store/task-store.js';
@@ -86,15 +86,23 @@ export function leaseContract(name: string, open: () => Promise<OpenedStore>): v
       await store.touchNode({ id: 'n1', seen_at: NOW + 1, max_active: 2, running: 2 });
       expect(await store.listNodes(NOW - 1)).toEqual([{ id: 'n1', seen_at: NOW + 1, max_active: 2, running: 2 }]);
       const seen: TaskChange[] = [];
+      const all: TaskChange[] = []; // a second watcher: tells when a later change has arrived
       const stop = store.watch((c) => seen.push(c));
+      store.watch((c) => all.push(c));
+      // Notifications may arrive after the write returns (PostgreSQL: at commit, over LISTEN): wait a bounded while.
+      const arrived = async (n: number) => {
+        for (let i = 0; i < 100 && all.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+      };
       const t = await store.create(newTask());
       await store.patch(t.id, { progress: 5 });
       await store.delete(t.id);
-      stop();
-      await store.create(newTask());
-      // Notifications may arrive after the write returns (PostgreSQL): wait a bounded while.
-      for (let i = 0; i < 50 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      await arrived(3);
       expect(seen).toEqual([{ kind: 'created', id: t.id }, { kind: 'updated', id: t.id }, { kind: 'deleted', id: t.id }]);
+      stop();
+      const after = await store.create(newTask());
+      await arrived(4);
+      expect(all.at(-1)).toEqual({ kind: 'created', id: after.id });
+      expect(seen).toHaveLength(3);
     });
   });
 }
