@@ -56,7 +56,7 @@ configure(program.command('serve'))
   .option('--host <host>', 'listen address (HOST, default 127.0.0.1)')
   .option('--data-dir <dir>', 'database, work folders and logs (M3U8DM_DATA_DIR, default ./data)')
   .option('--download-dir <dir>', 'default save location (M3U8DM_DOWNLOAD_DIR, default ./downloads)')
-  .option('--max-active <n>', 'tasks downloading at once (M3U8DM_MAX_ACTIVE, default 3)', intOption('--max-active', 1, 64))
+  .option('--max-active <n>', 'tasks downloading at once, 0: API only (M3U8DM_MAX_ACTIVE, default 3)', intOption('--max-active', 0, 64))
   .option('--token <token>', 'require this bearer token on /api and /ws (M3U8DM_TOKEN)')
   .option('--store <spec>', 'where tasks live: nedb (in the data dir) or postgres://user:pass@host:port/db (M3U8DM_STORE, default nedb)')
   .action(async (opts: { port?: number; host?: string; dataDir?: string; downloadDir?: string; maxActive?: number; token?: string; store?: string }) => {

@@ -18,8 +18,16 @@ describe('configuration from the environment', () => {
   });
 
   it('refuses bad numbers naming the variable', () => {
-    expect(() => configFromEnv({ M3U8DM_MAX_ACTIVE: '0' })).toThrow(new ConfigError('M3U8DM_MAX_ACTIVE must be an integer from 1 to 64, got `0`'));
+    expect(() => configFromEnv({ M3U8DM_MAX_ACTIVE: '-1' })).toThrow(new ConfigError('M3U8DM_MAX_ACTIVE must be an integer from 0 to 64, got `-1`'));
+    expect(() => configFromEnv({ M3U8DM_LEASE_S: '0' })).toThrow(new ConfigError('M3U8DM_LEASE_S must be an integer from 1 to 3600, got `0`'));
+    expect(() => configFromEnv({ M3U8DM_LEASE_S: '1.5' })).toThrow(/M3U8DM_LEASE_S must be an integer/);
     expect(() => configFromEnv({ PORT: 'http' })).toThrow(/PORT must be an integer from 0 to 65535, got `http`/);
+  });
+
+  it('names the node and its lease: defaults, variables, and an API-only node', () => {
+    expect(configFromEnv({})).toMatchObject({ nodeId: expect.stringMatching(new RegExp(`-${process.pid}$`)), leaseMs: 30_000 });
+    expect(configFromEnv({ M3U8DM_NODE_ID: 'worker-a', M3U8DM_LEASE_S: '3', M3U8DM_MAX_ACTIVE: '0' })).toMatchObject({ nodeId: 'worker-a', leaseMs: 3_000, maxActive: 0 });
+    expect(() => configFromEnv({ M3U8DM_NODE_ID: 'two words' })).toThrow(/M3U8DM_NODE_ID must be 1–128 printable ASCII characters without spaces, got `two words`/);
   });
 });
 

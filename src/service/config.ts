@@ -1,4 +1,5 @@
 // Service configuration from the environment (DESIGN.md's table); CLI flags override.
+import os from 'node:os';
 import path from 'node:path';
 import type { StoreSpec } from '../store/open-store.js';
 
@@ -18,8 +19,12 @@ export interface ServiceConfig {
    * dir, or a PostgreSQL database several instances share. @defaultValue `{ kind: 'nedb' }`
    */
   store: StoreSpec;
-  /** Tasks downloading at once. @defaultValue 3 */
+  /** Tasks this instance downloads at once; 0 makes an API-only node (API and page, no downloads). @defaultValue 3 */
   maxActive: number;
+  /** This instance's name in task leases and `/api/v1/health` (`M3U8DM_NODE_ID`). @defaultValue `${hostname}-${pid}` */
+  nodeId: string;
+  /** How long a task's lease lasts unless renewed (`M3U8DM_LEASE_S`, seconds); the heartbeat runs at a third of it. @defaultValue 30 s */
+  leaseMs: number;
   /** Bearer token required on /api and /ws when set. */
   token?: string;
   /** A Basic user/password pair accepted on /api and /ws (`M3U8DM_AUTH_USER` + `M3U8DM_AUTH_PASS`). */
@@ -88,6 +93,16 @@ export function parseStoreSpec(raw: string | undefined, name = 'M3U8DM_STORE'): 
   return { kind: 'postgres', url: value };
 }
 
+/** A node id is written into every lease and shown on the API: printable, no spaces, bounded. */
+function nodeIdFrom(env: NodeJS.ProcessEnv): string {
+  const raw = env.M3U8DM_NODE_ID;
+  if (raw === undefined || raw === '') return `${os.hostname()}-${process.pid}`;
+  if (!/^[\x21-\x7e]{1,128}$/.test(raw)) {
+    throw new ConfigError(`M3U8DM_NODE_ID must be 1–128 printable ASCII characters without spaces, got \`${raw.slice(0, 40)}\``);
+  }
+  return raw;
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
   const list = (raw: string | undefined, sep: string) => (raw ?? '').split(sep).map((s) => s.trim()).filter(Boolean);
   const config: ServiceConfig = {
@@ -98,7 +113,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     saveRoots: list(env.M3U8DM_SAVE_ROOTS, path.delimiter),
     // A flag given wins over the variable, even a malformed one.
     store: overrides.store ?? parseStoreSpec(env.M3U8DM_STORE),
-    maxActive: intFrom(env, 'M3U8DM_MAX_ACTIVE', 3, 1, 64),
+    maxActive: intFrom(env, 'M3U8DM_MAX_ACTIVE', 3, 0, 64),
+    nodeId: nodeIdFrom(env),
+    leaseMs: intFrom(env, 'M3U8DM_LEASE_S', 30, 1, 3600) * 1000,
     token: env.M3U8DM_TOKEN || undefined,
     bodyLimit: intFrom(env, 'M3U8DM_BODY_LIMIT', 1 << 20, 1024, 64 << 20),
     corsOrigins: list(env.M3U8DM_CORS_ORIGINS, ','),
