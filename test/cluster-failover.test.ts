@@ -10,7 +10,7 @@ import { waitFor } from './helpers/scripted-engine.js';
 
 const LEASE_S = 3;
 /** Segments each task downloads at once: also how many may be in flight when its node dies. */
-const THREADS = 1;
+const THREADS = 2;
 
 describe('failover between instances', () => {
   let pg: PgCluster | undefined;
@@ -32,7 +32,7 @@ describe('failover between instances', () => {
    * `options` may name the cluster's folders.
    */
   async function runningCluster(options: (c: Cluster) => Record<string, unknown> = () => ({})) {
-    // 100 ms a segment, one at a time: a 60-segment task downloads for about 6 s, long enough to interrupt.
+    // 100 ms a segment, two at a time: a 60-segment task downloads for about 3 s, long enough to interrupt.
     cluster = await startCluster({ pg: pg!, leaseS: LEASE_S, maxActive: 2, latencyMs: 100, streams: 4 });
     const c = cluster;
     const ids: number[] = [];
