@@ -6,7 +6,7 @@ import type { Logger } from '../service/log.js';
 import type { TaskManager } from '../manager/task-manager.js';
 import { challengeFor, isAuthorized, redactUrl } from './auth.js';
 import { hasValidFileLink } from './signed-links.js';
-import { compatRouter, MSG, sendText } from './compat-routes.js';
+import { compatRouter, failureStatus, MSG, sendText } from './compat-routes.js';
 import { ErrorCode } from './error-codes.js';
 import { RequestGuard, type Refusal } from './request-guard.js';
 
@@ -91,7 +91,7 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
   });
   app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => {
     logger.error({ err, url: redactUrl(req.originalUrl) }, 'unhandled error');
-    if (!res.headersSent) sendText(res, 500, 'internal error', err.message);
+    if (!res.headersSent) sendText(res, failureStatus(err), failureStatus(err) === 503 ? 'store unavailable' : 'internal error', err.message);
   });
   return app;
 }

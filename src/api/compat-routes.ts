@@ -5,6 +5,7 @@ import { PathError } from '../manager/paths.js';
 import { maskIntegrations } from '../manager/integration-settings.js';
 import { maskSettings, SettingsError } from '../manager/settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../manager/task-manager.js';
+import { StoreUnavailableError } from '../store/store-errors.js';
 import { compatOrder, toCompatTask } from './present.js';
 import { compatCreateSchema, compatUpdateSchema, definedOnly, normalizeHeaders, settingsUpdateSchema } from './schemas.js';
 import { describeError } from './validation.js';
@@ -23,6 +24,9 @@ export const MSG = {
   tooLarge: '请求体过大',
   forbidden: '禁止访问',
 } as const;
+
+/** A failure of ours: 503 while the store is away (try again shortly), else 500. */
+export const failureStatus = (err: unknown) => (err instanceof StoreUnavailableError ? 503 : 500);
 
 /** Go's http.Error: text/plain, message and a newline. */
 export function sendText(res: Response, status: number, message: string, detail?: string): void {
@@ -61,7 +65,7 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
           return res.json({ status: 'success', id: String(task.id) });
         } catch (err) {
           if (err instanceof PathError || err instanceof SettingsError) return sendText(res, 400, MSG.badRequest, err.message);
-          return sendText(res, 500, MSG.saveFailed, (err as Error).message);
+          return sendText(res, failureStatus(err), MSG.saveFailed, (err as Error).message);
         }
       }
       case 'GET': {
@@ -81,7 +85,7 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
         } catch (err) {
           if (err instanceof TaskNotFoundError) return sendText(res, 404, MSG.notFound);
           if (err instanceof TransitionError) return sendText(res, 409, MSG.updateFailed, err.message);
-          return sendText(res, 500, MSG.updateFailed, (err as Error).message);
+          return sendText(res, failureStatus(err), MSG.updateFailed, (err as Error).message);
         }
       }
       case 'DELETE': {
@@ -93,7 +97,7 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
           return res.json({ status: 'success' });
         } catch (err) {
           if (err instanceof TaskNotFoundError) return sendText(res, 404, MSG.notFound);
-          return sendText(res, 500, MSG.deleteFailed, (err as Error).message);
+          return sendText(res, failureStatus(err), MSG.deleteFailed, (err as Error).message);
         }
       }
       default:
@@ -131,7 +135,7 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
     if (err.type === 'entity.too.large') return sendText(res, 413, MSG.tooLarge, `request body is larger than ${err.limit} bytes`);
     if (err.type === 'entity.parse.failed') return sendText(res, 400, bad, `body is not valid JSON (${err.message})`);
     if (err.status && err.status < 500) return sendText(res, err.status, bad, err.message);
-    return sendText(res, 500, req.method === 'DELETE' ? MSG.deleteFailed : MSG.saveFailed, err.message);
+    return sendText(res, failureStatus(err), req.method === 'DELETE' ? MSG.deleteFailed : MSG.saveFailed, err.message);
   });
   return router;
 }

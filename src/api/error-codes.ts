@@ -1,5 +1,5 @@
 // The `/api/v1` error codes: the Local API seeds' own (40001–40003, 40401, 50001)
-// and ours (40101, 40901), each with the HTTP status it travels with.
+// and ours (40101, 40901, 50301…), each with the HTTP status it travels with.
 
 export const ErrorCode = {
   ok: 0,
@@ -21,6 +21,8 @@ export const ErrorCode = {
   /** Refused: a Host not allowed, or a request from another site's page. */
   forbidden: 40301,
   internal: 50001,
+  /** The store (a PostgreSQL database) is away for now; the same call works once it is back. */
+  unavailable: 50301,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -36,6 +38,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.unsupportedType]: 415,
   [ErrorCode.forbidden]: 403,
   [ErrorCode.internal]: 500,
+  [ErrorCode.unavailable]: 503,
 };
 
 /** An error a v1 route answers with `{code, message, data: null}`. */

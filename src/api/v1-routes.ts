@@ -5,6 +5,7 @@ import { PathError } from '../manager/paths.js';
 import { langFromAcceptLanguage, type Lang } from '../manager/progress-text.js';
 import { SettingsError } from '../manager/settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../manager/task-manager.js';
+import { StoreUnavailableError } from '../store/store-errors.js';
 import type { TaskOptions } from '../types.js';
 import { ApiError, ErrorCode } from './error-codes.js';
 import { fail, ok, parseOr40001 } from './envelope.js';
@@ -141,6 +142,7 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof StoreUnavailableError) return new ApiError(ErrorCode.unavailable, err.message);
   if (err instanceof TaskNotFoundError) return new ApiError(ErrorCode.notFound, `task ${err.id} not found`);
   if (err instanceof TransitionError) return new ApiError(ErrorCode.conflict, err.message);
   if (err instanceof PathError || err instanceof RangeError) return new ApiError(ErrorCode.invalidParams, err.message);

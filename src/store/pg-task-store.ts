@@ -8,18 +8,42 @@ import type { IntegrationSettings } from '../manager/integration-settings.js';
 import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord } from '../types.js';
 import { PgChangeFeed } from './pg-change-feed.js';
 import { migrate, TASK_CHANNEL } from './pg-schema.js';
-import { maskUrl, StoreConnectError } from './store-errors.js';
+import { maskUrl, StoreConnectError, StoreUnavailableError } from './store-errors.js';
 import type {
   ClaimRequest, LeaseRef, NewTask, NodeBeat, TaskChange, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore,
 } from './task-store.js';
 
-export { maskUrl, StoreConnectError } from './store-errors.js';
+export { maskUrl, StoreConnectError, StoreUnavailableError } from './store-errors.js';
 
 export interface PgStoreOptions {
   /** postgres://user:pass@host:port/db */
   url: string;
   /** Connections in the pool (the change feed has one more of its own). @defaultValue 10 */
   poolSize?: number;
+  /** How long getting a connection may take before the call fails with StoreUnavailableError. @defaultValue 5000 */
+  connectTimeoutMs?: number;
+  /**
+   * How long one statement may run (server side), and a transaction sit idle holding its row locks (a node
+   * stopped mid-claim must not block the others for longer). @defaultValue 10000
+   */
+  queryTimeoutMs?: number;
+}
+
+/** Error codes (node's and PostgreSQL's SQLSTATE) that mean the database is away, not that the query was wrong. */
+const AWAY_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
+  '57P01', '57P02', '57P03', // admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down)
+  '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout
+  '25P03', // idle_in_transaction_session_timeout
+]);
+/** What pg says, without a code, when a connection broke or never came. */
+const AWAY_TEXT = /connection terminated|timeout exceeded when trying to connect|query read timeout|not queryable|connection error|server closed the connection/i;
+
+function isAway(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  return AWAY_CODES.has(code) || code.startsWith('08') || (typeof e?.message === 'string' && AWAY_TEXT.test(e.message));
 }
 
 const SETTINGS_KEY = 'settings';
@@ -48,6 +72,24 @@ function patchable(patch: TaskPatch): TaskPatch {
 
 const validId = (id: number) => Number.isSafeInteger(id) && id > 0;
 
+const META_UPSERT = 'INSERT INTO m3u8dm_meta (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value';
+
+/** What `importAll` copies in: another store's whole contents. */
+export interface StoreImport {
+  tasks: readonly TaskRecord[];
+  settings: Partial<SystemSettings> | null;
+  integrations: IntegrationSettings | null;
+}
+
+/** Rows per INSERT when importing. */
+const IMPORT_BATCH = 500;
+
+/** `importTasks` into a store that already has tasks: a migration would mix two queues. */
+export class StoreNotEmptyError extends Error {
+  override name = 'StoreNotEmptyError';
+  readonly code = 'ERR_STORE_NOT_EMPTY';
+}
+
 interface Row { doc: TaskRecord }
 
 export class PgTaskStore implements TaskStore {
@@ -67,8 +109,20 @@ export class PgTaskStore implements TaskStore {
 
   async open(): Promise<void> {
     const url = this.#options.url;
-    const config: pg.ClientConfig = { connectionString: url, connectionTimeoutMillis: 10_000 };
-    const pool = new pg.Pool({ ...config, max: this.#options.poolSize ?? 10 });
+    const queryMs = this.#options.queryTimeoutMs ?? 10_000;
+    const config: pg.ClientConfig = {
+      connectionString: url,
+      connectionTimeoutMillis: this.#options.connectTimeoutMs ?? 5_000,
+      keepAlive: true,
+    };
+    const pooled: pg.ClientConfig = {
+      ...config,
+      statement_timeout: queryMs,
+      idle_in_transaction_session_timeout: queryMs,
+      // The client's own limit, past the server's: a server that stopped answering altogether.
+      query_timeout: queryMs + 2_000,
+    };
+    const pool = new pg.Pool({ ...pooled, max: this.#options.poolSize ?? 10 });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
     let client: pg.PoolClient;
@@ -110,8 +164,31 @@ export class PgTaskStore implements TaskStore {
     }
   }
 
+  /** The error a caller gets: a database that is away becomes StoreUnavailableError, anything else stays as it was. */
+  #unavailable(err: unknown): unknown {
+    if (err instanceof StoreUnavailableError || !isAway(err)) return err;
+    const why = (err as Error).message || (err as { code?: string }).code || 'no answer';
+    return new StoreUnavailableError(`the PostgreSQL store ${maskUrl(this.#options.url)} is unavailable (${why.replace(/\s+/g, ' ')}); try again shortly`, { cause: err });
+  }
+
+  async #query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#db.query<R>(sql, params);
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+  }
+
   /** Runs `fn` in one transaction on one pooled connection. */
   async #tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.#inTx(fn);
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+  }
+
+  async #inTx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#db.connect();
     let broken: Error | undefined;
     try {
@@ -152,7 +229,7 @@ export class PgTaskStore implements TaskStore {
   async create(task: NewTask): Promise<TaskRecord> {
     const now = new Date().toISOString();
     // One statement: the id comes from the sequence (a rolled-back insert burns it, never reuses it).
-    const { rows } = await this.#db.query<Row>(
+    const { rows } = await this.#query<Row>(
       `WITH next AS (SELECT nextval('m3u8dm_task_id_seq') AS id)
        INSERT INTO m3u8dm_tasks (id, status, source, search, start_at, node, lease_epoch, lease_expires_at, doc)
        SELECT id, $1, $2, $3, $4, $5, $6, $7, $8::jsonb || jsonb_build_object('id', id) FROM next
@@ -164,7 +241,7 @@ export class PgTaskStore implements TaskStore {
 
   async get(id: number): Promise<TaskRecord | null> {
     if (!validId(id)) return null;
-    const { rows } = await this.#db.query<Row>('SELECT doc FROM m3u8dm_tasks WHERE id = $1', [id]);
+    const { rows } = await this.#query<Row>('SELECT doc FROM m3u8dm_tasks WHERE id = $1', [id]);
     return rows[0]?.doc ?? null;
   }
 
@@ -189,8 +266,8 @@ export class PgTaskStore implements TaskStore {
     const order = page?.order === 'desc' ? 'DESC' : 'ASC';
     const paging = page ? ` OFFSET ${Math.max(0, Math.trunc(page.offset))} LIMIT ${Math.max(0, Math.trunc(page.limit))}` : '';
     const [{ rows }, count] = await Promise.all([
-      this.#db.query<Row>(`SELECT doc FROM m3u8dm_tasks ${sql} ORDER BY id ${order}${paging}`, params),
-      this.#db.query<{ n: string }>(`SELECT count(*) AS n FROM m3u8dm_tasks ${sql}`, params),
+      this.#query<Row>(`SELECT doc FROM m3u8dm_tasks ${sql} ORDER BY id ${order}${paging}`, params),
+      this.#query<{ n: string }>(`SELECT count(*) AS n FROM m3u8dm_tasks ${sql}`, params),
     ]);
     return { tasks: rows.map((r) => r.doc), total: Number(count.rows[0]!.n) };
   }
@@ -203,8 +280,40 @@ export class PgTaskStore implements TaskStore {
 
   async delete(id: number): Promise<boolean> {
     if (!validId(id)) return false;
-    const { rowCount } = await this.#db.query('DELETE FROM m3u8dm_tasks WHERE id = $1', [id]);
+    const { rowCount } = await this.#query('DELETE FROM m3u8dm_tasks WHERE id = $1', [id]);
     return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Copies whole records in, ids kept, with the settings (`m3u8dm migrate`): all in one transaction, refused
+   * with StoreNotEmptyError when the table already has a task; the id sequence then continues past the
+   * highest id, so new tasks never reuse one.
+   */
+  async importAll({ tasks, settings, integrations }: StoreImport): Promise<void> {
+    await this.#tx(async (client) => {
+      // Nobody may add a task between the check and the copy.
+      await client.query('LOCK TABLE m3u8dm_tasks IN EXCLUSIVE MODE');
+      const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM m3u8dm_tasks');
+      const present = Number(rows[0]!.n);
+      if (present > 0) throw new StoreNotEmptyError(`the PostgreSQL store ${maskUrl(this.#options.url)} already has ${present} task${present === 1 ? '' : 's'}; migrate only into an empty one`);
+      for (let at = 0; at < tasks.length; at += IMPORT_BATCH) {
+        const batch = tasks.slice(at, at + IMPORT_BATCH);
+        const cols = batch.map((t) => columns(t));
+        const col = (i: number) => cols.map((c) => c[i]);
+        await client.query(
+          `INSERT INTO m3u8dm_tasks (id, status, source, search, start_at, node, lease_epoch, lease_expires_at, doc)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::jsonb[])`,
+          [batch.map((t) => t.id), col(0), col(1), col(2), col(3), col(4), col(5), col(6), batch.map((t) => JSON.stringify(t))]);
+      }
+      const top = tasks.reduce((m, t) => Math.max(m, t.id), 0);
+      if (top > 0) {
+        await client.query(
+          `SELECT setval('m3u8dm_task_id_seq', GREATEST($1::bigint, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM m3u8dm_task_id_seq)))`, [top]);
+      }
+      for (const [key, value] of [[SETTINGS_KEY, settings], [INTEGRATIONS_KEY, integrations]] as const) {
+        if (value) await client.query(META_UPSERT, [key, JSON.stringify(value)]);
+      }
+    });
   }
 
   // ---- leases (TaskLeases) ---------------------------------------------------
@@ -236,7 +345,7 @@ export class PgTaskStore implements TaskStore {
     const heldSet = new Set<number>();
     if (valid.length > 0) {
       const expires = Math.round(now + leaseMs);
-      const { rows } = await this.#db.query<{ id: string }>(
+      const { rows } = await this.#query<{ id: string }>(
         `UPDATE m3u8dm_tasks t SET lease_expires_at = $4,
            doc = t.doc || jsonb_build_object('lease_expires_at', $4::bigint, 'updated_at', $5::text)
          FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS l(id, node, epoch)
@@ -272,7 +381,7 @@ export class PgTaskStore implements TaskStore {
 
   async reclaimExpired(now: number): Promise<number[]> {
     // One statement: a concurrent reclaim or renew of the same row waits for this one and then sees it done.
-    const { rows } = await this.#db.query<{ id: string }>(
+    const { rows } = await this.#query<{ id: string }>(
       `UPDATE m3u8dm_tasks SET status = $1, node = NULL, lease_expires_at = NULL,
          doc = doc || jsonb_build_object('status', $1::text, 'phase', 'queued', 'node', NULL, 'lease_expires_at', NULL, 'updated_at', $3::text)
        WHERE node IS NOT NULL AND lease_expires_at < $2
@@ -282,14 +391,14 @@ export class PgTaskStore implements TaskStore {
   }
 
   async touchNode(node: NodeBeat): Promise<void> {
-    await this.#db.query(
+    await this.#query(
       `INSERT INTO m3u8dm_nodes (id, seen_at, max_active, running) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at, max_active = EXCLUDED.max_active, running = EXCLUDED.running`,
       [node.id, Math.round(node.seen_at), Math.trunc(node.max_active), Math.trunc(node.running)]);
   }
 
   async listNodes(aliveSince: number): Promise<NodeBeat[]> {
-    const { rows } = await this.#db.query<{ id: string; seen_at: string; max_active: number; running: number }>(
+    const { rows } = await this.#query<{ id: string; seen_at: string; max_active: number; running: number }>(
       'SELECT id, seen_at, max_active, running FROM m3u8dm_nodes WHERE seen_at >= $1 ORDER BY id', [Math.trunc(aliveSince)]);
     return rows.map((r) => ({ id: r.id, seen_at: Number(r.seen_at), max_active: r.max_active, running: r.running }));
   }
@@ -303,24 +412,24 @@ export class PgTaskStore implements TaskStore {
 
   async countByStatus(): Promise<Record<TaskStatus, number>> {
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-    const { rows } = await this.#db.query<{ status: TaskStatus; n: string }>('SELECT status, count(*) AS n FROM m3u8dm_tasks GROUP BY status');
+    const { rows } = await this.#query<{ status: TaskStatus; n: string }>('SELECT status, count(*) AS n FROM m3u8dm_tasks GROUP BY status');
     for (const r of rows) if (r.status in counts) counts[r.status] = Number(r.n);
     return counts;
   }
 
   async nextStartAfter(after: number): Promise<number | null> {
-    const { rows } = await this.#db.query<{ t: string | null }>(
+    const { rows } = await this.#query<{ t: string | null }>(
       'SELECT min(start_at) AS t FROM m3u8dm_tasks WHERE status = $1 AND start_at > $2', [TaskStatus.waiting, Math.trunc(after)]);
     return rows[0]?.t == null ? null : Number(rows[0].t);
   }
 
   async #getMeta<T>(key: string): Promise<T | null> {
-    const { rows } = await this.#db.query<{ value: T }>('SELECT value FROM m3u8dm_meta WHERE key = $1', [key]);
+    const { rows } = await this.#query<{ value: T }>('SELECT value FROM m3u8dm_meta WHERE key = $1', [key]);
     return rows[0]?.value ?? null;
   }
 
   async #setMeta(key: string, value: unknown): Promise<void> {
-    await this.#db.query('INSERT INTO m3u8dm_meta (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, JSON.stringify(value)]);
+    await this.#query(META_UPSERT, [key, JSON.stringify(value)]);
   }
 
   getSettings(): Promise<Partial<SystemSettings> | null> {

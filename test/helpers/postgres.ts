@@ -16,6 +16,11 @@ export interface PgCluster {
   port: number;
   /** Creates a fresh database and returns its URL, so each test starts empty. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (`pg_ctl stop -m fast`: connections are cut), keeping its data: the database "goes away". */
+  halt(): Promise<void>;
+  /** Starts the server again on the same port and data dir (halting it first if it runs). */
+  restart(): Promise<void>;
+  /** Stops the server and removes the cluster. */
   stop(): Promise<void>;
 }
 
@@ -74,17 +79,25 @@ export async function startPgCluster(): Promise<PgCluster> {
     await chmod(dir, 0o700);
   }
   const port = await freePort();
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=50`;
+  const start = () => exec(pgCtl, ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start'], 90_000);
+  let running = false;
   try {
     await exec(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], 120_000);
     await writeFile(path.join(dir, 'conf.note'), 'throwaway cluster of the m3u8dm tests\n');
-    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=50`;
-    await exec(pgCtl, ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start'], 90_000);
+    await start();
+    running = true;
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let stopped = false;
+  const halt = async () => {
+    if (!running) return;
+    await exec(pgCtl, ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop'], 45_000);
+    running = false;
+  };
   return {
     url,
     port,
@@ -98,6 +111,12 @@ export async function startPgCluster(): Promise<PgCluster> {
         await client.end();
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    halt,
+    async restart() {
+      await halt();
+      await start();
+      running = true;
     },
     async stop() {
       if (stopped) return;

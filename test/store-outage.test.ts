@@ -1,0 +1,108 @@
+// The database going away while the service runs: calls fail fast with StoreUnavailableError (the API
+// answers 503 saying so) instead of hanging or crashing the process, and everything works again once
+// the server is back on the same port and data dir.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgTaskStore, StoreUnavailableError } from '../src/store/pg-task-store.js';
+import type { TaskChange } from '../src/store/task-store.js';
+import { startPgCluster, type PgCluster } from './helpers/postgres.js';
+import { waitFor } from './helpers/scripted-engine.js';
+import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
+import { newTask } from './helpers/store-contract.js';
+
+let cluster: PgCluster;
+let dir: string;
+beforeAll(async () => {
+  cluster = await startPgCluster();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-outage-'));
+}, 180_000);
+afterAll(async () => {
+  await cluster?.stop();
+  await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+/** The promise's outcome, or 'hung' when it has not settled within `ms`. */
+async function settled<T>(p: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown } | 'hung'> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((r) => { timer = setTimeout(() => r('hung'), ms); });
+  const outcome = p.then((value) => ({ value }), (error: unknown) => ({ error }));
+  try {
+    return await Promise.race([outcome, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('the PostgreSQL store while its database goes away and comes back', () => {
+  it('fails calls fast with StoreUnavailableError, then works again, its change feed included', async () => {
+    const url = await cluster.createDatabase('outage_store');
+    const store = new PgTaskStore({ url, poolSize: 2 });
+    const other = new PgTaskStore({ url, poolSize: 1 });
+    await store.open();
+    try {
+      const t = await store.create(newTask());
+      await cluster.halt();
+      // Both a pooled connection that was cut and a fresh connect that is refused.
+      const calls: (() => Promise<unknown>)[] = [() => store.get(t.id), () => store.list({}, { offset: 0, limit: 10 }), () => store.patch(t.id, { progress: 1 }),
+        () => store.claim('n', { now: Date.now(), leaseMs: 1_000, max: 1, patch: {} })];
+      for (const call of calls) {
+        const outcome = await settled(call(), 8_000);
+        expect(outcome).not.toBe('hung');
+        const error = (outcome as { error?: unknown }).error;
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(error).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+        expect((error as Error).message).toContain(`the PostgreSQL store ${url} is unavailable`);
+      }
+      await cluster.restart();
+      expect((await store.get(t.id))?.id).toBe(t.id);
+      expect(await store.patch(t.id, { progress: 2 })).toMatchObject({ progress: 2 });
+      // The listening connection was re-made: a change another client makes is heard again.
+      const seen: TaskChange[] = [];
+      store.watch((c) => seen.push(c));
+      await other.open();
+      await waitFor(async () => {
+        await other.patch(t.id, { progress: 3 });
+        return seen.some((c) => c.id === t.id);
+      }, { what: 'a notification after the restart', timeoutMs: 20_000, intervalMs: 250 });
+    } finally {
+      await store.close();
+      await other.close();
+    }
+  }, 90_000);
+
+  it('keeps the service up and answering 503 while the database is away; it serves again once it is back', async () => {
+    const url = await cluster.createDatabase('outage_service');
+    let svc: ServiceProcess | undefined;
+    try {
+      svc = await startServiceProcess({ M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads'), M3U8DM_STORE: url });
+      const post = () => fetch(`${svc!.url}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'http://127.0.0.1:9/a.m3u8', start_time: '23:59' }) });
+      expect((await post()).status).toBe(200);
+      await cluster.halt();
+      const v1 = await settled(fetch(`${svc.url}/api/v1/tasks`), 10_000);
+      expect(v1).not.toBe('hung');
+      const res = (v1 as { value: Response }).value;
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { code: number; message: string };
+      expect(body.code).toBe(50301);
+      expect(body.message).toMatch(/^the PostgreSQL store postgres:\/\/.* is unavailable \(.+\); try again shortly$/);
+      const compat = await fetch(`${svc.url}/api/tasks`);
+      expect(compat.status).toBe(503);
+      expect(await compat.text()).toContain('is unavailable');
+      expect((await post()).status).toBe(503);
+      expect(svc.child.exitCode).toBeNull();
+      await cluster.restart();
+      const back = await waitFor(async () => {
+        const r = await fetch(`${svc!.url}/api/v1/tasks`);
+        return r.status === 200 ? ((await r.json()) as { data: { total: number } }).data : null;
+      }, { what: 'the API serving again', timeoutMs: 20_000, intervalMs: 250 });
+      expect(back.total).toBe(1);
+      expect((await post()).status).toBe(200);
+      expect(svc.child.exitCode).toBeNull();
+    } finally {
+      await cluster.restart();
+      await svc?.stop('SIGKILL');
+    }
+  }, 90_000);
+});
