@@ -39,6 +39,7 @@ const v1TaskSchema = z.object({
   live: z.boolean().describe('The stream is live: the task records it until it ends, a limit, the idle timeout or a stop.'),
   recorded_s: z.number().describe('Seconds of media recorded (live tasks).'),
   has_poster: z.boolean().describe('A poster frame (JPEG, ~320 px wide) is at /tasks/{id}/poster.'),
+  node: z.string().nullable().describe('The service instance (M3U8DM_NODE_ID) running the task; null when none does.'),
   created_at: z.string(),
   updated_at: z.string(),
   completed_at: z.string().nullable(),
@@ -192,7 +193,7 @@ export function buildOpenApi(version: string): JsonSchema {
       },
       '/health': {
         get: {
-          summary: 'Version, ffmpeg in use, uptime',
+          summary: 'Version, ffmpeg in use, uptime, this instance and the live instances sharing its store',
           responses: {
             200: okResponse({
               type: 'object',
@@ -200,6 +201,15 @@ export function buildOpenApi(version: string): JsonSchema {
                 version: { type: 'string' },
                 ffmpeg: { type: 'object', properties: { path: { type: ['string', 'null'] }, version: { type: ['string', 'null'] } } },
                 uptime_s: { type: 'integer' },
+                node: { type: 'string', description: 'This instance (M3U8DM_NODE_ID).' },
+                nodes: {
+                  type: 'array',
+                  description: 'Instances heard from within one lease length (M3U8DM_LEASE_S), this one included.',
+                  items: {
+                    type: 'object',
+                    properties: { id: { type: 'string' }, max_active: { type: 'integer' }, running: { type: 'integer' }, seen_at: { type: 'string', format: 'date-time' } },
+                  },
+                },
               },
             }),
           },

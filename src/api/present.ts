@@ -88,6 +88,8 @@ export interface V1Task extends Omit<CompatTask, 'id' | 'status'> {
   recorded_s: number;
   /** A poster frame can be fetched at `/api/v1/tasks/:id/poster`. */
   has_poster: boolean;
+  /** The node (`M3U8DM_NODE_ID`) running the task; null when none does. */
+  node: string | null;
 }
 
 export function toV1Task(t: TaskRecord, lang: Lang = 'en'): V1Task {
@@ -111,6 +113,7 @@ export function toV1Task(t: TaskRecord, lang: Lang = 'en'): V1Task {
     live: t.live === true,
     recorded_s: Math.round((t.recorded_s ?? 0) * 10) / 10,
     has_poster: Boolean(t.poster_path),
+    node: t.node ?? null,
   };
 }
 

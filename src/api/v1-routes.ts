@@ -126,7 +126,8 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
 
   router.get('/health', async (_req, res) => {
     const { path, version: ffmpegVersion } = await ffmpeg();
-    ok(res, { version, ffmpeg: { path, version: ffmpegVersion }, uptime_s: Math.round((Date.now() - startedAt) / 1000) });
+    const nodes = (await manager.nodes()).map((n) => ({ id: n.id, max_active: n.max_active, running: n.running, seen_at: new Date(n.seen_at).toISOString() }));
+    ok(res, { version, ffmpeg: { path, version: ffmpegVersion }, uptime_s: Math.round((Date.now() - startedAt) / 1000), node: manager.nodeId, nodes });
   });
 
   router.use((_req: Request) => {

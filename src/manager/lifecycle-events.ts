@@ -46,6 +46,8 @@ export class TaskTransitions extends EventEmitter<{ transition: [TaskTransition]
   }
 
   #handle(event: TaskEvent): void {
+    // The node that made a change tells the world of it; the others only show it.
+    if (event.remote) return;
     const { task } = event;
     if (event.type === 'deleted') {
       this.#status.delete(task.id);

@@ -7,8 +7,8 @@ import { boundTaskText } from './text-limits.js';
 import { targetOf } from './transitions.js';
 import { TaskStatus, type EngineResult, type ProgressSnapshot, type TaskRecord } from '../types.js';
 
-/** Why the manager stopped a run (absent: it ended by itself). */
-export type StopReason = 'pause' | 'delete' | 'shutdown';
+/** Why the manager stopped a run (absent: it ended by itself); `lost`: another node owns the task now. */
+export type StopReason = 'pause' | 'delete' | 'shutdown' | 'lost';
 
 /**
  * The patch with the stored (English) `status_bar` of the record it makes. The APIs show a
@@ -111,7 +111,7 @@ export function endedOutcome(live: TaskRecord, reason: StopReason | undefined, f
   // A recording stopped before its first segment has nothing to merge: it is paused, not failed.
   if (!reason && finishing && live.segments_done === 0) return withLine(live, { ...stopped, status: TaskStatus.paused, phase: 'queued' });
   if (reason === 'shutdown') return withLine(live, { ...stopped, status: TaskStatus.waiting, phase: 'queued' });
-  if (reason === 'delete') return {};
+  if (reason === 'delete' || reason === 'lost') return {};
   const message = boundTaskText(userFacingError(err, reportBug).message);
   const outcome = withLine(live, { ...stopped, status: TaskStatus.failed, err_msg: message });
   if (outcome.status_bar) outcome.status_bar = boundTaskText(outcome.status_bar);

@@ -1,9 +1,10 @@
-// The queue's timing: coalesced scheduling passes, the one timer for the next scheduled
-// start (start_time), and which waiting tasks a pass starts. The manager supplies how to
-// start a task and the lock the pass runs under; the scheduler decides when and what.
+// The queue's timing: coalesced scheduling passes and the one timer for the next scheduled
+// start (start_time). Which waiting tasks start is the store's decision (a claim of leases,
+// so several nodes on one database never start the same task); the manager supplies the
+// claim, how to begin a claimed task and the lock the pass runs under.
 import type { Clock } from './clock.js';
 import type { TaskStore } from '../store/task-store.js';
-import { TaskStatus, type TaskRecord } from '../types.js';
+import type { TaskRecord } from '../types.js';
 
 export interface SchedulerOptions {
   store: TaskStore;
@@ -11,8 +12,10 @@ export interface SchedulerOptions {
   maxActive: number;
   /** Ids of the tasks running now. */
   running: () => ReadonlySet<number> | ReadonlyMap<number, unknown>;
-  /** Starts one waiting task (under the lock). */
-  begin: (task: TaskRecord) => Promise<void>;
+  /** Claims up to `max` due waiting tasks for this node in the store, already marked as started. */
+  claim: (max: number, now: number) => Promise<TaskRecord[]>;
+  /** Runs one claimed task (under the lock). */
+  begin: (task: TaskRecord) => void;
   /** Runs a pass under the manager's lock, so it never decides on a stale status. */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   /** A failed pass; the next request tries again. */
@@ -58,21 +61,11 @@ export class Scheduler {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
     this.#timerAt = Infinity;
-    const running = this.#o.running();
-    const room = maxActive - running.size;
+    const room = maxActive - this.#o.running().size;
     const now = clock.now();
-    // Only the first few due tasks are read, from the store's index: a pass costs the same with
-    // ten thousand waiting as with ten (reading them all made 10,000 creates quadratic).
-    if (room > 0) {
-      const { tasks } = await store.list({ status: TaskStatus.waiting, dueBy: now }, { offset: 0, limit: room + running.size });
-      let started = 0;
-      for (const task of tasks) {
-        if (started >= room) break;
-        if (running.has(task.id)) continue;
-        started++;
-        await this.#o.begin(task);
-      }
-    }
+    // The store picks the oldest due tasks from its index: a pass costs the same with ten thousand
+    // waiting as with ten.
+    if (room > 0) for (const task of await this.#o.claim(room, now)) this.#o.begin(task);
     const nextStart = await store.nextStartAfter(now);
     this.#timerAt = nextStart ?? Infinity;
     if (nextStart !== null) this.#cancelTimer = clock.setTimer(() => this.request(), nextStart - now);

@@ -1,12 +1,17 @@
 // The task manager: the state machine of a download task, the queue that runs at
 // most `maxActive` of them in creation order, scheduled starts, and recovery after a
 // crash. It owns no HTTP and no database details: routes call it, it calls the
-// engine and the store, and it emits an event for every change.
+// engine and the store, and it emits an event for every change. Several managers
+// (nodes) may share one store: tasks are leased from it (node-runtime.ts), commands
+// for a task another node runs go to that node through the record, and changes made
+// elsewhere are emitted here too (marked `remote`).
 import { EventEmitter } from 'node:events';
 import { lstat, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { Scheduler } from './scheduler.js';
+import { NodeRuntime } from './node-runtime.js';
 import { filenameFromUrl, PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
 import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
 import { completedOutcome, endedOutcome, progressPatch, ProgressThrottle, withLine, type StopReason } from './progress-writer.js';
@@ -17,7 +22,7 @@ import { stepOf, targetOf, type Command } from './transitions.js';
 import { infersAdvanced, numbered, resolveFolders, taskOptionsFor, type TaskFolders } from './task-options.js';
 import { TransferLimits } from '../downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SYSTEM_SETTINGS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
-import type { TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
+import type { LeaseRef, NodeBeat, TaskChange, TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
 import {
   TaskStatus,
   type DownloadSettings,
@@ -25,6 +30,7 @@ import {
   type HeaderMap,
   type ProgressSnapshot,
   type SystemSettings,
+  type TaskCommand,
   type TaskOptions,
   type TaskRecord,
   type TaskSource,
@@ -55,10 +61,14 @@ export interface CreateManyInput extends Omit<CreateTaskInput, 'url' | 'filename
   filename?: string | null;
 }
 
-export type TaskEvent =
+export type TaskEvent = (
   | { type: 'created'; task: TaskRecord }
   | { type: 'updated'; task: TaskRecord }
-  | { type: 'deleted'; task: TaskRecord };
+  | { type: 'deleted'; task: TaskRecord }
+) & {
+  /** Made by another node and read back from the store: that node tells webhooks and hooks, not this one. */
+  remote?: true;
+};
 
 export interface TaskManagerOptions {
   store: TaskStore;
@@ -66,8 +76,12 @@ export interface TaskManagerOptions {
   dataDir: string;
   downloadDir: string;
   saveRoots: string[];
-  /** Tasks downloading at once. */
+  /** Tasks this node downloads at once (0: none, an API-only node). */
   maxActive: number;
+  /** This node's name in leases. @defaultValue `${hostname}-${pid}` */
+  nodeId?: string;
+  /** Lease length; the heartbeat runs every third of it. @defaultValue 30000 */
+  leaseMs?: number;
   clock?: Clock;
   /** Least time between two progress writes of one task to the store. @defaultValue 500 */
   progressWriteMs?: number;
@@ -91,16 +105,30 @@ interface RunningTask {
   done: Promise<void>;
   /** The record with the latest progress applied (the store lags it by up to progressWriteMs). */
   live: TaskRecord;
+  /** Progress fields applied to `live` but not written yet. */
+  unsaved: Partial<TaskRecord>;
   progress: ProgressThrottle;
+  /** The store's grant of the task to this node: every write of the run is fenced by it. */
+  lease: LeaseRef;
 }
 
 const NO_FIGURES = { segments_total: 0, segments_done: 0, segments_skipped: 0, downloaded_bytes: 0, speed_bps: 0, eta_s: null };
+/** How long a command waits for the node running the task to carry it out (it does within a second). */
+const COMMAND_WAIT_MS = 5_000;
+/** Records remembered for telling changes made elsewhere from echoes of this node's own writes. */
+const SEEN_MAX = 1_000;
 
 
 /** A saved settings change: what was, what is (passwords included: never log these whole). */
 export interface SettingsChange {
   before: DownloadSettings;
   after: DownloadSettings;
+}
+
+/** What a claim writes on every task it gives this node: what starting a task has always written. */
+function startPatch(now: number): Partial<TaskRecord> {
+  const start = targetOf('start', TaskStatus.waiting);
+  return { ...start, err_msg: '', started_at: new Date(now).toISOString(), status_bar: statusBar({ ...NO_FIGURES, ...start }) };
 }
 
 export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown]; settings: [SettingsChange] }> {
@@ -116,7 +144,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   /** Posters of completed tasks still being made; shutdown waits for them before the store closes. */
   readonly #posters = new Set<Promise<void>>();
   readonly #scheduler: Scheduler;
+  readonly #node: NodeRuntime;
   readonly #limits: TransferLimits;
+  /** The last record emitted per task (bounded), so an echo of a change already told is not told again. */
+  readonly #seen = new Map<number, TaskRecord>();
+  /** Tasks whose `desired` command this node is carrying out. */
+  readonly #acting = new Set<number>();
 
   constructor(options: TaskManagerOptions) {
     super();
@@ -127,11 +160,14 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#engine = options.engine;
     this.#clock = options.clock ?? systemClock;
     this.#limits = options.limits ?? new TransferLimits();
+    const nodeId = options.nodeId ?? `${os.hostname()}-${process.pid}`;
+    const leaseMs = options.leaseMs ?? 30_000;
     this.#scheduler = new Scheduler({
       store: this.#store,
       clock: this.#clock,
       maxActive: options.maxActive,
       running: () => this.#running,
+      claim: (max, now) => this.#store.claim(nodeId, { now, leaseMs, max, patch: startPatch(now) }),
       begin: (task) => this.#begin(task),
       exclusive: (fn) => this.#locked(fn),
       onError: (err: unknown) => {
@@ -140,20 +176,83 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         else console.error('m3u8dm: scheduling failed:', err);
       },
     });
+    this.#node = new NodeRuntime({
+      store: this.#store,
+      clock: this.#clock,
+      nodeId,
+      leaseMs,
+      maxActive: options.maxActive,
+      leases: () => [...this.#running.values()].filter((e) => e.stopReason !== 'lost').map((e) => e.lease),
+      onLost: (id) => {
+        const entry = this.#running.get(id);
+        if (entry) this.#lose(entry);
+      },
+      onChange: (change, task) => this.#onStoreChange(change, task),
+      afterBeat: () => this.schedule(),
+      onError: (err) => {
+        if (this.listenerCount('error')) this.emit('error', err);
+        else console.error('m3u8dm: node heartbeat failed:', err);
+      },
+    });
   }
 
   get maxActive(): number {
     return this.#opts.maxActive;
   }
 
-  /** Recovers tasks a crash left running and starts the queue. */
+  /** This node's name in task leases (`M3U8DM_NODE_ID`). */
+  get nodeId(): string {
+    return this.#node.nodeId;
+  }
+
+  /** Nodes sharing the store that were heard from within one lease length, this one included. */
+  async nodes(): Promise<NodeBeat[]> {
+    return this.#node.nodes();
+  }
+
+  /**
+   * Recovers tasks a crash left running (this node's, unleased ones, and those of nodes no longer
+   * alive), then starts the heartbeat and the queue. A task another live node runs is left to it.
+   */
   async start(): Promise<void> {
     this.#limits.configure(await this.getSettings());
+    await this.#node.touch();
+    const now = this.#clock.now();
+    const alive = new Set((await this.#node.nodes()).map((n) => n.id));
     const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
     for (const task of tasks) {
-      await this.#store.patch(task.id, withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null }));
+      if (task.node && task.node !== this.nodeId && alive.has(task.node) && (task.lease_expires_at ?? 0) >= now) continue;
+      await this.#requeue(task);
     }
+    this.#node.start();
     this.schedule();
+  }
+
+  /** A task marked running that no node runs back to 等待中, fenced by the lease it still names. */
+  async #requeue(task: TaskRecord): Promise<void> {
+    const patch = withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null });
+    if (task.node) await this.#store.release({ id: task.id, node: task.node, epoch: task.lease_epoch ?? 0 }, patch);
+    else await this.#store.patch(task.id, patch);
+  }
+
+  /** Whether another node holds a live lease on the task (so commands go to it through the record). */
+  #heldElsewhere(task: TaskRecord): boolean {
+    return task.status === TaskStatus.downloading && !this.#running.has(task.id) && Boolean(task.node) && task.node !== this.nodeId
+      && (task.lease_expires_at ?? 0) >= this.#clock.now();
+  }
+
+  /** The task as a command should see it: one marked running by a node that is gone is requeued first. */
+  async #settled(id: number): Promise<TaskRecord> {
+    const task = await this.get(id);
+    if (task.status !== TaskStatus.downloading || this.#running.has(id) || this.#heldElsewhere(task)) return task;
+    await this.#requeue(task);
+    return this.get(id);
+  }
+
+  /** Asks the node running the task to carry out `command` (it does on its next notify or heartbeat) and waits for it. */
+  async #askOwner(id: number, command: TaskCommand): Promise<TaskRecord | null> {
+    await this.#store.patch(id, { desired: command });
+    return this.#node.waitFor(id, (t) => !t || !this.#heldElsewhere(t), COMMAND_WAIT_MS);
   }
 
   async #locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -162,10 +261,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return next;
   }
 
-  /** Queues a store write behind the task's earlier ones. */
-  #enqueueWrite(id: number, patch: Partial<TaskRecord>): Promise<TaskRecord | null> {
+  /** Queues a store write (a patch, or a write of its own) behind the task's earlier ones. */
+  #enqueueWrite(id: number, write: Partial<TaskRecord> | (() => Promise<TaskRecord | null>)): Promise<TaskRecord | null> {
     const prev = this.#writes.get(id) ?? Promise.resolve();
-    const next = prev.then(() => this.#store.patch(id, patch));
+    const next = prev.then(() => (typeof write === 'function' ? write() : this.#store.patch(id, write)));
     const tail = next.catch(() => undefined);
     this.#writes.set(id, tail);
     void tail.then(() => { if (this.#writes.get(id) === tail) this.#writes.delete(id); });
@@ -174,8 +273,91 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   async #write(id: number, patch: Partial<TaskRecord>): Promise<TaskRecord | null> {
     const task = await this.#enqueueWrite(id, patch);
-    if (task) this.emit('task', { type: 'updated', task });
+    if (task) this.#tell({ type: 'updated', task });
     return task;
+  }
+
+  /**
+   * A write of a running task about itself, fenced by its lease and queued behind its earlier ones;
+   * `release` also gives the lease up. When the store says the lease is gone the run stops, writing nothing more.
+   */
+  #leasedWrite(entry: RunningTask, patch: Partial<TaskRecord>, how: 'patch' | 'release' = 'patch'): Promise<TaskRecord | null> {
+    return this.#enqueueWrite(entry.lease.id, async () => {
+      if (entry.stopReason === 'lost') return null;
+      const result = how === 'release' ? await this.#store.release(entry.lease, patch) : await this.#store.patchLeased(entry.lease, patch);
+      if (result !== 'lost' && result !== null) return result;
+      this.#lose(entry);
+      return null;
+    });
+  }
+
+  /** Emits a change this node made, remembering the record so the store's echo of it is not told again. */
+  #tell(event: TaskEvent): void {
+    this.#seen.delete(event.task.id);
+    if (event.type !== 'deleted') {
+      this.#seen.set(event.task.id, event.task);
+      if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value!);
+    }
+    this.emit('task', event);
+  }
+
+  /**
+   * A task changed in the store, read again (null: gone). For a task this node runs: its lease and its
+   * `desired` command are checked. For any other: the change is emitted (unless it is the echo of one
+   * this node told already) and a task that became runnable gets a pass.
+   */
+  #onStoreChange(change: TaskChange, task: TaskRecord | null): void {
+    const entry = this.#running.get(change.id);
+    if (entry) return this.#checkOwn(entry, task);
+    // This node's own write is on its way: it tells its own event.
+    if (this.#writes.has(change.id)) return;
+    const last = this.#seen.get(change.id);
+    if (!task) {
+      this.#seen.delete(change.id);
+      if (last) this.emit('task', { type: 'deleted', task: last, remote: true });
+      return;
+    }
+    if (last && last.updated_at >= task.updated_at) return;
+    this.#seen.delete(task.id);
+    this.#seen.set(task.id, task);
+    if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value!);
+    this.emit('task', { type: change.kind === 'created' && !last ? 'created' : 'updated', task, remote: true });
+    if (task.status === TaskStatus.waiting && this.#scheduler.wouldMatter(task.start_time ? new Date(task.start_time) : null)) this.schedule();
+  }
+
+  /** A task this node runs, as the store has it now: stopped when the lease went elsewhere, or as another node asked. */
+  #checkOwn(entry: RunningTask, task: TaskRecord | null): void {
+    if (entry.stopReason) return;
+    if (!task || task.node !== entry.lease.node || (task.lease_epoch ?? 0) !== entry.lease.epoch) return this.#lose(entry);
+    // Paused by a node that wrote the record without seeing the lease (a pause racing this node's claim).
+    const command = task.desired ?? (task.status === TaskStatus.paused ? 'pause' : undefined);
+    if (command) return this.#carryOut(task.id, command);
+    const speed = task.options.max_speed ?? 0;
+    if (speed !== (entry.live.options.max_speed ?? 0)) {
+      entry.live = { ...entry.live, options: { ...entry.live.options, max_speed: speed } };
+      this.#limits.setTaskSpeed(task.id, speed);
+    }
+  }
+
+  /** Carries out a command another node left on the record of a task this node runs. */
+  #carryOut(id: number, command: TaskCommand): void {
+    if (this.#acting.has(id)) return;
+    this.#acting.add(id);
+    const done = command === 'delete' ? this.remove(id)
+      : command === 'pause' ? this.pause(id)
+      : this.#locked(async () => ({ done: this.#stop(id, 'shutdown') })).then((s) => s.done);
+    void done.catch((err: unknown) => {
+      if (err instanceof TaskNotFoundError || err instanceof TransitionError) return;
+      if (this.listenerCount('error')) this.emit('error', err);
+    }).finally(() => this.#acting.delete(id));
+  }
+
+  /** This node no longer holds the task: the run stops at once and writes nothing (another node may own it now). */
+  #lose(entry: RunningTask): void {
+    if (entry.stopReason === 'lost') return;
+    entry.stopReason = 'lost';
+    entry.progress.cancel();
+    entry.controller.abort(new Error('task lease lost'));
   }
 
   // ---- settings ------------------------------------------------------------
@@ -315,7 +497,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       live: false,
       recorded_s: 0,
     });
-    this.emit('task', { type: 'created', task });
+    this.#tell({ type: 'created', task });
     // A pass only when it can change something: a free slot for a due task, or an earlier timer
     // for a scheduled one. (A full queue otherwise paid a pass per create.)
     if (this.#scheduler.wouldMatter(startAt)) this.schedule();
@@ -374,14 +556,22 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     });
   }
 
-  /** 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停 (see transitions.ts). */
+  /**
+   * 已暂停: from 等待中 or 下载中 (stopping it); idempotent on 已暂停 (see transitions.ts). A task
+   * another node runs is paused by that node, asked through the record.
+   */
   async pause(id: number): Promise<TaskRecord> {
+    return this.#pause(id, true);
+  }
+
+  async #pause(id: number, mayAsk: boolean): Promise<TaskRecord> {
     const running = await this.#locked(async () => {
-      const task = await this.get(id);
+      const task = await this.#settled(id);
+      if (mayAsk && this.#heldElsewhere(task)) return { elsewhere: true as const };
       const step = this.#step(task, 'pause');
       if (step.kind === 'stay') return undefined;
       if (step.kind === 'set') {
-        await this.#write(id, withLine(task, { status: step.status, phase: step.phase }));
+        await this.#write(id, withLine(task, { status: step.status, phase: step.phase, ...(task.desired ? { desired: null } : {}) }));
         return undefined;
       }
       const entry = this.#running.get(id);
@@ -394,6 +584,11 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       // Wrapped: a returned promise would make the lock wait for the run, which needs the lock to end.
       return { done: this.#stop(id, 'pause') };
     });
+    if (running && 'elsewhere' in running) {
+      await this.#askOwner(id, 'pause');
+      // Its node has paused it (or finished, or died meanwhile): the table decides from what is there now.
+      return this.#pause(id, false);
+    }
     await running?.done;
     return this.get(id);
   }
@@ -401,10 +596,11 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   /** 等待中: from 已暂停 (resume) or 失败 (resume, retry), keeping downloaded segments; no-op when waiting or running. */
   async resume(id: number, command: 'resume' | 'retry' = 'resume'): Promise<TaskRecord> {
     const task = await this.#locked(async () => {
-      const current = await this.get(id);
+      const current = await this.#settled(id);
       const step = this.#step(current, command);
       if (step.kind !== 'set') return current;
-      return (await this.#write(id, withLine(current, { status: step.status, phase: step.phase, ...(step.clearError ? { err_msg: '' } : {}) }))) ?? current;
+      const clear = { ...(step.clearError ? { err_msg: '' } : {}), ...(current.desired ? { desired: null } : {}) };
+      return (await this.#write(id, withLine(current, { status: step.status, phase: step.phase, ...clear }))) ?? current;
     });
     this.schedule();
     return task;
@@ -436,12 +632,26 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return count;
   }
 
-  /** Stops the task if it runs, removes its work folder and its record. The output file stays. */
+  /**
+   * Stops the task if it runs, removes its work folder and its record. The output file stays. A task
+   * another node runs is deleted by that node, asked through the record.
+   */
   async remove(id: number): Promise<TaskRecord> {
-    const stopping = await this.#locked(async () => {
-      await this.get(id);
+    return this.#remove(id, true);
+  }
+
+  async #remove(id: number, mayAsk: boolean): Promise<TaskRecord> {
+    const stopping = await this.#locked(async (): Promise<{ elsewhere?: TaskRecord; done?: Promise<void> }> => {
+      const task = await this.#settled(id);
+      if (mayAsk && this.#heldElsewhere(task)) return { elsewhere: task };
       return { done: this.#stop(id, 'delete') };
     });
+    if (stopping.elsewhere) {
+      // Gone: its node deleted it. Still there (it finished meanwhile, or its node does not answer): deleted
+      // here; a node still running it then finds the record gone and stops.
+      if (!(await this.#askOwner(id, 'delete'))) return stopping.elsewhere;
+      return this.#remove(id, false);
+    }
     await stopping.done;
     return this.#locked(async () => {
       const task = await this.#store.get(id);
@@ -462,7 +672,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (task.poster_path && path.dirname(path.resolve(task.poster_path)) === path.resolve(posters)) {
         await rm(task.poster_path, { force: true }).catch(() => undefined);
       }
-      this.emit('task', { type: 'deleted', task });
+      this.#tell({ type: 'deleted', task });
       return task;
     });
   }
@@ -475,14 +685,18 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return running.done;
   }
 
-  /** Stops accepting work, puts running tasks back to 等待中 (segments stay on disk), closes the store. */
+  /**
+   * Stops accepting work, puts running tasks back to 等待中 (segments stay on disk) and releases their
+   * leases so other nodes may take them, closes the store.
+   */
   async shutdown(): Promise<void> {
     // Under the lock: a scheduling pass already under way finishes first, and none starts after.
     const stops = await this.#locked(async () => {
       this.#scheduler.close();
-      return { all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown'))) };
+      return { all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown'))), node: this.#node.stop() };
     });
     await stops.all;
+    await stops.node;
     await Promise.all([...this.#posters]);
     await Promise.all([...this.#writes.values()]);
     await this.#store.close();
@@ -495,28 +709,40 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#scheduler.request();
   }
 
-  async #begin(task: TaskRecord): Promise<void> {
-    const controller = new AbortController();
-    const startedAt = new Date(this.#clock.now()).toISOString();
-    const live = (await this.#write(task.id, withLine(task, {
-      ...targetOf('start', task.status),
-      err_msg: '',
-      started_at: startedAt,
-    }))) ?? task;
+  /** Runs a task the store just gave this node (the claim already wrote it as started). */
+  #begin(task: TaskRecord): void {
+    // The claim wrote one line for every task it took; this task's own (its figures) goes with the first write.
+    const line = { status_bar: statusBar(task) };
+    const live = { ...task, ...line };
     let resolveDone!: () => void;
-    const entry: RunningTask = { controller, finish: new AbortController(), live, progress: new ProgressThrottle(this.#opts.progressWriteMs ?? 500), done: new Promise<void>((r) => { resolveDone = r; }) };
+    const entry: RunningTask = {
+      controller: new AbortController(),
+      finish: new AbortController(),
+      live,
+      unsaved: line,
+      progress: new ProgressThrottle(this.#opts.progressWriteMs ?? 500),
+      lease: { id: task.id, node: this.nodeId, epoch: task.lease_epoch ?? 0 },
+      done: new Promise<void>((r) => { resolveDone = r; }),
+    };
     this.#running.set(task.id, entry);
+    this.#tell({ type: 'updated', task: live });
     void this.#run(entry).finally(resolveDone);
+    // Asked of it before this node had it (its node died with the command pending).
+    if (task.desired) this.#carryOut(task.id, task.desired);
   }
 
   #onProgress(id: number, entry: RunningTask, snapshot: ProgressSnapshot): void {
     if (entry.stopReason) return;
     const patch = progressPatch(entry.live, snapshot);
     entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
+    Object.assign(entry.unsaved, patch);
     this.emit('task', { type: 'updated', task: entry.live });
     entry.progress.offer(() => {
-      const { id: _id, created_at: _c, updated_at: _u, ...rest } = entry.live;
-      void this.#enqueueWrite(id, rest).catch(() => undefined);
+      if (entry.stopReason === 'lost') return;
+      const unsaved = entry.unsaved;
+      entry.unsaved = {};
+      // A write that failed (the store away a moment) goes again with the next one.
+      void this.#leasedWrite(entry, unsaved).catch(() => { entry.unsaved = { ...unsaved, ...entry.unsaved }; });
     });
   }
 
@@ -539,7 +765,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       const workDir = await openWorkFolder(workBase, id, task.work_dir, { adoptUnmarked: ownBase });
       if (workDir !== task.work_dir) {
         entry.live = { ...entry.live, work_dir: workDir };
-        await this.#enqueueWrite(id, { work_dir: workDir });
+        await this.#leasedWrite(entry, { work_dir: workDir });
       }
       const result = await this.#engine.run({
         taskId: id,
@@ -564,9 +790,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     entry.progress.cancel();
     await this.#locked(async () => {
       this.#running.delete(id);
-      if (Object.keys(outcome).length) {
-        const { id: _id, created_at: _c, updated_at: _u, ...rest } = entry.live;
-        await this.#write(id, { ...rest, ...outcome });
+      // Nothing when deleted or when the lease went to another node; else the end, and the lease back.
+      if (Object.keys(outcome).length && entry.stopReason !== 'lost') {
+        const task = await this.#leasedWrite(entry, { ...entry.unsaved, ...outcome, desired: null }, 'release');
+        if (task) this.#tell({ type: 'updated', task });
       }
     });
     this.schedule();

@@ -63,6 +63,16 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+/** A node id is written into every lease and shown on the API: printable, no spaces, bounded. */
+function nodeIdFrom(env: NodeJS.ProcessEnv): string {
+  const raw = env.M3U8DM_NODE_ID;
+  if (raw === undefined || raw === '') return `${os.hostname()}-${process.pid}`;
+  if (!/^[\x21-\x7e]{1,128}$/.test(raw)) {
+    throw new ConfigError(`M3U8DM_NODE_ID must be 1–128 printable ASCII characters without spaces, got \`${raw.slice(0, 40)}\``);
+  }
+  return raw;
+}
+
 /** A store spec as it may be shown: a URL's password masked, also when the URL does not parse. */
 function shownSpec(raw: string): string {
   try {
@@ -91,16 +101,6 @@ export function parseStoreSpec(raw: string | undefined, name = 'M3U8DM_STORE'): 
   // pg also takes the host as a query parameter (a unix socket folder).
   if (!url.hostname && !url.searchParams.get('host')) throw new ConfigError(`${expected}; \`${shownSpec(value)}\` names no host`);
   return { kind: 'postgres', url: value };
-}
-
-/** A node id is written into every lease and shown on the API: printable, no spaces, bounded. */
-function nodeIdFrom(env: NodeJS.ProcessEnv): string {
-  const raw = env.M3U8DM_NODE_ID;
-  if (raw === undefined || raw === '') return `${os.hostname()}-${process.pid}`;
-  if (!/^[\x21-\x7e]{1,128}$/.test(raw)) {
-    throw new ConfigError(`M3U8DM_NODE_ID must be 1–128 printable ASCII characters without spaces, got \`${raw.slice(0, 40)}\``);
-  }
-  return raw;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServiceConfig> = {}): ServiceConfig {

@@ -101,6 +101,8 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
     downloadDir: config.downloadDir,
     saveRoots: config.saveRoots,
     maxActive: config.maxActive,
+    nodeId: config.nodeId,
+    leaseMs: config.leaseMs,
     clock: deps.clock,
     hooksDisabledReason: hooksOff,
   });

@@ -36,7 +36,7 @@ export async function startAppHarness(opts: {
   const store = new NedbTaskStore({ dataDir: config.dataDir });
   await store.open();
   const engine = new ScriptedEngine(opts.engine ?? { segments: 3, segmentMs: 10 });
-  const manager = new TaskManager({ store, engine, dataDir: config.dataDir, downloadDir: config.downloadDir, saveRoots: config.saveRoots, maxActive: config.maxActive, clock: opts.clock, progressWriteMs: 50, hooksDisabledReason: hooksDisabledReason(config) });
+  const manager = new TaskManager({ store, engine, dataDir: config.dataDir, downloadDir: config.downloadDir, saveRoots: config.saveRoots, maxActive: config.maxActive, nodeId: config.nodeId, leaseMs: config.leaseMs, clock: opts.clock, progressWriteMs: 50, hooksDisabledReason: hooksDisabledReason(config) });
   await manager.start();
   const mounts: AppDeps['mounts'] = opts.allRoutes === false ? [] : serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: { throttleMs: 100, heartbeatMs: 300 } });
   const app = createApp({ manager, config, logger: createLogger('silent'), mounts });
