@@ -7,6 +7,7 @@ import { benchDownload } from './download.js';
 import { benchFollow } from './follow.js';
 import { benchLimits } from './limits.js';
 import { benchMerge } from './merge.js';
+import { benchStore } from './store.js';
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   download: benchDownload,
@@ -14,6 +15,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   merge: benchMerge,
   api: benchApi,
   follow: benchFollow,
+  store: benchStore,
   cluster: benchCluster,
 };
 

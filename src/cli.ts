@@ -110,7 +110,7 @@ Examples:
   m3u8dm serve                                                    run the service (web page, API)
   m3u8dm add -f urls.txt --wait                                   queue a list and follow it
   m3u8dm ls --status failed --json                                tasks for scripts
-  m3u8dm migrate --from ./data --to postgres://u:p@db/m3u8dm       move the queue to PostgreSQL
+  m3u8dm migrate --from ./data --to postgres://u:p@db/m3u8dm      move the queue to PostgreSQL
 
 Client commands use --server (M3U8DM_URL, else http://HOST:PORT from the environment, default http://127.0.0.1:8080) and --token (M3U8DM_TOKEN).
 Exit codes: 0 success, 1 a task or request failed, 2 usage error.`);

@@ -1,55 +1,98 @@
-// The task manager as one node of a shared queue (issue 15), in-process on nedb: tasks start by
-// claiming leases, a lost lease stops a run without another write, commands and progress cross
-// nodes. Two managers on one NedbTaskStore are two nodes on one database (nedb allows one process
-// per data dir, so that is as far as nedb goes); another node's writes are also made through the
-// store directly, as a PostgreSQL peer would make them.
+// The task manager as one node of a shared queue (issue 15), in-process: tasks start by claiming
+// leases, a lost lease stops a run without another write, commands and progress cross nodes.
+// On nedb the nodes are managers on one NedbTaskStore (nedb allows one process per data dir, so
+// that is as far as nedb goes); on PostgreSQL each node has its own PgTaskStore on one database.
+// Another node's writes are also made through a store directly (`store`), as a peer makes them.
 import http from 'node:http';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.js';
 import { serviceMounts } from '../src/api/mounts.js';
 import { configFromEnv } from '../src/service/config.js';
 import { createLogger } from '../src/service/log.js';
 import { ffmpegForHealth } from '../src/service/server.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
+import { PgTaskStore } from '../src/store/pg-task-store.js';
+import type { TaskStore } from '../src/store/task-store.js';
 import { TaskManager, type CreateTaskInput, type TaskEvent } from '../src/manager/task-manager.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { ScriptedEngine, waitFor, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
+import { startPgCluster, type PgCluster } from './helpers/postgres.js';
 
 const input = (n: number): CreateTaskInput => ({
   url: `http://127.0.0.1:9/v${n}.m3u8`, filename: `video ${n}`, headers: {}, advanced: false, options: {}, source: 'api',
 });
 
-describe('task manager nodes on one store', () => {
+/** One database the nodes share: `store` is the test's own client, `storeFor` gives a node its client. */
+interface Shared {
+  store: TaskStore;
+  storeFor(): Promise<TaskStore>;
+  close(): Promise<void>;
+}
+
+const backends: { name: string; open: (dir: string) => Promise<Shared>; before?: () => Promise<void>; after?: () => Promise<void> }[] = [];
+backends.push({
+  name: 'nedb',
+  async open(dir) {
+    const store = new NedbTaskStore({ dataDir: path.join(dir, 'data') });
+    await store.open();
+    return { store, storeFor: async () => store, close: () => store.close() };
+  },
+});
+let cluster: PgCluster | undefined;
+let dbCount = 0;
+backends.push({
+  name: 'PostgreSQL',
+  before: async () => { cluster = await startPgCluster(); },
+  after: async () => { await cluster?.stop(); },
+  async open() {
+    const url = await cluster!.createDatabase(`nodes_${++dbCount}`);
+    const openOne = async () => {
+      const s = new PgTaskStore({ url, poolSize: 4 });
+      await s.open();
+      return s;
+    };
+    const store = await openOne();
+    return { store, storeFor: openOne, close: () => store.close() };
+  },
+});
+
+for (const backend of backends) describe(`task manager nodes on one store (${backend.name})`, () => {
   let dir: string;
-  let store: NedbTaskStore;
+  let shared: Shared;
+  let store: TaskStore;
   const nodes: { manager: TaskManager; engine: ScriptedEngine }[] = [];
+  if (backend.before) beforeAll(backend.before, 180_000);
+  if (backend.after) afterAll(backend.after, 60_000);
 
   async function node(nodeId: string, maxActive: number, engineOptions: ScriptedEngineOptions = { segments: 200, segmentMs: 20 }, leaseMs = 30_000) {
     const engine = new ScriptedEngine(engineOptions);
     const manager = new TaskManager({
-      store, engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
+      store: await shared.storeFor(), engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
     });
+    const errors: unknown[] = [];
+    manager.on('error', (err) => errors.push(err));
     await manager.start();
     nodes.push({ manager, engine });
-    return { manager, engine };
+    return { manager, engine, errors };
   }
   const record = async (id: number) => (await store.get(id))!;
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-nodes-'));
     await mkdir(path.join(dir, 'downloads'));
-    store = new NedbTaskStore({ dataDir: path.join(dir, 'data') });
-    await store.open();
+    shared = await backend.open(dir);
+    store = shared.store;
   });
   afterEach(async () => {
     // Workers first: their runs release their leases while the store is still open.
     for (const n of nodes.reverse()) await n.manager.shutdown().catch(() => undefined);
     nodes.length = 0;
+    await shared.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -77,7 +120,8 @@ describe('task manager nodes on one store', () => {
     }, { intervalMs: 5, what: 'all completed' });
     expect(most).toBeLessThanOrEqual(2);
     expect(worker.engine.maxRunning).toBe(2);
-    expect(worker.engine.started).toEqual(tasks.map((t) => t.id));
+    // Each once (two claimed in one pass may reach the engine in either order).
+    expect([...worker.engine.started].sort((x, y) => x - y)).toEqual(tasks.map((t) => t.id));
     expect(api.engine.started).toEqual([]);
     // Finished: the lease is given back.
     for (const t of tasks) expect(await record(t.id)).toMatchObject({ status: TaskStatus.completed, node: null, lease_expires_at: null, desired: null });
@@ -125,6 +169,7 @@ describe('task manager nodes on one store', () => {
       return t.status === TaskStatus.downloading ? t : undefined;
     }, { what: 'running again' });
     expect(again).toMatchObject({ node: 'worker', lease_epoch: 2 });
+    await waitFor(() => worker.engine.started.length === 2, { what: 'the second run' });
     expect(worker.engine.started).toEqual([task.id, task.id]);
   });
 
@@ -225,4 +270,27 @@ describe('task manager nodes on one store', () => {
     expect(worker.engine.started).toEqual([task.id]);
     expect(await store.patchLeased({ id: task.id, node: 'dead', epoch: 1 }, { progress: 1 })).toBe('lost');
   });
+
+  if (backend.name === 'PostgreSQL') {
+    it('stops its runs when the database stays away longer than the lease, and runs them again once it is back', async () => {
+      const worker = await node('worker', 1, { segments: 400, segmentMs: 20 }, 1_500);
+      const task = await worker.manager.create(input(1));
+      await waitFor(async () => (await record(task.id)).segments_done >= 2, { what: 'running' });
+      await cluster!.halt();
+      try {
+        // Its leases may be another node's after a lease length: it stops rather than run a task twice.
+        await waitFor(() => worker.engine.running === 0, { timeoutMs: 5_000, what: 'the run stopped without the database' });
+      } finally {
+        await cluster!.restart();
+      }
+      // Said so, in words a log reader can act on.
+      expect(worker.errors.some((e) => e instanceof Error && /is unavailable/.test(e.message))).toBe(true);
+      const again = await waitFor(async () => {
+        const t = await store.get(task.id).catch(() => null);
+        return t?.status === TaskStatus.downloading && t.lease_epoch === 2 ? t : undefined;
+      }, { timeoutMs: 15_000, what: 'claimed again once the database is back' });
+      expect(again.node).toBe('worker');
+      await waitFor(() => worker.engine.started.length === 2, { what: 'the second run' });
+    });
+  }
 });

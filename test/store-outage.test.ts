@@ -7,6 +7,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgTaskStore, StoreUnavailableError } from '../src/store/pg-task-store.js';
 import type { TaskChange } from '../src/store/task-store.js';
+import { STATUS_CODE } from '../src/api/present.js';
+import { TaskStatus } from '../src/types.js';
+import { expectMedia, ffprobe } from './helpers/ffprobe.js';
+import { ensureFixture } from './helpers/hls-fixtures.js';
+import { startHlsServer } from './helpers/hls-server.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
 import { waitFor } from './helpers/scripted-engine.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
@@ -105,4 +110,42 @@ describe('the PostgreSQL store while its database goes away and comes back', () 
       await svc?.stop('SIGKILL');
     }
   }, 90_000);
+
+  it('lets a download in progress finish across the outage: its outcome is stored once the database is back', async () => {
+    const fixture = await ensureFixture('ts');
+    // Latency keeps the download running long enough to take the database away in the middle of it.
+    const origin = await startHlsServer({ root: fixture.dir, latencyMs: 250 });
+    const url = await cluster.createDatabase('outage_download');
+    let svc: ServiceProcess | undefined;
+    try {
+      svc = await startServiceProcess({ M3U8DM_DATA_DIR: path.join(dir, 'dl-data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'dl'), M3U8DM_STORE: url });
+      const task = async () => {
+        const r = await fetch(`${svc!.url}/api/v1/tasks/${id}`);
+        return r.status === 200 ? ((await r.json()) as { data: { status: number; segments_done: number; output_path: string; err_msg: string } }).data : null;
+      };
+      const res = await fetch(`${svc.url}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: origin.url(fixture.playlist), filename: 'across', options: { download_threads: 1 } }) });
+      const id = ((await res.json()) as { data: { task_ids: number[] } }).data.task_ids[0]!;
+      await waitFor(async () => ((await task())?.segments_done ?? 0) >= 2, { what: 'two segments done', timeoutMs: 30_000 });
+      await cluster.halt();
+      const segments = () => origin.requests.filter((r) => r.path.endsWith('.ts'));
+      // The rest of the download and its merge happen while the database is away.
+      await waitFor(() => segments().length >= fixture.segments, { what: 'every segment fetched', timeoutMs: 30_000 });
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(svc.child.exitCode).toBeNull();
+      await cluster.restart();
+      const done = await waitFor(async () => {
+        const t = await task();
+        return t && t.status !== STATUS_CODE[TaskStatus.downloading] && t.status !== STATUS_CODE[TaskStatus.waiting] ? t : null;
+      }, { what: 'the run\'s outcome stored', timeoutMs: 30_000, intervalMs: 250 });
+      expect(done).toMatchObject({ status: STATUS_CODE[TaskStatus.completed], err_msg: '' });
+      expectMedia(await ffprobe(done.output_path), 'mp4', fixture.duration);
+      const paths = segments().map((r) => r.path);
+      expect(new Set(paths).size).toBe(paths.length); // no segment fetched twice
+      expect(svc.child.exitCode).toBeNull();
+    } finally {
+      await cluster.restart();
+      await svc?.stop('SIGKILL');
+      await origin.close();
+    }
+  }, 120_000);
 });

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { MIGRATIONS } from '../src/store/pg-schema.js';
 import { PgTaskStore, StoreConnectError } from '../src/store/pg-task-store.js';
 import type { TaskChange } from '../src/store/task-store.js';
 import { TaskStatus } from '../src/types.js';
@@ -103,6 +105,35 @@ describe('PgTaskStore', () => {
     expect([a.id, b.id]).toEqual([1, 2]);
     expect((await stores[1]!.get(1))?.id).toBe(1);
     await Promise.all(stores.map((s) => s.close()));
+  }, 60_000);
+
+  it('upgrades a version-1 database in place: lease columns filled from the records, leases then work', async () => {
+    const url = await cluster.createDatabase('from_v1');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(MIGRATIONS[0]!);
+      await client.query('CREATE TABLE m3u8dm_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      await client.query('INSERT INTO m3u8dm_schema (version) VALUES (1)');
+      const doc = (id: number, over: object) => JSON.stringify({ ...newTask(), id, created_at: '2030-01-01T00:00:00.000Z', updated_at: '2030-01-01T00:00:00.000Z', ...over });
+      await client.query(`INSERT INTO m3u8dm_tasks (id, status, source, search, doc) VALUES
+        (1, $1, 'api', 'x', $2::jsonb), (2, $1, 'api', 'x', $3::jsonb)`,
+      [TaskStatus.waiting, doc(1, {}), doc(2, { node: 'old', lease_epoch: 4, lease_expires_at: 1 })]);
+      await client.query("SELECT setval('m3u8dm_task_id_seq', 2)");
+    } finally {
+      await client.end();
+    }
+    const store = new PgTaskStore({ url });
+    await store.open();
+    try {
+      // Task 2's old lease expired long ago: reclaimed, and the next claim raises its epoch past 4.
+      expect(await store.reclaimExpired(Date.now())).toEqual([2]);
+      const claimed = await store.claim('n', { now: Date.now(), leaseMs: 30_000, max: 5, patch: {} });
+      expect(claimed.map((t) => [t.id, t.lease_epoch])).toEqual([[1, 1], [2, 5]]);
+      expect((await store.create(newTask())).id).toBe(3);
+    } finally {
+      await store.close();
+    }
   }, 60_000);
 
   it('reports an unreachable database in one line, password masked', async () => {

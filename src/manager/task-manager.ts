@@ -22,6 +22,7 @@ import { stepOf, targetOf, type Command } from './transitions.js';
 import { infersAdvanced, numbered, resolveFolders, taskOptionsFor, type TaskFolders } from './task-options.js';
 import { TransferLimits } from '../downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SYSTEM_SETTINGS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
+import { retryWhileUnavailable } from '../store/store-errors.js';
 import type { LeaseRef, NodeBeat, TaskChange, TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
 import {
   TaskStatus,
@@ -726,7 +727,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     };
     this.#running.set(task.id, entry);
     this.#tell({ type: 'updated', task: live });
-    void this.#run(entry).finally(resolveDone);
+    void this.#run(entry).catch((err: unknown) => this.#reportBug(task.id, err)).finally(resolveDone);
     // Asked of it before this node had it (its node died with the command pending).
     if (task.desired) this.#carryOut(task.id, task.desired);
   }
@@ -788,14 +789,17 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     }
     this.#limits.release(id, limits);
     entry.progress.cancel();
-    await this.#locked(async () => {
-      this.#running.delete(id);
-      // Nothing when deleted or when the lease went to another node; else the end, and the lease back.
+    // Nothing when deleted or when the lease went to another node; else the end, and the lease back. It must
+    // reach the store: while the store is away (a database restart) it is tried again, the task still this
+    // node's (its lease renewed); past a lease length the heartbeat gives the lease up and nothing is written.
+    const final = { ...entry.unsaved, ...outcome, desired: null };
+    await retryWhileUnavailable(() => this.#locked(async () => {
       if (Object.keys(outcome).length && entry.stopReason !== 'lost') {
-        const task = await this.#leasedWrite(entry, { ...entry.unsaved, ...outcome, desired: null }, 'release');
+        const task = await this.#leasedWrite(entry, final, 'release');
         if (task) this.#tell({ type: 'updated', task });
       }
-    });
+      this.#running.delete(id);
+    }));
     this.schedule();
     if (poster) {
       const adding = this.#addPoster(id, poster).catch(() => undefined);

@@ -10,7 +10,7 @@ const MIGRATION_LOCK = 0x6d33_7538;
 /** The channel every change of a task is announced on (payload `{"kind","id"}`, delivered at commit). */
 export const TASK_CHANNEL = 'm3u8dm_tasks';
 
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: tasks as documents, with the columns a list filters on beside them.
   `CREATE TABLE m3u8dm_tasks (
      id bigint PRIMARY KEY,

@@ -81,6 +81,9 @@ export interface StoreImport {
   integrations: IntegrationSettings | null;
 }
 
+/** A node silent this long is forgotten (it is long out of `listNodes` by then). */
+const NODE_FORGET_MS = 24 * 3_600_000;
+
 /** Rows per INSERT when importing. */
 const IMPORT_BATCH = 500;
 
@@ -125,6 +128,9 @@ export class PgTaskStore implements TaskStore {
     const pool = new pg.Pool({ ...pooled, max: this.#options.poolSize ?? 10 });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
+    // A checked-out client has no pool listener: a server shutting down (57P01) would emit an unhandled
+    // 'error' and end the process. The query under way gets the error too, and reports it.
+    pool.on('connect', (client) => { client.on('error', () => undefined); });
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -395,6 +401,8 @@ export class PgTaskStore implements TaskStore {
       `INSERT INTO m3u8dm_nodes (id, seen_at, max_active, running) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at, max_active = EXCLUDED.max_active, running = EXCLUDED.running`,
       [node.id, Math.round(node.seen_at), Math.trunc(node.max_active), Math.trunc(node.running)]);
+    // Every restart with the default id (hostname + pid) is a new node: the long-gone ones are dropped.
+    await this.#query('DELETE FROM m3u8dm_nodes WHERE seen_at < $1', [Math.round(node.seen_at) - NODE_FORGET_MS]);
   }
 
   async listNodes(aliveSince: number): Promise<NodeBeat[]> {

@@ -31,3 +31,22 @@ export function maskUrl(url: string): string {
     return '(unparsable URL)';
   }
 }
+
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * Runs `write` until it goes through while the store is merely away (StoreUnavailableError), waiting a
+ * growing pause between tries; any other error is thrown at once. For the writes that must not be lost
+ * to an outage (the outcome of a finished run); `signal` gives up, throwing the last StoreUnavailableError.
+ */
+export async function retryWhileUnavailable<T>(write: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let pause = RETRY_FIRST_MS; ; pause = Math.min(pause * 2, RETRY_MAX_MS)) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || signal?.aborted) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
