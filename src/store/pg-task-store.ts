@@ -87,7 +87,7 @@ const NODE_FORGET_MS = 24 * 3_600_000;
 /** Rows per INSERT when importing. */
 const IMPORT_BATCH = 500;
 
-/** `importTasks` into a store that already has tasks: a migration would mix two queues. */
+/** `importAll` into a store that already has tasks: a migration would mix two queues. */
 export class StoreNotEmptyError extends Error {
   override name = 'StoreNotEmptyError';
   readonly code = 'ERR_STORE_NOT_EMPTY';
