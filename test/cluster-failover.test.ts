@@ -122,7 +122,8 @@ describe('failover between instances', () => {
     try {
       // Taken over once the lease ran out, and moving on there well past where the stalled node was.
       await api.until(survivor, stalled.id, (t) => t.node !== null && t.node !== victim.id && t.status === Status.running, 'another node to take the task over', (LEASE_S + 15) * 1000);
-      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(LEASE_S * 1000 - 500);
+      // Not before the lease ran out: renewed at most a heartbeat (a third of it) before the stop.
+      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual((LEASE_S * 1000 * 2) / 3 - 300);
       const before = await api.until(survivor, stalled.id, (t) => t.status === Status.completed || t.segments_done >= stalled.segments_done + 10, 'the new owner to move on');
       victim.proc.child.kill('SIGCONT');
       victim.stopped = false;
@@ -156,4 +157,29 @@ describe('failover between instances', () => {
       await watch.stop();
     }
   }, 150_000);
+  it('holds a pause sent while the task\'s node is dead: no other node fetches for it', async () => {
+    const { c, ids, watch } = await runningCluster();
+    const { victim, tasks } = await victimOf(c, ids);
+    const target = tasks[0]!;
+    victim.proc.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await victim.proc.exited;
+    const survivor = survivorOf(c, victim);
+    try {
+      // Its lease still looks alive: the command goes to the dead owner through the record.
+      const res = await fetch(`${survivor.url}/api/v1/tasks/${target.id}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status, await res.clone().text()).toBeLessThan(500);
+      // Past the lease the other nodes reclaim it; the pause must win over a new claim.
+      await sleep(Math.max(0, killedAt + (LEASE_S + 3) * 1000 - Date.now()));
+      // A little longer, for a late fetch to show.
+      await sleep(2_000);
+      const t = await api.task(survivor, target.id);
+      expect({ status: t.status, node: t.node ?? null }).toEqual({ status: Status.paused, node: null });
+      const k = ids.indexOf(target.id) + 1;
+      // A node may claim it after the reclaim, but then carries out the pause before fetching anything.
+      expect(c.segmentRequests(k).filter((r) => r.at > killedAt).map((r) => `${r.path} +${r.at - killedAt} ms`), 'fetches of the paused task after the kill').toEqual([]);
+    } finally {
+      await watch.stop();
+    }
+  }, 90_000);
 });
