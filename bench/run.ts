@@ -2,6 +2,7 @@
 // measured side by side on the same (noisy) machine. `npm run bench -- merge api`
 // runs only those.
 import { benchApi } from './api.js';
+import { benchCluster } from './cluster.js';
 import { benchDownload } from './download.js';
 import { benchFollow } from './follow.js';
 import { benchLimits } from './limits.js';
@@ -15,6 +16,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   api: benchApi,
   follow: benchFollow,
   store: benchStore,
+  cluster: benchCluster,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a in suites);
