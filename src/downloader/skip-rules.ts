@@ -41,8 +41,6 @@ const EXPECTED = 'expected N, A-B, http.code=N, time:HH:MM:SS-HH:MM:SS or !time:
 // Segment boundaries come from summed EXTINF floats; a millisecond of slack keeps `time:` exact in practice.
 const EPSILON = 1e-3;
 
-export const NO_SKIP_RULES: SkipRules = Object.freeze({ ranges: [], httpCodes: [], skipTimes: [], keepTimes: [] }) as SkipRules;
-
 /**
  * Parses `1,92-100,http.code=403,time:00:00:10-00:00:20,!time:00:01:00-00:02:00`.
  * Empty parts (a trailing comma) are ignored; anything else that does not match throws

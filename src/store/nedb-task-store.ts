@@ -240,14 +240,12 @@ export class NedbTaskStore implements TaskStore {
     return doc && isSoundDoc(doc) ? toRecord(doc) : null;
   }
 
-  #matches(filter: TaskFilter): (id: number, entry: IndexEntry) => boolean {
+  #matches(filter: TaskFilter): (entry: IndexEntry) => boolean {
     const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
-    const ids = filter.ids ? new Set(filter.ids) : undefined;
     const q = filter.q?.toLowerCase();
-    return (id, e) =>
+    return (e) =>
       (!statuses || statuses.has(e.status)) &&
       (!filter.source || e.source === filter.source) &&
-      (!ids || ids.has(id)) &&
       (filter.dueBy === undefined || e.startAt <= filter.dueBy) &&
       (!q || e.text.includes(q));
   }
@@ -255,7 +253,7 @@ export class NedbTaskStore implements TaskStore {
   async list(filter: TaskFilter = {}, page?: TaskPage): Promise<TaskList> {
     const match = this.#matches(filter);
     let ids: number[] = [];
-    for (const [id, entry] of this.#index) if (match(id, entry)) ids.push(id);
+    for (const [id, entry] of this.#index) if (match(entry)) ids.push(id);
     if (page?.order === 'desc') ids.reverse();
     const total = ids.length;
     if (page) ids = ids.slice(page.offset, page.offset + page.limit);
