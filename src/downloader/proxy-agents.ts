@@ -26,6 +26,7 @@ const SCHEMES = { http: 'http:', https: 'https:', socks5: 'socks5h:', socks4: 's
 export function proxyUrl(settings: ProxySettings): string | undefined {
   if (settings.proxy_type === 'none') return undefined;
   const scheme = SCHEMES[settings.proxy_type];
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- options read back from disk are not checked against the type
   if (!scheme) throw new ProxyError(`proxy_type must be none, http, https, socks5 or socks4, got "${String(settings.proxy_type)}"`);
   const host = settings.proxy_host.trim();
   if (!host) throw new ProxyError(`proxy_type is ${settings.proxy_type} but proxy_host is empty`);
@@ -34,6 +35,7 @@ export function proxyUrl(settings: ProxySettings): string | undefined {
   }
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const auth = settings.proxy_username
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a task saved by an older version may lack it
     ? `${encodeURIComponent(settings.proxy_username)}:${encodeURIComponent(settings.proxy_password ?? '')}@`
     : '';
   return `${scheme}//${auth}${hostPart}:${settings.proxy_port}`;
@@ -54,8 +56,7 @@ export function createAgents(settings: ProxySettings, maxSockets: number): Conne
   } else {
     // One SOCKS agent speaks to both kinds of target; it does the TLS itself for https.
     const socks = new SocksProxyAgent(proxy, base);
-    // got types its https slot as https.Agent; agent-base's Agent serves both protocols.
-    agents = { http: socks, https: socks as unknown as https.Agent };
+    agents = { http: socks, https: socks };
   }
   return {
     ...agents,

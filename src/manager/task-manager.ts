@@ -478,9 +478,9 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   /** Stops accepting work, puts running tasks back to 等待中 (segments stay on disk), closes the store. */
   async shutdown(): Promise<void> {
     // Under the lock: a scheduling pass already under way finishes first, and none starts after.
-    const stops = await this.#locked(async () => {
+    const stops = await this.#locked(() => {
       this.#scheduler.close();
-      return { all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown'))) };
+      return Promise.resolve({ all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown') ?? Promise.resolve())) });
     });
     await stops.all;
     await Promise.all([...this.#posters]);
@@ -533,6 +533,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     let outcome: Partial<TaskRecord>;
     let poster: Promise<string | undefined> | undefined;
     // Records from before per-task limits carry no max_speed.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
     const limits = this.#limits.open(id, task.options.max_speed ?? 0);
     try {
       const { saveDir, workBase, ownBase } = this.#checkFolders(task.options);
