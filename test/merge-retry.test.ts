@@ -43,7 +43,9 @@ describe('a failed merge', () => {
   afterAll(async () => {
     if (previous === undefined) delete process.env.M3U8DM_FFMPEG;
     else process.env.M3U8DM_FFMPEG = previous;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
     await rm(dir, { recursive: true, force: true });
   });
