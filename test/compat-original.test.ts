@@ -149,6 +149,7 @@ describe('the task list and its Chinese status_bar', () => {
     const ws = new WebSocket(`${svc!.url.replace('http', 'ws')}/ws/progress`);
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
     const socketLines: string[] = [];
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ws hands a text frame over as a Buffer
     ws.on('message', (raw) => socketLines.push((JSON.parse(String(raw)) as { status_bar: string }).status_bar));
     const id = await createCompat('lang');
     const seen = { compat: '', v1: '', v1zh: '' };

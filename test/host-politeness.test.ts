@@ -36,6 +36,7 @@ describe('host politeness', () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     await rm(dir, { recursive: true, force: true });
   });

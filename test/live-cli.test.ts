@@ -19,6 +19,7 @@ describe('m3u8dm get on a live stream', () => {
   });
   afterAll(async () => {
     killCliChildren();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
     await rm(dir, { recursive: true, force: true });
   });

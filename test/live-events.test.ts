@@ -32,7 +32,7 @@ async function readEvents(url: string, until: (e: SseEvent) => boolean, signal: 
       const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
       const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
       if (!event || !data) continue;
-      const parsed = { event, data: JSON.parse(data) } as SseEvent;
+      const parsed: SseEvent = { event, data: JSON.parse(data) };
       events.push(parsed);
       if (until(parsed)) return { events, comments };
     }
@@ -57,7 +57,9 @@ describe('live events of a real download', () => {
     );
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -104,6 +106,7 @@ describe('live events of a real download', () => {
     const ws = new WebSocket(`${svc.url.replace('http', 'ws')}/ws/progress?token=${token}`);
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
     const messages: { id: string; status_bar: string; progress: number; at: number }[] = [];
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ws hands a text frame over as a Buffer
     ws.on('message', (raw) => messages.push({ ...JSON.parse(String(raw)), at: Date.now() }));
     const id = String(await create('ws'));
     const deadline = Date.now() + 30_000;

@@ -91,6 +91,7 @@ describe('merge that follows the download', () => {
     svc = await startService(configFromEnv({}, { port: 0, dataDir: dataDir(), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     await Promise.all(servers.map((s) => s.close()));
     await rm(dir, { recursive: true, force: true });

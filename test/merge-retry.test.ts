@@ -39,7 +39,9 @@ describe('a failed merge', () => {
     svc = await startService(configFromEnv({ M3U8DM_FFMPEG: wrapper }, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -40,7 +40,7 @@ backends.push({
   async open(dir) {
     const store = new NedbTaskStore({ dataDir: path.join(dir, 'data') });
     await store.open();
-    return { store, storeFor: async () => store, close: () => store.close() };
+    return { store, storeFor: () => Promise.resolve(store), close: () => store.close() };
   },
 });
 let cluster: PgCluster | undefined;

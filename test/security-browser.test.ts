@@ -144,9 +144,13 @@ describe('a page on another origin cannot drive the service', () => {
   }, 90_000);
 
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await context?.close().catch(() => undefined);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await browser?.close().catch(() => undefined);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await Promise.all([hls?.close(), attacker?.close()]);
     await rm(dir, { recursive: true, force: true });
   });
@@ -277,6 +281,7 @@ describe('raw requests with the headers a browser sends', () => {
     }));
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -34,6 +34,7 @@ beforeAll(async () => {
   hls = await startHlsServer({ root: path.join(root, 'hls') });
 }, 60_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await hls?.close();
   await rm(root, { recursive: true, force: true });
 });

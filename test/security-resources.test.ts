@@ -83,6 +83,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const res of held) res.destroy();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await hls?.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -107,6 +108,7 @@ describe('bounded texts and playlists', () => {
   beforeAll(async () => {
     ({ svc } = await startOwn('texts'));
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   afterAll(async () => svc?.close());
 
   it('caps err_msg and status_bar when a playlist quotes a megabyte-long key URI', async () => {

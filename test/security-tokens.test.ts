@@ -28,6 +28,7 @@ describe('tokens in URLs', () => {
     );
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -62,7 +62,9 @@ describe('security', () => {
   });
   afterAll(async () => {
     sse.abort();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await Promise.all([origin?.close(), proxy?.close()]);
     await rm(dir, { recursive: true, force: true });
   });
@@ -153,6 +155,7 @@ describe('the token, when set, guards every route', () => {
     }));
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -34,7 +34,9 @@ describe('seed options end to end', () => {
     svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: downloads, maxActive: 5, logLevel: 'silent' }));
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -30,7 +30,6 @@ describe('service process', () => {
     await rm(dir, { recursive: true, force: true });
   });
   async function boot(extra: Record<string, string> = {}) {
-    dir ??= '';
     svc = await startServiceProcess({ ...env, ...extra });
     return svc;
   }
@@ -78,6 +77,7 @@ describe('service process', () => {
     const acked: string[] = [];
     let stop = false;
     const creator = (async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the test sets it during the awaits
       for (let i = 0; i < 5_000 && !stop; i++) {
         try {
           const res = await post('/api/tasks', { url: 'http://127.0.0.1:9/never.m3u8', filename: `t${i}` });

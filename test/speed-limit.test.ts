@@ -49,7 +49,9 @@ describe('speed limits', () => {
   });
   afterAll(async () => {
     killCliChildren();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
     await rm(dir, { recursive: true, force: true });
   });

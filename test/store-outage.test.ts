@@ -24,6 +24,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-outage-'));
 }, 180_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await cluster?.stop();
   await rm(dir, { recursive: true, force: true });
 }, 60_000);

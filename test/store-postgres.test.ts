@@ -13,6 +13,7 @@ beforeAll(async () => {
   cluster = await startPgCluster();
 }, 180_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await cluster?.stop();
 }, 60_000);
 

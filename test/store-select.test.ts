@@ -26,7 +26,9 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   killCliChildren();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await origin?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await cluster?.stop();
   await rm(dir, { recursive: true, force: true });
 }, 60_000);

@@ -26,7 +26,9 @@ beforeAll(async () => {
   altService = await startStreamService(altAudio.dir);
 }, 60_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await packedService?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await altService?.close();
 });
 

@@ -17,6 +17,7 @@ beforeAll(async () => {
   service = await startStreamService(fixture.dir);
 }, 60_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await service?.close();
 });
 

@@ -31,6 +31,7 @@ afterEach(() => {
   active = undefined;
 });
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await service?.close();
 });
 

@@ -22,6 +22,7 @@ beforeAll(async () => {
   videoSeconds = await ffmpegCopyDuration(service.hls.url('video.m3u8'), service.tmp);
 }, 60_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await service?.close();
 });
 

@@ -39,6 +39,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await service?.close();
 });
 
@@ -112,6 +113,7 @@ describe('typed errors', () => {
     await store.open();
     // An engine with a bug in it: the very exception the issue saw.
     const engine: Engine = {
+      // eslint-disable-next-line @typescript-eslint/require-await -- async so the TypeError is a rejection, as from a real engine
       run: async () => {
         const attributes = undefined as unknown as { BANDWIDTH: number };
         return { outputPath: '', size: attributes.BANDWIDTH, segments_total: 0, segments_skipped: 0 };

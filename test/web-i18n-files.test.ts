@@ -86,7 +86,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => undefined);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await browser?.close().catch(() => undefined);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await h?.close();
 });
 
@@ -152,7 +154,7 @@ describe('a finished download on the page', () => {
 
     const [download] = await Promise.all([page.waitForEvent('download'), r.getByRole('button', { name: 'Download clip.mp4' }).click()]);
     expect(download.suggestedFilename()).toBe('clip.mp4');
-    const saved = await readFile((await download.path())!);
+    const saved = await readFile(await download.path());
     expect(saved.equals(await readFile(clip.output_path))).toBe(true);
 
     await r.getByRole('button', { name: 'Play clip.mp4' }).click();

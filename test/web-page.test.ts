@@ -70,8 +70,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await context?.close().catch(() => undefined);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await browser?.close().catch(() => undefined);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await h?.close();
 });
 
@@ -110,7 +113,7 @@ describe('web page', () => {
         for (const r of records) {
           const target = r.target as Element;
           if (r.type === 'attributes') w.seen.push([target.closest('li')?.getAttribute('data-name') ?? '', Number(target.getAttribute('aria-valuenow'))]);
-          for (const node of Array.from(r.removedNodes)) w.removed.push((node as Element).getAttribute?.('data-name') ?? '');
+          for (const node of Array.from(r.removedNodes)) w.removed.push((node instanceof Element ? node.getAttribute('data-name') : null) ?? '');
         }
       }).observe(document.getElementById('task-list')!, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'] });
     });

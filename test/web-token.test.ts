@@ -21,6 +21,7 @@ beforeAll(async () => {
   await context.addInitScript(() => {
     const w = window as unknown as { tokenPrompts: number };
     w.tokenPrompts = 0;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this)
     const showModal = HTMLDialogElement.prototype.showModal;
     HTMLDialogElement.prototype.showModal = function (this: HTMLDialogElement) {
       if (this.id === 'token-dialog') w.tokenPrompts++;
@@ -32,8 +33,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await context?.close().catch(() => undefined);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await browser?.close().catch(() => undefined);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await h?.close();
 });
 

@@ -50,7 +50,7 @@ describe('webhooks', () => {
     fetch(`${service!.url}${route}`, { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), body: init.body === undefined ? undefined : JSON.stringify(init.body) });
   const setWebhooks = (webhooks: unknown) => api('/api/settings', { body: { webhooks } });
   const deliveries = async (query = '') => (await json<{ data: { deliveries: DeliveryView[] } }>(await api(`/api/v1/webhooks/deliveries${query}`))).data.deliveries;
-  const events = () => receiver.unique().map((d) => `${d.event}:${d.body.task?.id ?? '-'}`);
+  const events = () => receiver.unique().map((d) => `${d.event}:${(d.body.task?.id as number | undefined) ?? '-'}`);
 
   it('sends every event, signed, with the task as /api/v1 shows it and the password masked', async () => {
     const engine = new ScriptedEngine({ segments: 3, segmentMs: 30, failWith: (job) => (job.filename.startsWith('bad') ? 'origin answered HTTP 404' : undefined) });
@@ -137,7 +137,7 @@ describe('webhooks', () => {
     await receiver.stop();
     const downAt = Date.now();
     await api('/api/v1/tasks', { body: { url: 'http://127.0.0.1:1/a.m3u8', start_time: '00:00' } });
-    await waitFor(async () => (await deliveries())[0]?.attempts! >= 2, { timeoutMs: 10_000, what: 'a retried attempt' });
+    await waitFor(async () => ((await deliveries())[0]?.attempts ?? 0) >= 2, { timeoutMs: 10_000, what: 'a retried attempt' });
     const [pending] = await deliveries();
     expect(pending).toMatchObject({ status: 'pending', last_status: null, event: 'task.created' });
     expect(pending!.last_error).toMatch(/ECONNREFUSED/);
@@ -156,7 +156,7 @@ describe('webhooks', () => {
     await setWebhooks([{ url: receiver.url, events: ['task.created'] }]);
     await receiver.stop();
     await api('/api/v1/tasks', { body: { url: 'http://127.0.0.1:1/a.m3u8', start_time: '00:00' } });
-    await waitFor(async () => (await deliveries())[0]?.attempts! >= 1, { what: 'a first attempt' });
+    await waitFor(async () => ((await deliveries())[0]?.attempts ?? 0) >= 1, { what: 'a first attempt' });
     await setWebhooks([]);
     const [gone] = await waitFor(async () => { const l = await deliveries(); return l[0]?.status === 'failed' ? l : null; }, { timeoutMs: 10_000, what: 'the delivery given up' });
     expect(gone!.last_error).toMatch(/is no longer among the webhooks in the settings/);

@@ -26,7 +26,7 @@ export function depthOf(value: unknown, stopAt = Infinity): number {
     if (item === null || typeof item !== 'object') continue;
     if (depth > deepest) deepest = depth;
     if (deepest > stopAt) return deepest;
-    for (const child of Object.values(item as object)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    for (const child of Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return deepest;
 }

@@ -6,7 +6,6 @@ import { langFromAcceptLanguage, type Lang } from '../manager/progress-text.js';
 import { SettingsError } from '../manager/settings.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../manager/task-manager.js';
 import { StoreUnavailableError } from '../store/store-errors.js';
-import type { TaskOptions } from '../types.js';
 import { ApiError, ErrorCode } from './error-codes.js';
 import { fail, ok, parseOr40001 } from './envelope.js';
 import { STATUS_BY_CODE, toTaskStats, toV1Task } from './present.js';
@@ -63,7 +62,7 @@ export function v1Router({ manager, bodyLimit, ffmpeg, version, startedAt }: V1D
       urls: [...(input.url ? [input.url] : []), ...(input.urls ?? [])],
       filename: input.filename,
       headers: normalizeHeaders(input.headers),
-      options: (input.options ?? {}) as Partial<TaskOptions>,
+      options: input.options ?? {},
       source: input.source ?? 'api',
       startTime: input.start_time ?? null,
     });

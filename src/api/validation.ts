@@ -7,9 +7,11 @@ function describeValue(value: unknown): string {
   if (value === null) return '`null`';
   let text: string;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition, @typescript-eslint/no-base-to-string -- JSON.stringify gives undefined for a function or a symbol, whatever its typing says
     text = JSON.stringify(value) ?? String(value);
   } catch {
     // Too deep or circular for JSON; String() would recurse just as deep.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects are handled before String()
     text = Array.isArray(value) ? '[…]' : typeof value === 'object' ? '{…}' : String(value);
   }
   if (text.length > 60) text = `${text.slice(0, 57)}...`;
@@ -39,5 +41,5 @@ export function describeIssue(issue: Issue): string {
 
 /** First issue first: one clear message beats a wall of them. */
 export function describeError(error: z.ZodError): string {
-  return error.issues.map((i) => describeIssue(i as Issue)).slice(0, 3).join('; ');
+  return error.issues.map((i) => describeIssue(i)).slice(0, 3).join('; ');
 }

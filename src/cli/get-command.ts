@@ -168,6 +168,7 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
     const kept = last?.segments_done ?? 0;
     const keptText = last?.segments_total ? `${kept} of ${last.segments_total} segments are kept in ${workDir}` : `finished segments are kept in ${workDir}`;
     const resume = nothingKept ? '' : ` — ${keptText}; run the same command again to resume`;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal handler sets them meanwhile
     if (interrupted || finishing) {
       err.write(`m3u8dm: interrupted${nothingKept ? ' before any segment was finished' : resume}\n`);
       return interrupted === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;

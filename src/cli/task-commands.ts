@@ -1,6 +1,6 @@
 // `ls`, `show`, `stats` and the task actions `pause`, `resume`, `retry`, `rm`.
 import { Command, InvalidArgumentError } from 'commander';
-import type { ServiceClient, V1Task } from './client.js';
+import type { ServiceClient } from './client.js';
 import { clientCommand, clientFrom, type ClientCommandOptions } from './client-options.js';
 import { ApiRequestError, ExitCode } from './errors.js';
 import { parseTaskId } from './option-parsers.js';
@@ -68,7 +68,7 @@ interface TaskAction {
   description: string;
   /** Past tense for the confirmation line: `paused 12`. */
   done: string;
-  call: (client: ServiceClient, id: number) => Promise<V1Task | unknown>;
+  call: (client: ServiceClient, id: number) => Promise<unknown>;
 }
 
 const ACTIONS: TaskAction[] = [

@@ -103,6 +103,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       saved = work.savePlaylist(req.url, variant, stream);
       saved.catch((error: unknown) => stop.abort(error));
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it aborts during the awaits above
     if (req.signal.aborted) throw new AbortError();
 
     const { playlist, audio } = stream;
@@ -187,10 +188,12 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       result.subtitles = await Promise.all(stream.subtitles.map((playlist) => fetchSubtitles(client, playlist, limit, debug)));
     }
     await saved;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it aborts during the awaits above
     if (req.signal.aborted) throw new AbortError();
     meter.finish();
     return result;
   } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it aborts during the awaits above
     if (req.signal.aborted) throw error instanceof AbortError ? error : new AbortError('download aborted', { cause: error });
     meter.settle();
     throw (await saved?.then(() => undefined, (saveError: unknown) => saveError)) ?? error;
@@ -234,6 +237,7 @@ async function fetchSubtitles(client: HttpClient, playlist: MediaPlaylist, limit
   const cues = parts.flatMap((part) => (part ? (mapped ? cuesOnClock(part.parsed.map ? part.parsed : { ...part.parsed, map: { mpegts: 0, local: 0 } }) : part.parsed.cues) : []));
   const stitched = stitchCues(cues);
   debug?.(`subtitles "${rendition.name}"${rendition.language ? ` [${rendition.language}]` : ''}: ${stitched.length} cues from ${parts.filter(Boolean).length} segments`);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the segment callbacks above set it
   return { name: rendition.name, isDefault: rendition.isDefault, clock: mapped ? 'mpegts' : 'playlist', cues: stitched, ...(rendition.language ? { language: rendition.language } : {}) };
 }
 
@@ -357,6 +361,7 @@ class DownloadRun {
       }),
     );
     await manifest;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- what was thrown goes on as it was (see inContext)
     if (failure !== undefined) throw failure;
     return this.#result(initFiles);
   }

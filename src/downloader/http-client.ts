@@ -188,6 +188,7 @@ export class HttpClient {
         stream?.destroy();
         const notice = error instanceof StatusError ? this.#hosts?.answered(url, error.status, retryAfterMs(error.headers['retry-after'])) : undefined;
         release?.();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it aborts while the request runs
         if (this.#signal.aborted) {
           this.#log(url, options, 'aborted', tries, started);
           throw new AbortError('download aborted', { cause: error });
@@ -410,6 +411,7 @@ function codeOf(error: unknown): string | undefined {
 function chainText(error: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown non-Error: its own text is all there is
     parts.push(e instanceof Error ? e.message : String(e));
   }
   return parts.join(' | ');

@@ -115,7 +115,7 @@ export class LiveRecorder {
   #lastError: Error | undefined;
   #lastPlaylistError: Error | undefined;
   /** A failure that ends the recording (the disk, the proxy). */
-  #fatal: unknown;
+  #fatal: Error | undefined;
   #lastProgressAt = Date.now();
   /** Files a restart found missing or torn: their records are left out. */
   readonly #dropped = new Set<string>();
@@ -145,6 +145,7 @@ export class LiveRecorder {
       let playlist = fresh ? this.#req.first : await this.#reload();
       let edge = fresh && settings.start === 'edge';
       let loadedAt = performance.now();
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the loop body sets it
       while (ended === undefined) {
         let added = 0;
         if (playlist) {

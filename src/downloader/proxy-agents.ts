@@ -42,8 +42,7 @@ export function createAgents(proxyOptions: ProxyOptions | undefined, tls: TlsOpt
   } else {
     // One SOCKS agent speaks to both kinds of target; it does the TLS itself for https.
     const socks = new SocksProxyAgent(proxyUrl(proxyOptions), base);
-    // got types its https slot as https.Agent; agent-base's Agent serves both protocols.
-    agents = { http: socks, https: socks as unknown as https.Agent };
+    agents = { http: socks, https: socks };
   }
   return {
     ...agents,

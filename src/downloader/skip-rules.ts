@@ -41,7 +41,8 @@ const EXPECTED = 'expected N, A-B, http.code=N, time:HH:MM:SS-HH:MM:SS or !time:
 // Segment boundaries come from summed EXTINF floats; a millisecond of slack keeps `time:` exact in practice.
 const EPSILON = 1e-3;
 
-export const NO_SKIP_RULES: SkipRules = Object.freeze({ ranges: [], httpCodes: [], skipTimes: [], keepTimes: [] }) as SkipRules;
+/** No rule: every segment is kept (the audio track of a task, which skip rules never apply to). */
+export const NO_SKIP_RULES: SkipRules = Object.freeze({ ranges: [], httpCodes: [], skipTimes: [], keepTimes: [] });
 
 /**
  * Parses `1,92-100,http.code=403,time:00:00:10-00:00:20,!time:00:01:00-00:02:00`.

@@ -18,7 +18,8 @@ const AUDIO_DIR = 'audio';
 const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\d*\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:\.part|\.tmp)?$/;
 
 interface PlaylistInfo {
-  version: 1;
+  /** 1; a file of another layout is not resumed from. */
+  version: number;
   /** The URL the task was created with. */
   source: string;
   variant: string;

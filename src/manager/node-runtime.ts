@@ -169,8 +169,10 @@ export class NodeRuntime {
       if (this.#closed) return;
       try {
         const task = kind === 'deleted' ? null : await this.#o.store.get(id);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- closed while the read was under way
         if (!this.#closed) this.#o.onChange({ kind, id }, task);
       } catch (err) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- closed while the read was under way
         if (!this.#closed) this.#o.onError(err);
       }
     }

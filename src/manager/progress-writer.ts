@@ -96,7 +96,7 @@ export function completedOutcome(live: TaskRecord, result: EngineResult, now: nu
     outcome.recorded_s = result.live.recorded_s;
     outcome.live_end = result.live.ended;
   }
-  outcome.status_bar = statusBar({ ...live, ...outcome } as TaskRecord);
+  outcome.status_bar = statusBar({ ...live, ...outcome });
   return outcome;
 }
 

@@ -333,7 +333,9 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     // Paused by a node that wrote the record without seeing the lease (a pause racing this node's claim).
     const command = task.desired ?? (task.status === TaskStatus.paused ? 'pause' : undefined);
     if (command) return this.#carryOut(task.id, command);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a task saved by an older version may lack it
     const speed = task.options.max_speed ?? 0;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a task saved by an older version may lack it
     if (speed !== (entry.live.options.max_speed ?? 0)) {
       entry.live = { ...entry.live, options: { ...entry.live.options, max_speed: speed } };
       this.#limits.setTaskSpeed(task.id, speed);
@@ -346,7 +348,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#acting.add(id);
     const done = command === 'delete' ? this.remove(id)
       : command === 'pause' ? this.pause(id)
-      : this.#locked(async () => ({ done: this.#stop(id, 'shutdown') })).then((s) => s.done);
+      : this.#locked(() => Promise.resolve({ done: this.#stop(id, 'shutdown') })).then((s) => s.done);
     void done.catch((err: unknown) => {
       if (err instanceof TaskNotFoundError || err instanceof TransitionError) return;
       if (this.listenerCount('error')) this.emit('error', err);
@@ -692,9 +694,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
    */
   async shutdown(): Promise<void> {
     // Under the lock: a scheduling pass already under way finishes first, and none starts after.
-    const stops = await this.#locked(async () => {
+    const stops = await this.#locked(() => {
       this.#scheduler.close();
-      return { all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown'))), node: this.#node.stop() };
+      return Promise.resolve({
+        all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown') ?? Promise.resolve())),
+        node: this.#node.stop(),
+      });
     });
     await stops.all;
     await stops.node;
@@ -760,6 +765,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     let outcome: Partial<TaskRecord>;
     let poster: Promise<string | undefined> | undefined;
     // Records from before per-task limits carry no max_speed.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
     const limits = this.#limits.open(id, task.options.max_speed ?? 0);
     try {
       const { saveDir, workBase, ownBase } = this.#checkFolders(task.options);

@@ -720,7 +720,7 @@ function asMergeFailure(error: unknown, signal: AbortSignal): Error {
   if (signal.aborted) return abortError(signal);
   if (error instanceof MergeError) return error;
   // A bug is not ffmpeg's or the disk's: passed on as it is, for the run to report as an internal error.
-  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return error as Error;
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return error;
   const reason = error instanceof Error ? error.message : String(error);
   return new MergeError(`Merge failed: ${reason}`, { cause: error });
 }

@@ -96,6 +96,7 @@ export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
     throw new MergeError(`Could not start ffmpeg (${options.ffmpegPath}): ${exit.spawnError.message}`, { cause: exit.spawnError });
   }
   if (feedError !== undefined && !isClosedPipe(feedError)) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown non-Error: its own text is all there is
     const reason = feedError instanceof Error ? feedError.message : String(feedError);
     throw new MergeError(`Could not feed the segments to ffmpeg: ${reason}`, { cause: feedError, stderrTail });
   }

@@ -129,7 +129,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: P
     webhookTimeoutMs: intFrom(env, 'M3U8DM_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
     hookTimeoutMs: intFrom(env, 'M3U8DM_HOOK_TIMEOUT_MS', 60_000, 100, 86_400_000),
     ffmpeg: env.M3U8DM_FFMPEG || undefined,
-    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+    // Typed without undefined, but a caller may well pass `{ token: undefined }`.
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]: [string, unknown]) => v !== undefined)),
   };
   if (!('basicAuth' in overrides)) {
     const user = env.M3U8DM_AUTH_USER ?? '';

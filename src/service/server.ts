@@ -91,6 +91,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   const outbox = new NedbOutboxStore({ dataDir: config.dataDir });
   await outbox.open();
   const hooksOff = hooksDisabledReason(config);
+  // eslint-disable-next-line prefer-const -- metrics.watch below reads it lazily; it is set after
   let webhooks: WebhookDispatcher | undefined;
   const metrics = new ServiceMetrics();
   const engine = deps.engine ?? new HlsEngine({ dataDir: config.dataDir, logger, minFreeBytes: config.minFreeBytes, observer: metrics.engineObserver, ffmpeg: config.ffmpeg });

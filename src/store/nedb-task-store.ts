@@ -219,7 +219,7 @@ export class NedbTaskStore implements TaskStore {
       const now = new Date().toISOString();
       let doc: TaskDoc;
       try {
-        doc = await this.#db.insert({ ...task, id, created_at: now, updated_at: now, _id: String(id) } as TaskDoc);
+        doc = await this.#db.insert({ ...task, id, created_at: now, updated_at: now, _id: String(id) });
       } catch (error) {
         // nedb keeps the document in memory when the append fails (a full disk): a task the
         // caller was told failed would show up and run. Taken out again (its removal's own
@@ -240,14 +240,12 @@ export class NedbTaskStore implements TaskStore {
     return doc && isSoundDoc(doc) ? toRecord(doc) : null;
   }
 
-  #matches(filter: TaskFilter): (id: number, entry: IndexEntry) => boolean {
+  #matches(filter: TaskFilter): (entry: IndexEntry) => boolean {
     const statuses = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
-    const ids = filter.ids ? new Set(filter.ids) : undefined;
     const q = filter.q?.toLowerCase();
-    return (id, e) =>
+    return (e) =>
       (!statuses || statuses.has(e.status)) &&
       (!filter.source || e.source === filter.source) &&
-      (!ids || ids.has(id)) &&
       (filter.dueBy === undefined || e.startAt <= filter.dueBy) &&
       (!q || e.text.includes(q));
   }
@@ -255,7 +253,7 @@ export class NedbTaskStore implements TaskStore {
   async list(filter: TaskFilter = {}, page?: TaskPage): Promise<TaskList> {
     const match = this.#matches(filter);
     let ids: number[] = [];
-    for (const [id, entry] of this.#index) if (match(id, entry)) ids.push(id);
+    for (const [id, entry] of this.#index) if (match(entry)) ids.push(id);
     if (page?.order === 'desc') ids.reverse();
     const total = ids.length;
     if (page) ids = ids.slice(page.offset, page.offset + page.limit);
@@ -270,7 +268,7 @@ export class NedbTaskStore implements TaskStore {
 
   async patch(id: number, patch: TaskPatch): Promise<TaskRecord | null> {
     const $set = { updated_at: new Date().toISOString(), ...patch };
-    const doc = (await this.#db.update({ _id: String(id) }, { $set }, { returnUpdatedDocs: true })) as TaskDoc | null;
+    const doc = await this.#db.update<TaskDoc>({ _id: String(id) }, { $set }, { returnUpdatedDocs: true });
     if (!doc) return null;
     this.#index.set(id, indexEntry(doc));
     this.#changes.emit('change', { kind: 'updated', id });
@@ -350,12 +348,13 @@ export class NedbTaskStore implements TaskStore {
     });
   }
 
-  async touchNode(node: NodeBeat): Promise<void> {
+  touchNode(node: NodeBeat): Promise<void> {
     this.#nodes.set(node.id, { ...node });
+    return Promise.resolve();
   }
 
-  async listNodes(aliveSince: number): Promise<NodeBeat[]> {
-    return [...this.#nodes.values()].filter((n) => n.seen_at >= aliveSince).map((n) => ({ ...n }));
+  listNodes(aliveSince: number): Promise<NodeBeat[]> {
+    return Promise.resolve([...this.#nodes.values()].filter((n) => n.seen_at >= aliveSince).map((n) => ({ ...n })));
   }
 
   watch(listener: (change: TaskChange) => void): () => void {
@@ -363,18 +362,18 @@ export class NedbTaskStore implements TaskStore {
     return () => { this.#changes.off('change', listener); };
   }
 
-  async countByStatus(): Promise<Record<TaskStatus, number>> {
+  countByStatus(): Promise<Record<TaskStatus, number>> {
     const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
     for (const entry of this.#index.values()) counts[entry.status]++;
-    return counts;
+    return Promise.resolve(counts);
   }
 
-  async nextStartAfter(after: number): Promise<number | null> {
+  nextStartAfter(after: number): Promise<number | null> {
     let next = Infinity;
     for (const entry of this.#index.values()) {
       if (entry.status === TaskStatus.waiting && entry.startAt > after && entry.startAt < next) next = entry.startAt;
     }
-    return next === Infinity ? null : next;
+    return Promise.resolve(next === Infinity ? null : next);
   }
 
   async getSettings(): Promise<Partial<SystemSettings> | null> {

@@ -260,7 +260,6 @@ export class PgTaskStore implements TaskStore {
     };
     if (filter.status !== undefined) add('status = ANY(?::text[])', Array.isArray(filter.status) ? filter.status : [filter.status]);
     if (filter.source) add('source = ?', filter.source);
-    if (filter.ids) add('id = ANY(?::bigint[])', filter.ids.filter((n) => Number.isSafeInteger(n)));
     if (filter.dueBy !== undefined) add('start_at <= ?', filter.dueBy);
     // Lower-cased here, as in the nedb store, so both agree on every character.
     if (filter.q) add('strpos(search, ?) > 0', filter.q.toLowerCase());

@@ -15,7 +15,6 @@ export interface TaskFilter {
   /** Case-insensitive substring of the url or the filename. */
   q?: string;
   source?: TaskSource;
-  ids?: number[];
   /** Only tasks that may start by then (ms since the epoch): no `start_time`, or one at or before it. */
   dueBy?: number;
 }

@@ -177,6 +177,7 @@ export class WebhookDispatcher {
           });
           this.#inFlight.set(delivery.id, run);
         }
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- #pump() sets it during the await
       } while (this.#pumpAgain && !this.#closed);
       const next = await this.#outbox.nextDueAt();
       if (next !== null && !this.#closed) this.#wakeAt(next);

@@ -33,6 +33,7 @@ describe(`crash test (${KILLS} kills)`, () => {
 
   afterAll(async () => {
     await svc?.stop('SIGKILL');
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

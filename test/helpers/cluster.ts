@@ -186,6 +186,7 @@ export function watchTasks(node: () => ClusterNode, intervalMs = 150): { runners
   const history = new Map<number, ClusterTask[]>();
   let running = true;
   const loop = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- cleared by the stop callback
     while (running) {
       try {
         for (const t of await api.all(node())) {

@@ -28,14 +28,14 @@ export function useDownloaderHarness(base: Partial<TaskOptions> = { download_thr
   };
   return {
     /** Serves a fixture (closed after the test). */
-    async serve(kind: FixtureKind, options: Omit<HlsServerOptions, 'root'> = {}) {
+    serve: async (kind: FixtureKind, options: Omit<HlsServerOptions, 'root'> = {}) => {
       const fixture = await ensureFixture(kind);
       server = await startHlsServer({ root: fixture.dir, ...options });
       return { fixture, server };
     },
     tempDir,
     /** A request into a fresh work folder; `progress` collects every snapshot. */
-    async request(url: string, options: Partial<TaskOptions> = {}, headers: HeaderMap = {}): Promise<DownloadRequest & { progress: ProgressSnapshot[] }> {
+    request: async (url: string, options: Partial<TaskOptions> = {}, headers: HeaderMap = {}): Promise<DownloadRequest & { progress: ProgressSnapshot[] }> => {
       const progress: ProgressSnapshot[] = [];
       return {
         url, headers, options: downloadOptions({ ...base, ...options }), workDir: await tempDir(),

@@ -291,6 +291,7 @@ export async function startLiveSim(options: LiveSimOptions = {}): Promise<LiveSi
       await stopListening();
       await new Promise((r) => setTimeout(r, ms));
       down = false;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run during the wait
       if (!closed) await listen();
     },
     end() {

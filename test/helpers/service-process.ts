@@ -24,8 +24,8 @@ export async function startServiceProcess(env: Record<string, string>, args: str
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`service did not start in 15 s; stderr: ${err}`)); }, 15_000);
@@ -33,11 +33,11 @@ export async function startServiceProcess(env: Record<string, string>, args: str
       const m = /m3u8dm listening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        child.stdout!.off('data', onData);
+        child.stdout.off('data', onData);
         resolve(m[1]!);
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`service exited (${code}) before listening; stderr: ${err}`)); });
   });
   return {

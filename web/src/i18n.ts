@@ -396,7 +396,7 @@ export function langFromBrowser(languages: readonly string[]): Lang {
 function browserLanguages(): readonly string[] {
   // Outside a browser (the parsers' unit tests import modules that import this one) there is none.
   if (typeof navigator === 'undefined') return [];
-  return navigator.languages?.length ? navigator.languages : [navigator.language];
+  return navigator.languages.length ? navigator.languages : [navigator.language];
 }
 
 export const lang: Lang = storedLang() ?? langFromBrowser(browserLanguages());

@@ -121,7 +121,7 @@ export class NewDownloadForm {
       // The password reads back blank: typed means "use this one", blank means the saved one.
       if (key === 'proxy_password' ? value !== '' : value !== this.#defaults[key as keyof TaskOptions]) options[key] = value;
     }
-    if (Object.keys(options).length) body.options = options as Partial<TaskOptions>;
+    if (Object.keys(options).length) body.options = options;
     if (this.#startTime.value) body.start_time = this.#startTime.value.slice(0, 5);
     return body;
   }

@@ -42,6 +42,7 @@ const SPECS: Record<OptionKey, FieldSpec> = {
 
 /** `5M`, `500K` or bytes: how a speed from the service reads back in its field; blank for unlimited. */
 function speedText(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the service sends a number or a text here
   if (typeof value !== 'number') return String(value ?? '');
   if (value <= 0) return '';
   for (const [unit, size] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
@@ -148,7 +149,7 @@ export class SettingsFields {
       else if (spec.kind === 'speed') out[key] = raw === '' ? 0 : /^\d+$/.test(raw) ? Number(raw) : raw;
       else out[key] = spec.kind === 'password' ? control.value : raw;
     }
-    return out as Partial<TaskOptions>;
+    return out;
   }
 
   control(key: string): Control | undefined {
