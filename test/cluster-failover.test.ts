@@ -154,9 +154,15 @@ describe('failover between instances', () => {
       expect(await decodeErrors(final.output_path)).toBe('');
       // One output per task: a stale finish would have published a second `show-k_1.mp4`.
       expect(await outputFiles(c)).toEqual(ids.map((_, i) => `show-${i + 1}.mp4`).sort());
-      // The stalled node fetched nothing after it woke up (beyond a request it already had in flight).
+      // The woken node stops fetching once its first heartbeat tells it the lease is gone. The new owner
+      // fetches each missing segment once (shared work folder), so a second fetch of a segment later than
+      // that is the stalled node still downloading. (Before its heartbeat it may finish what it had in
+      // flight and start a few more: traffic, not state; see the README.)
       const k = ids.indexOf(stalled.id) + 1;
-      expect(refetched(c.segmentRequests(k)).length, `stream ${k} refetched`).toBeLessThanOrEqual(THREADS);
+      const requests = c.segmentRequests(k);
+      const heartbeatMs = (LEASE_S * 1000) / 3;
+      const late = requests.filter((r, i) => r.at > resumedAt + heartbeatMs + 500 && requests.slice(0, i).some((p) => p.path === r.path));
+      expect(late.map((r) => `${r.path} +${r.at - resumedAt} ms`), `second fetches after the woken node's first heartbeat (all second fetches: ${refetched(requests).join(', ')})`).toEqual([]);
     } finally {
       await truth.stop();
       await watch.stop();
