@@ -12,7 +12,7 @@ import { TaskStatus } from '../src/types.js';
 import { killCliChildren, runCli } from './helpers/cli-run.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { startPgCluster, type PgCluster } from './helpers/postgres.js';
+import { freePort, startPgCluster, type PgCluster } from './helpers/postgres.js';
 import { waitFor } from './helpers/scripted-engine.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 
@@ -36,17 +36,6 @@ afterAll(async () => {
 const env = (name: string, extra: Record<string, string> = {}) => ({
   M3U8DM_DATA_DIR: path.join(dir, name, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads'), M3U8DM_LOG_LEVEL: 'warn', ...extra,
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether something accepts connections on the port. */
 const listening = (port: number) => new Promise<boolean>((resolve) => {

@@ -35,7 +35,8 @@ async function findBin(name: string): Promise<string> {
   throw new Error(`PostgreSQL's ${name} was not found (PATH or /usr/lib/postgresql/*/bin): install Debian's postgresql package (.ci/run does)`);
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
