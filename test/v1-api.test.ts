@@ -2,7 +2,8 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskStatus } from '../src/types.js';
 import { startAppHarness, type AppHarness } from './helpers/app-harness.js';
-import { ManualClock, waitFor } from './helpers/scripted-engine.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const URL1 = 'http://127.0.0.1:9/shows/cats/index.m3u8';
 
