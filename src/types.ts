@@ -2,19 +2,9 @@
 // contract between the task manager and the download/merge engine.
 import type { DownloadLimits } from './downloader/transfer-limits.js';
 
-/** Status strings of the Go original's `/api/tasks` contract, kept byte for byte. */
-export const TaskStatus = {
-  waiting: '等待中',
-  downloading: '下载中',
-  paused: '已暂停',
-  completed: '已完成',
-  failed: '失败',
-} as const;
-export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
-export const TASK_STATUSES: readonly TaskStatus[] = Object.values(TaskStatus);
+export { PHASES, TASK_SOURCES, TASK_STATUSES, TaskStatus, type Phase, type TaskSource } from './wire-vocabulary.js';
+import type { Phase, TaskSource, TaskStatus } from './wire-vocabulary.js';
 
-export type Phase = 'queued' | 'resolving' | 'downloading' | 'recording' | 'merging' | 'done';
-export type TaskSource = 'api' | 'ui' | 'cli';
 export type ProxyType = 'none' | 'http' | 'https' | 'socks5' | 'socks4';
 export type OutputFormat = 'mp4' | 'mkv' | 'ts';
 /** `best`, `worst`, or the largest acceptable video height in pixels. */

@@ -14,7 +14,7 @@ import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { killCliChildren, runCli as runCliProcess, startCli as startCliProcess, type CliOptions } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /** The binary, pointed at this suite's service unless the test says otherwise. */
 const startCli = (args: string[], options: CliOptions = {}) => startCliProcess(args, { ...options, env: { M3U8DM_URL: service?.url ?? '', ...options.env } });

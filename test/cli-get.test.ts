@@ -10,7 +10,7 @@ import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { killCliChildren, runCli, startCli } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startSocks5Proxy, type TestProxy } from './helpers/proxies.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 let fixture: FixtureInfo;
 let server: HlsServer;

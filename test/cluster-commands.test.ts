@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, openEvents, sleep, startCluster, Status, type Cluster, type ClusterTask } from './helpers/cluster.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /** The contract's window for a command to reach the node running the task. */
 const COMMAND_MS = 1_000;

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, outputFiles, refetched, sleep, startCluster, Status, watchTasks, type Cluster, type ClusterNode, type ClusterTask } from './helpers/cluster.js';
 import { decodeErrors, expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const LEASE_S = 3;
 /** Segments each task downloads at once: also how many may be in flight when its node dies. */

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskStatus } from '../src/types.js';
 import { startAppHarness, type AppHarness } from './helpers/app-harness.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const PASSWORD = 'pw-never-shown-7731';
 const base = { url: 'http://127.0.0.1:9/live/index.m3u8', filename: 'movie' };

@@ -13,7 +13,7 @@ import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startConnectProxy, type TestProxy } from './helpers/proxies.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const PROXY_USER = 'origuser';
 const PROXY_PASS = 'orig-pass-5521';

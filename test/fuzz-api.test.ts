@@ -6,7 +6,7 @@ import { MSG } from '../src/api/compat-routes.js';
 import { ErrorCode } from '../src/api/error-codes.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { startAppHarness, type AppHarness } from './helpers/app-harness.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 function prng(seed: number) {
   let s = seed >>> 0;

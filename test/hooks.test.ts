@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configFromEnv, type ServiceConfig } from '../src/service/config.js';
 import { startService, type RunningService } from '../src/service/server.js';
 import { startAppHarness } from './helpers/app-harness.js';
-import { ScriptedEngine, waitFor } from './helpers/scripted-engine.js';
+import { ScriptedEngine } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const TOKEN = 'hook-test-token';
 

@@ -12,7 +12,7 @@ import { statusBar } from '../src/manager/progress-text.js';
 import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 interface Envelope<T> { code: number; message: string; data: T }
 interface V1Task { id: number; status: number; status_bar: string; err_msg: string }

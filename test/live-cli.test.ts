@@ -8,7 +8,7 @@ import { killCliChildren, runCli, startCli } from './helpers/cli-run.js';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
 import { startLiveSim, type LiveSim } from './helpers/live-hls.js';
 import { startLiveService } from './helpers/live-service.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 describe('m3u8dm get on a live stream', () => {
   let dir: string;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
 import { startLiveSim, type LiveSim } from './helpers/live-hls.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 
 interface Task { id: number; status: number; segments_done: number; recorded_s: number; output_path: string; err_msg: string; live: boolean; phase: string }

@@ -15,7 +15,7 @@ import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { downloadResultFrom } from './helpers/merge-fixtures.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { taskOptions } from './helpers/task-options.js';
 
 const VIDEO_SEGMENTS = 8;

@@ -20,7 +20,8 @@ import { PgTaskStore } from '../src/store/pg-task-store.js';
 import type { TaskStore } from '../src/store/task-store.js';
 import { TaskManager, type CreateTaskInput, type TaskEvent } from '../src/manager/task-manager.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
-import { ScriptedEngine, waitFor, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
+import { ScriptedEngine, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
 
 const input = (n: number): CreateTaskInput => ({

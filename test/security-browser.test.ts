@@ -21,7 +21,7 @@ import { ensureWebBuilt, launchBrowser, startTimeTomorrow } from './helpers/brow
 import { runCli } from './helpers/cli-run.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const run = promisify(execFile);
 

@@ -16,7 +16,7 @@ import { startTimeTomorrow } from './helpers/browser.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 interface V1Task { id: number; status: number; err_msg: string; output_path: string; filename: string }
 

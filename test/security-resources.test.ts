@@ -14,7 +14,7 @@ import { MAX_CONNECTIONS, startService, type RunningService } from '../src/servi
 import { startTimeTomorrow } from './helpers/browser.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess } from './helpers/service-process.js';
 
 interface V1Task { id: number; status: number; err_msg: string; status_bar: string; output_path: string }

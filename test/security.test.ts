@@ -14,7 +14,7 @@ import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startConnectProxy, type TestProxy } from './helpers/proxies.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const PASSWORD = 'Pr0xy-Secret-Ω-4412';
 

@@ -9,7 +9,7 @@ import { startService, type RunningService } from '../src/service/server.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 interface Task { id: string; status: string; size: number; err_msg: string; filename: string }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 
 interface CompatTask { id: string; status: string; filename: string; progress: number }

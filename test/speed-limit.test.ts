@@ -12,7 +12,7 @@ import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { killCliChildren, runCli } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const MB = 1024 * 1024;
 const KB = 1024;

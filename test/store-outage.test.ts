@@ -13,7 +13,7 @@ import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer } from './helpers/hls-server.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 import { newTask } from './helpers/store-contract.js';
 

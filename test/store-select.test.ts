@@ -13,7 +13,7 @@ import { killCliChildren, runCli } from './helpers/cli-run.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { freePort, startPgCluster, type PgCluster } from './helpers/postgres.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 
 let dir: string;

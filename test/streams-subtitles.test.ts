@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVtt, type SubtitleCue } from '../src/downloader/webvtt.js';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, SUBTITLE_CUES, type FixtureInfo } from './helpers/hls-fixtures.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { closeTo, ffmpegCopyDuration, startStreamService, type StreamService } from './helpers/stream-task.js';
 
 let fixture: FixtureInfo;

@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { TaskManager, TransitionError, TaskNotFoundError, type CreateTaskInput } from '../src/manager/task-manager.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
-import { ManualClock, ScriptedEngine, waitFor, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
+import { ScriptedEngine, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { waitFor } from './helpers/wait-for.js';
 import type { Clock } from '../src/manager/clock.js';
 
 const input = (n: number, over: Partial<CreateTaskInput> = {}): CreateTaskInput => ({

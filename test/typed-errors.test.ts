@@ -20,7 +20,7 @@ import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { TaskManager } from '../src/manager/task-manager.js';
 import { TaskStatus, type Engine } from '../src/types.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startStreamService, type StreamService } from './helpers/stream-task.js';
 
 /** Text that must never reach a user. */

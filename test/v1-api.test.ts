@@ -2,7 +2,8 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskStatus } from '../src/types.js';
 import { startAppHarness, type AppHarness } from './helpers/app-harness.js';
-import { ManualClock, waitFor } from './helpers/scripted-engine.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const URL1 = 'http://127.0.0.1:9/shows/cats/index.m3u8';
 
@@ -152,6 +153,18 @@ describe('/api/v1', () => {
     // Generated from the validating schema: its limits are the document's.
     expect(doc.components.schemas.CreateTasks.properties.options.properties.download_threads).toMatchObject({ minimum: 1, maximum: 128 });
     expect(doc.paths['/tasks'].get.parameters.find((p: { name: string }) => p.name === 'page_size').schema).toMatchObject({ maximum: 100, default: 20 });
+
+    // The document's Task is what the API really answers (one schema types both), down to advanced_settings.
+    const [id] = (await api().post('/api/v1/tasks').send({ url: 'http://127.0.0.1:9/doc.m3u8', options: { retries: 7, format: 'mkv' } })).body.data.task_ids;
+    const task = (await api().get(`/api/v1/tasks/${id}`)).body.data;
+    const described = doc.components.schemas.Task;
+    expect(Object.keys(described.properties).sort()).toEqual(Object.keys(task).sort());
+    expect(described.properties.status_text.enum).toEqual(['pending', 'running', 'completed', 'failed', 'paused']);
+    const settings = described.properties.advanced_settings.properties;
+    expect(Object.keys(settings)).toEqual(expect.arrayContaining(['variant', 'format', 'retries', 'max_speed', 'download_threads']));
+    for (const key of Object.keys(settings)) expect(task.advanced_settings, key).toHaveProperty([key]);
+    expect(task.advanced_settings).toMatchObject({ retries: 7, format: 'mkv', variant: 'best' });
+    expect(settings.retries).toMatchObject({ minimum: 1, maximum: 20 });
   });
 
   it('requires the token on v1 and the event stream when set', async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { TaskStatus } from '../src/types.js';
 import { ffprobe } from './helpers/ffprobe.js';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { launchBrowser, saveScreenshot, startWebHarness, type WebHarness } from './helpers/browser.js';
 
 const TOKEN = 'web-files-token-2718';

@@ -3,7 +3,7 @@
 // the limit beside the speed, and the new-download form sends a task's own limit.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { waitFor } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { launchBrowser, startTimeTomorrow, startWebHarness, type WebHarness } from './helpers/browser.js';
 
 let h: WebHarness;

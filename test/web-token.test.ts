@@ -46,7 +46,7 @@ describe('web page with a token', () => {
     const pageRes = await fetch(`${h.service.url}/`);
     expect(pageRes.status).toBe(200);
     expect(await pageRes.text()).toContain('<title>m3u8dm');
-    expect((await fetch(`${h.service.url}/dist/main.js`)).status).toBe(200);
+    expect((await fetch(`${h.service.url}/dist/web/src/main.js`)).status).toBe(200);
     expect((await fetch(`${h.service.url}/api/v1/tasks`)).status).toBe(401);
   });
 

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv, type ServiceConfig } from '../src/service/config.js';
 import { startService, type RunningService } from '../src/service/server.js';
-import { ScriptedEngine, waitFor } from './helpers/scripted-engine.js';
+import { ScriptedEngine } from './helpers/scripted-engine.js';
+import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 import { startWebhookReceiver, type Answer, type WebhookReceiver } from './helpers/webhook-receiver.js';
 

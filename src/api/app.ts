@@ -77,7 +77,7 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
     if (isAuthorized(req, config.token, config.basicAuth) || hasValidFileLink(req)) return next();
     res.setHeader('WWW-Authenticate', challengeFor(req, config.token));
     if (req.originalUrl.startsWith('/api/v1')) {
-      return void res.status(401).json({ code: 40101, message: 'missing or wrong token: send Authorization: Bearer <token> (or ?token= on the event stream)', data: null });
+      return void res.status(401).json({ code: ErrorCode.unauthorized, message: 'missing or wrong token: send Authorization: Bearer <token> (or ?token= on the event stream)', data: null });
     }
     return sendText(res, 401, MSG.unauthorized, 'missing or wrong token: send Authorization: Bearer <token>');
   });

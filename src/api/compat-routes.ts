@@ -9,7 +9,7 @@ import { StoreUnavailableError } from '../store/store-errors.js';
 import { compatOrder, toCompatTask } from './present.js';
 import { compatCreateSchema, compatUpdateSchema, definedOnly, normalizeHeaders, settingsUpdateSchema } from './schemas.js';
 import { describeError } from './validation.js';
-import { jsonBody } from './json-body.js';
+import { bodyFaultOf, jsonBody } from './json-body.js';
 
 export const MSG = {
   badRequest: '解析请求失败',
@@ -129,13 +129,17 @@ export function compatRouter(manager: TaskManager, bodyLimit: number): Router {
   });
 
   // Body parser errors: bad JSON, too large, wrong encoding.
-  router.use((err: Error & { type?: string; status?: number; limit?: number }, req: Request, res: Response, next: NextFunction) => {
+  router.use((err: Error, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     const bad = req.path === '/settings' ? MSG.badSettings : MSG.badRequest;
-    if (err.type === 'entity.too.large') return sendText(res, 413, MSG.tooLarge, `request body is larger than ${err.limit} bytes`);
-    if (err.type === 'entity.parse.failed') return sendText(res, 400, bad, `body is not valid JSON (${err.message})`);
-    if (err.status && err.status < 500) return sendText(res, err.status, bad, err.message);
-    return sendText(res, failureStatus(err), req.method === 'DELETE' ? MSG.deleteFailed : MSG.saveFailed, err.message);
+    const fault = bodyFaultOf(err);
+    switch (fault?.kind) {
+      case 'tooLarge': return sendText(res, 413, MSG.tooLarge, `request body is larger than ${fault.limit} bytes`);
+      case 'badJson': return sendText(res, 400, bad, `body is not valid JSON (${fault.detail})`);
+      case 'wrongType': return sendText(res, 415, bad, fault.detail);
+      case 'otherClientError': return sendText(res, fault.status, bad, fault.detail);
+      case undefined: return sendText(res, failureStatus(err), req.method === 'DELETE' ? MSG.deleteFailed : MSG.saveFailed, err.message);
+    }
   });
   return router;
 }

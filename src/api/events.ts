@@ -5,13 +5,8 @@ import express, { type Router } from 'express';
 import { langFromAcceptLanguage } from '../manager/progress-text.js';
 import type { TaskEvent, TaskManager } from '../manager/task-manager.js';
 import type { TaskRecord } from '../types.js';
-import { toV1Task, type V1Task } from './present.js';
-
-/** The `data` of every event on the stream. */
-export interface TaskEventMessage {
-  type: `task.${TaskEvent['type']}`;
-  task: V1Task;
-}
+import { toV1Task } from './present.js';
+import type { TaskEvent as TaskEventMessage } from './wire.js';
 
 export interface EventsOptions {
   /** Least time between two `task.updated` events of one task. @defaultValue 250 */

@@ -51,3 +51,21 @@ export function jsonBody(limit: number): RequestHandler {
     });
   };
 }
+
+/** What went wrong with a request body, as both APIs word it in their own style. */
+export type BodyFault =
+  | { kind: 'tooLarge'; limit: number }
+  | { kind: 'badJson'; detail: string }
+  | { kind: 'wrongType'; detail: string }
+  | { kind: 'otherClientError'; status: number; detail: string };
+
+/** The body parser's (express.json's or jsonBody's) error as a BodyFault; undefined for any other error. */
+export function bodyFaultOf(err: unknown): BodyFault | undefined {
+  const e = err as { type?: string; limit?: number; message?: string; status?: number } | null;
+  if (!e || typeof e !== 'object') return undefined;
+  if (e.type === 'entity.too.large') return { kind: 'tooLarge', limit: e.limit ?? 0 };
+  if (e.type === 'entity.parse.failed') return { kind: 'badJson', detail: e.message ?? '' };
+  if (e.status === 415) return { kind: 'wrongType', detail: e.message ?? 'unsupported body type' };
+  if (e.status && e.status >= 400 && e.status < 500) return { kind: 'otherClientError', status: e.status, detail: e.message ?? 'bad request' };
+  return undefined;
+}

@@ -1,10 +1,9 @@
 // The OpenAPI 3.1 document of `/api/v1`, generated from the zod schemas that
 // validate the requests, so the two cannot drift.
 import { z } from 'zod';
-import { TASK_STATUSES } from '../types.js';
 import { ErrorCode } from './error-codes.js';
-import { settingsFields } from './schemas.js';
 import { deliveriesQuerySchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema, v1PatchSchema, webhookTestSchema } from './v1-schemas.js';
+import { taskStatsSchema, v1TaskSchema } from './wire.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -12,41 +11,6 @@ function schemaOf(schema: z.ZodType): JsonSchema {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   return rest;
 }
-
-/** Response shapes, described with zod too so the document has one vocabulary. */
-const v1TaskSchema = z.object({
-  id: z.number().int(),
-  url: z.string(),
-  filename: z.string(),
-  size: z.number().describe('Bytes on disk so far; the output size when done.'),
-  progress: z.number().int().min(0).max(100),
-  status: z.number().int().min(0).max(4).describe('0 pending, 1 running, 2 completed, 3 failed, 4 paused'),
-  status_text: z.enum(['pending', 'running', 'completed', 'failed', 'paused']),
-  status_label: z.enum(TASK_STATUSES as [string, ...string[]]).describe('The compat API status string.'),
-  status_bar: z.string().describe('Phase, segments, speed, time left, in English; in Chinese when Accept-Language puts zh first (the compat API always speaks Chinese).'),
-  err_msg: z.string(),
-  phase: z.enum(['queued', 'resolving', 'downloading', 'recording', 'merging', 'done']),
-  segments_total: z.number().int(),
-  segments_done: z.number().int(),
-  segments_skipped: z.number().int(),
-  downloaded_bytes: z.number(),
-  speed_bps: z.number(),
-  eta_s: z.number().nullable(),
-  output_path: z.string(),
-  source: z.enum(['api', 'ui', 'cli']),
-  start_time: z.string().nullable(),
-  started_at: z.string().nullable(),
-  live: z.boolean().describe('The stream is live: the task records it until it ends, a limit, the idle timeout or a stop.'),
-  recorded_s: z.number().describe('Seconds of media recorded (live tasks).'),
-  has_poster: z.boolean().describe('A poster frame (JPEG, ~320 px wide) is at /tasks/{id}/poster.'),
-  node: z.string().nullable().describe('The service instance (M3U8DM_NODE_ID) running the task; null when none does.'),
-  created_at: z.string(),
-  updated_at: z.string(),
-  completed_at: z.string().nullable(),
-  header_map: z.record(z.string(), z.array(z.string())),
-  advanced_settings: z.object({ ...settingsFields, max_speed: z.number().describe('The task\'s own speed limit in bytes per second; 0 = none.') })
-    .describe('Effective settings; proxy_password is always empty.'),
-});
 
 const envelope = (data: JsonSchema): JsonSchema => ({
   type: 'object',
@@ -178,10 +142,7 @@ export function buildOpenApi(version: string): JsonSchema {
         get: {
           summary: 'Counts by status, the total download speed and the service-wide limit (speed_limit_bps, 0 = unlimited)',
           responses: {
-            200: okResponse({
-              type: 'object',
-              properties: Object.fromEntries(['total', 'pending', 'running', 'completed', 'failed', 'paused', 'speed_bps', 'speed_limit_bps'].map((k) => [k, { type: 'number' }])),
-            }),
+            200: okResponse(schemaOf(taskStatsSchema)),
           },
         },
       },

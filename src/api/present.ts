@@ -3,6 +3,10 @@ import { statusBar, type Lang } from '../manager/progress-text.js';
 import { maskSettings } from '../manager/settings.js';
 import { boundTaskText } from '../manager/text-limits.js';
 import { TaskStatus, type TaskOptions, type TaskRecord } from '../types.js';
+import { STATUS_NAME_OF, Status, TASK_STATUSES, type StatusCode } from '../wire-vocabulary.js';
+import type { TaskStats, V1Task } from './wire.js';
+
+export type { TaskStats, V1Task };
 
 export interface CompatTask {
   id: string;
@@ -49,55 +53,15 @@ export function compatOrder(tasks: readonly TaskRecord[]): TaskRecord[] {
 }
 
 /** Numeric statuses of the Local API seeds, plus 4 for paused. */
-export const STATUS_CODE: Record<TaskStatus, number> = {
-  [TaskStatus.waiting]: 0,
-  [TaskStatus.downloading]: 1,
-  [TaskStatus.completed]: 2,
-  [TaskStatus.failed]: 3,
-  [TaskStatus.paused]: 4,
-};
-export const STATUS_TEXT: Record<TaskStatus, string> = {
-  [TaskStatus.waiting]: 'pending',
-  [TaskStatus.downloading]: 'running',
-  [TaskStatus.completed]: 'completed',
-  [TaskStatus.failed]: 'failed',
-  [TaskStatus.paused]: 'paused',
-};
-export const STATUS_BY_CODE = Object.fromEntries(Object.entries(STATUS_CODE).map(([s, c]) => [c, s])) as Record<number, TaskStatus>;
-
-export interface V1Task extends Omit<CompatTask, 'id' | 'status'> {
-  id: number;
-  status: number;
-  status_text: string;
-  /** The compat API's status string. */
-  status_label: TaskStatus;
-  phase: TaskRecord['phase'];
-  segments_total: number;
-  segments_done: number;
-  segments_skipped: number;
-  downloaded_bytes: number;
-  speed_bps: number;
-  eta_s: number | null;
-  output_path: string;
-  source: TaskRecord['source'];
-  start_time: string | null;
-  started_at: string | null;
-  /** True when the stream is live: the task records it (phase `recording`). */
-  live: boolean;
-  /** Seconds of media recorded (live tasks; 0 otherwise). */
-  recorded_s: number;
-  /** A poster frame can be fetched at `/api/v1/tasks/:id/poster`. */
-  has_poster: boolean;
-  /** The node (`M3U8DM_NODE_ID`) running the task; null when none does. */
-  node: string | null;
-}
+export const STATUS_CODE = Object.fromEntries(TASK_STATUSES.map((s) => [s, Status[STATUS_NAME_OF[s]]])) as Record<TaskStatus, StatusCode>;
+export const STATUS_BY_CODE = Object.fromEntries(TASK_STATUSES.map((s) => [STATUS_CODE[s], s])) as Record<number, TaskStatus>;
 
 export function toV1Task(t: TaskRecord, lang: Lang = 'en'): V1Task {
   return {
     ...toCompatTask(t, lang),
     id: t.id,
     status: STATUS_CODE[t.status],
-    status_text: STATUS_TEXT[t.status],
+    status_text: STATUS_NAME_OF[t.status],
     status_label: t.status,
     phase: t.phase,
     segments_total: t.segments_total,
@@ -115,19 +79,6 @@ export function toV1Task(t: TaskRecord, lang: Lang = 'en'): V1Task {
     has_poster: Boolean(t.poster_path),
     node: t.node ?? null,
   };
-}
-
-/** `GET /api/v1/tasks/stats`. */
-export interface TaskStats {
-  total: number;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-  paused: number;
-  speed_bps: number;
-  /** The service-wide limit (`max_download_speed`); 0 = unlimited. */
-  speed_limit_bps: number;
 }
 
 export function toTaskStats(counts: Record<TaskStatus, number>, speedBps: number, speedLimitBps = 0): TaskStats {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { BYTE_RATE_FORMS, parseByteRate } from './byte-rate.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
 import { WEBHOOK_EVENTS } from '../manager/integration-settings.js';
-import { TaskStatus } from '../types.js';
+import { TaskStatus } from '../wire-vocabulary.js';
 
 export const intIn = (min: number, max: number) =>
   z.number().int({ error: `must be an integer from ${min} to ${max}` })
@@ -77,6 +77,17 @@ export const settingsFields = {
   no_merge_ts: z.boolean(),
   debug_log: z.boolean(),
   log_skipped_ts: z.boolean(),
+};
+
+/**
+ * What `/api/v1` adds to the settings for one task: its `options` on create, and its
+ * `advanced_settings` on every answer (src/api/wire.ts).
+ */
+export const taskChoiceFields = {
+  variant: z.union([z.enum(['best', 'worst']), intIn(1, 10_000)], { error: 'must be "best", "worst" or a maximum height in pixels (1–10000)' })
+    .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
+  format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
+  retries: intIn(1, 20).describe('Tries per request before giving up.'),
 };
 
 type Nullish<T extends Record<string, z.ZodType>> = { [K in keyof T]: z.ZodOptional<z.ZodNullable<T[K]>> };

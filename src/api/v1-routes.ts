@@ -12,7 +12,7 @@ import { STATUS_BY_CODE, toTaskStats, toV1Task } from './present.js';
 import { normalizeHeaders } from './schemas.js';
 import { idParamSchema, taskIdsSchema, v1CreateSchema, v1ListQuerySchema, v1PatchSchema } from './v1-schemas.js';
 import { describeError } from './validation.js';
-import { jsonBody } from './json-body.js';
+import { bodyFaultOf, jsonBody } from './json-body.js';
 
 export interface V1Deps {
   manager: TaskManager;
@@ -147,11 +147,13 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof TransitionError) return new ApiError(ErrorCode.conflict, err.message);
   if (err instanceof PathError || err instanceof RangeError) return new ApiError(ErrorCode.invalidParams, err.message);
   if (err instanceof SettingsError) return new ApiError(ErrorCode.invalidParams, `options.${err.message}`);
-  const e = err as { type?: string; limit?: number; message?: string; status?: number };
-  if (e.type === 'entity.too.large') return new ApiError(ErrorCode.tooLarge, `request body is larger than ${e.limit} bytes`);
-  if (e.type === 'entity.parse.failed') return new ApiError(ErrorCode.invalidParams, `request body is not valid JSON (${e.message})`);
-  if (e.status === 415) return new ApiError(ErrorCode.unsupportedType, e.message ?? 'unsupported body type');
-  if (e.status && e.status >= 400 && e.status < 500) return new ApiError(ErrorCode.invalidParams, e.message ?? 'bad request');
-  return new ApiError(ErrorCode.internal, `internal error: ${e.message ?? String(err)}`);
+  const fault = bodyFaultOf(err);
+  switch (fault?.kind) {
+    case 'tooLarge': return new ApiError(ErrorCode.tooLarge, `request body is larger than ${fault.limit} bytes`);
+    case 'badJson': return new ApiError(ErrorCode.invalidParams, `request body is not valid JSON (${fault.detail})`);
+    case 'wrongType': return new ApiError(ErrorCode.unsupportedType, fault.detail);
+    case 'otherClientError': return new ApiError(ErrorCode.invalidParams, fault.detail);
+    case undefined: return new ApiError(ErrorCode.internal, `internal error: ${(err as { message?: string } | null)?.message ?? String(err)}`);
+  }
 }
 

@@ -1,7 +1,8 @@
 // `/api/v1` request schemas. They validate requests and generate the OpenAPI document.
 import { z } from 'zod';
 import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
-import { byteRateSchema, headerMapSchema, httpUrl, intIn, settingsFields } from './schemas.js';
+import { HH_MM, HH_MM_EXPECTED, STATUS_NAMES, TASK_SOURCES } from '../wire-vocabulary.js';
+import { byteRateSchema, headerMapSchema, httpUrl, intIn, settingsFields, taskChoiceFields } from './schemas.js';
 
 const boundedInt = (min: number, max: number) => intIn(min, max);
 /** A query-string integer (query values are text). */
@@ -21,10 +22,7 @@ const seconds = (min: number, max: number) =>
 
 export const taskOptionsSchema = z.strictObject({
   ...settingsFields,
-  variant: z.union([z.enum(['best', 'worst']), boundedInt(1, 10_000)], { error: 'must be "best", "worst" or a maximum height in pixels (1–10000)' })
-    .describe('Variant of a master playlist: best, worst, or the tallest at most this height.'),
-  format: z.enum(['mp4', 'mkv', 'ts']).describe('Output container.'),
-  retries: boundedInt(1, 20).describe('Tries per request before giving up.'),
+  ...taskChoiceFields,
   max_speed: byteRateSchema.describe('This task\'s own speed limit (under max_download_speed): bytes per second or "500K", "5M", "1.5MB"; 0 = none.'),
   audio: z.union([z.enum(['default', 'all']), z.array(languageCode).min(1, { error: 'must list at least one language' }).max(50, { error: 'must list at most 50 languages' })],
     { error: 'must be "default", "all" or a list of language codes such as ["en", "fr"]' })
@@ -60,7 +58,7 @@ export const v1PatchSchema = z.strictObject({
   }, { error: 'must be an object; only max_speed can change on an existing task' }),
 });
 
-export const sourceSchema = z.enum(['api', 'ui', 'cli']);
+export const sourceSchema = z.enum(TASK_SOURCES);
 
 export const v1CreateSchema = z.strictObject({
   url: httpUrl.optional().describe('One HLS playlist URL (or a page linking one).'),
@@ -70,14 +68,15 @@ export const v1CreateSchema = z.strictObject({
     .describe('Output name; with several URLs, `_1`, `_2`… are added. Derived from the URL when absent.'),
   headers: headerMapSchema.optional().describe('HTTP headers sent on playlist, key and segment requests; Cookie and Authorization only to the task URL\'s origin and options.header_hosts.'),
   options: taskOptionsSchema.optional(),
-  start_time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be "HH:MM" (00:00–23:59)' }).optional()
+  start_time: z.string().regex(HH_MM, { error: HH_MM_EXPECTED }).optional()
     .describe('Local time (service time zone) of the next start.'),
   source: sourceSchema.optional().describe('Who created it; `api` unless said.'),
 });
 export type V1CreateBody = z.infer<typeof v1CreateSchema>;
 
+const STATUS_CODE_CLASS = `[0-${STATUS_NAMES.length - 1}]`;
 export const v1ListQuerySchema = z.object({
-  status: z.string().regex(/^[0-4](,[0-4])*$/, { error: 'must be 0–4 (pending, running, completed, failed, paused), comma-separated' }).optional(),
+  status: z.string().regex(new RegExp(`^${STATUS_CODE_CLASS}(,${STATUS_CODE_CLASS})*$`), { error: `must be 0–${STATUS_NAMES.length - 1} (${STATUS_NAMES.join(', ')}), comma-separated` }).optional(),
   q: z.string().max(500, { error: 'must be at most 500 characters' }).optional().describe('Substring of the URL or the file name.'),
   source: sourceSchema.optional(),
   page: queryInt(1, 1_000_000).default(1),

@@ -1,8 +1,8 @@
 // HTTP client of a running service's /api/v1: unwraps the `{code, message, data}`
 // envelope and turns every failure into one error a person can act on.
-import type { TaskEventMessage } from '../api/events.js';
-import type { TaskStats, V1Task } from '../api/present.js';
+import type { TaskEvent as TaskEventMessage, TaskStats, V1Task } from '../api/wire.js';
 import type { V1CreateBody } from '../api/v1-schemas.js';
+import { ErrorCode } from '../api/error-codes.js';
 import { ApiRequestError, ServiceUnreachableError } from './errors.js';
 import { readServerSentEvents, type ServerSentEvent } from './sse.js';
 
@@ -103,7 +103,7 @@ export class ServiceClient {
   }
 
   #apiError(envelope: Envelope<unknown>, status: number): ApiRequestError {
-    if (envelope.code === 40101) {
+    if (envelope.code === ErrorCode.unauthorized) {
       const what = this.#token ? 'rejected the token' : 'needs a token';
       return new ApiRequestError(`the service at ${this.server} ${what} — pass --token or set M3U8DM_TOKEN`, envelope.code, status);
     }

@@ -5,6 +5,7 @@ import { BYTE_RATE_FORMS, parseByteRate } from '../api/byte-rate.js';
 import { LIVE_DURATION_EXPECTED, parseLiveDuration } from '../downloader/live-options.js';
 import { parseSkipExpression } from '../downloader/skip-rules.js';
 import type { HeaderMap, OutputFormat, VariantChoice } from '../types.js';
+import { HH_MM } from '../wire-vocabulary.js';
 
 export function intOption(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -72,7 +73,7 @@ export function parseSkip(value: string): string {
 }
 
 export function parseStartTime(value: string): string {
-  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(value)) throw new InvalidArgumentError(`--start must be a local time "HH:MM" (00:00–23:59), got \`${value}\``);
+  if (!HH_MM.test(value)) throw new InvalidArgumentError(`--start must be a local time "HH:MM" (00:00–23:59), got \`${value}\``);
   return value;
 }
 

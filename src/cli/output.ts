@@ -2,6 +2,7 @@
 // JSON for scripts (`--json`), and one-line task summaries for plain logs.
 import { formatBytes, formatDuration } from '../manager/progress-text.js';
 import type { TaskStats, V1Task } from './client.js';
+import { STATUS_NAMES } from '../wire-vocabulary.js';
 
 export function writeJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -113,11 +114,7 @@ export function formatTaskDetails(task: V1Task): string {
 export function formatStats(stats: TaskStats): string {
   return formatTable([
     ['total', String(stats.total)],
-    ['pending', String(stats.pending)],
-    ['running', String(stats.running)],
-    ['completed', String(stats.completed)],
-    ['failed', String(stats.failed)],
-    ['paused', String(stats.paused)],
+    ...STATUS_NAMES.map((name) => [name, String(stats[name])]),
     ['speed', `${formatBytes(stats.speed_bps)}/s`],
   ]);
 }

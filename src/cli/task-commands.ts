@@ -6,14 +6,13 @@ import { ApiRequestError, ExitCode } from './errors.js';
 import { parseTaskId } from './option-parsers.js';
 import { formatStats, formatTaskDetails, formatTaskTable, terminalWidth, writeJson } from './output.js';
 import { exitWhenDone } from './run-action.js';
+import { STATUS_NAMES, type StatusName } from '../wire-vocabulary.js';
 
-/** Status names as the v1 API's `status_text`, by their numeric code. */
-export const STATUS_NAMES = ['pending', 'running', 'completed', 'failed', 'paused'] as const;
 
 /** `running` or `pending,paused` → the API's `1` or `0,4`. */
 export function parseStatusFilter(value: string): string {
   return value.split(',').map((name) => {
-    const code = STATUS_NAMES.indexOf(name.trim().toLowerCase() as (typeof STATUS_NAMES)[number]);
+    const code = STATUS_NAMES.indexOf(name.trim().toLowerCase() as StatusName);
     if (code === -1) throw new InvalidArgumentError(`--status must be ${STATUS_NAMES.join(', ')} (comma-separated for several), got \`${name}\``);
     return String(code);
   }).join(',');

@@ -1,6 +1,8 @@
 // `add --wait`: follows the created tasks until each has ended (completed, failed,
 // paused or deleted). The events stream brings the changes; a periodic look at each
 // unfinished task covers anything the stream missed, or the stream going away.
+import { ErrorCode } from '../api/error-codes.js';
+import type { StatusName } from '../wire-vocabulary.js';
 import type { ServiceClient, TaskEventMessage, V1Task } from './client.js';
 import { ApiRequestError } from './errors.js';
 import type { TaskBoard } from './task-board.js';
@@ -19,7 +21,7 @@ export interface WaitRequest {
   refreshMs?: number;
 }
 
-const ENDED = new Set(['completed', 'failed', 'paused']);
+const ENDED = new Set<StatusName>(['completed', 'failed', 'paused']);
 
 export async function waitForTasks(req: WaitRequest): Promise<WaitOutcome[]> {
   const { client, ids, board, signal } = req;
@@ -29,7 +31,11 @@ export async function waitForTasks(req: WaitRequest): Promise<WaitOutcome[]> {
   let streamUp = req.events !== undefined;
   let wake = () => {};
 
-  const unfinished = () => ids.filter((id) => !deleted.has(id) && !ENDED.has(latest.get(id)?.status_text ?? ''));
+  const ended = (id: number) => {
+    const status = latest.get(id)?.status_text;
+    return status !== undefined && ENDED.has(status);
+  };
+  const unfinished = () => ids.filter((id) => !deleted.has(id) && !ended(id));
   const apply = (task: V1Task) => {
     const current = latest.get(task.id);
     // Two channels (stream and look-ups) can deliver out of order: the newer record wins.
@@ -49,7 +55,7 @@ export async function waitForTasks(req: WaitRequest): Promise<WaitOutcome[]> {
       try {
         apply(await client.getTask(id));
       } catch (err) {
-        if (err instanceof ApiRequestError && err.apiCode === 40401) markDeleted(id);
+        if (err instanceof ApiRequestError && err.apiCode === ErrorCode.notFound) markDeleted(id);
         else throw err;
       }
     }

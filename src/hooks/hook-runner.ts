@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { STATUS_TEXT } from '../api/present.js';
+import { STATUS_NAME_OF } from '../wire-vocabulary.js';
 import type { IntegrationSettings } from '../manager/integration-settings.js';
 import type { Logger } from '../service/log.js';
 import type { TaskTransition, TaskTransitions } from '../manager/lifecycle-events.js';
@@ -52,7 +52,7 @@ function hookEnv(task: TaskRecord): NodeJS.ProcessEnv {
   env.M3U8DM_TASK_ID = String(task.id);
   env.M3U8DM_OUTPUT = task.output_path;
   env.M3U8DM_URL = task.url;
-  env.M3U8DM_STATUS = STATUS_TEXT[task.status];
+  env.M3U8DM_STATUS = STATUS_NAME_OF[task.status];
   env.M3U8DM_ERROR = task.err_msg;
   env.M3U8DM_FILENAME = task.filename;
   return env;

@@ -1,5 +1,6 @@
 // Time as the task manager sees it, injectable so scheduled starts can be tested
 // without waiting for the wall clock.
+import { HH_MM, HH_MM_EXPECTED } from '../wire-vocabulary.js';
 
 export interface Clock {
   now(): number;
@@ -37,8 +38,8 @@ export const systemClock: Clock = {
  * in the service's time zone (`TZ`).
  */
 export function nextOccurrence(hhmm: string, now: number): Date {
-  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
-  if (!m) throw new RangeError(`start_time must be "HH:MM" (00:00–23:59), got \`${hhmm}\``);
+  const m = HH_MM.exec(hhmm);
+  if (!m) throw new RangeError(`start_time ${HH_MM_EXPECTED}, got \`${hhmm}\``);
   const at = new Date(now);
   at.setHours(Number(m[1]), Number(m[2]), 0, 0);
   if (at.getTime() <= now) at.setDate(at.getDate() + 1);

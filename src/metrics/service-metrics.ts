@@ -3,7 +3,7 @@
 // One registry per service (never prom-client's global one), so two services in one
 // process (the tests) count apart. Gauges are read from the manager at scrape time.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { STATUS_TEXT } from '../api/present.js';
+import { STATUS_NAME_OF } from '../wire-vocabulary.js';
 import type { TaskManager } from '../manager/task-manager.js';
 import type { TaskTransitions } from '../manager/lifecycle-events.js';
 import { TaskStatus, type EngineObserver } from '../types.js';
@@ -62,7 +62,7 @@ export class ServiceMetrics {
       registers,
       async collect() {
         const { counts } = await manager.stats();
-        for (const status of Object.values(TaskStatus)) this.set({ status: STATUS_TEXT[status] }, counts[status]);
+        for (const status of Object.values(TaskStatus)) this.set({ status: STATUS_NAME_OF[status] }, counts[status]);
       },
     });
     new Gauge({

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '../helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from '../helpers/hls-server.js';
 import { expectMedia, ffprobe } from '../helpers/ffprobe.js';
-import { waitFor } from '../helpers/scripted-engine.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
 
 const KILLS = Math.max(1, Number(process.env.CHAOS_KILLS ?? 10));

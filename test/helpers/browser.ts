@@ -42,13 +42,20 @@ function oldestMtime(dir: string, ext: string): number {
   return oldest;
 }
 
+/** What the page loads from src/ at run time (its types from src/ leave no code behind). */
+const SHARED_RUNTIME = ['src/wire-vocabulary.ts', 'src/api/error-codes.ts'];
+
 function webBuildIsCurrent(): boolean {
   const src = path.join(REPO, 'web', 'src');
+  // tsconfig.web.json's root is the repository: web/src/x.ts compiles to web/dist/web/src/x.js.
   const dist = path.join(REPO, 'web', 'dist');
+  const pageDist = path.join(dist, 'web', 'src');
   try {
     const sources = readdirSync(src).filter((n) => n.endsWith('.ts'));
-    if (!sources.every((n) => statSync(path.join(dist, n.replace(/\.ts$/, '.js'))).isFile())) return false;
-    return oldestMtime(dist, '.js') >= newestMtime(src, '.ts');
+    if (!sources.every((n) => statSync(path.join(pageDist, n.replace(/\.ts$/, '.js'))).isFile())) return false;
+    const shared = SHARED_RUNTIME.map((file) => [path.join(REPO, file), path.join(dist, file.replace(/\.ts$/, '.js'))] as const);
+    if (shared.some(([from, to]) => statSync(to).mtimeMs < statSync(from).mtimeMs)) return false;
+    return oldestMtime(pageDist, '.js') >= newestMtime(src, '.ts');
   } catch {
     return false;
   }

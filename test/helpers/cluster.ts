@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ensureFixture, type FixtureInfo, type FixtureKind } from './hls-fixtures.js';
 import { startHlsServer, type HlsServer, type RequestLogEntry } from './hls-server.js';
 import type { PgCluster } from './postgres.js';
-import { waitFor } from './scripted-engine.js';
+import { waitFor } from './wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 
 /** What the tests read of a v1 task. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { configFromEnv } from '../../src/service/config.js';
 import { startService, type RunningService } from '../../src/service/server.js';
 import { startLiveSim, type LiveSim, type LiveSimOptions } from './live-hls.js';
-import { waitFor } from './scripted-engine.js';
+import { waitFor } from './wait-for.js';
 
 export interface LiveTask {
   id: number;

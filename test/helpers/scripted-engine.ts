@@ -52,35 +52,3 @@ export class ScriptedEngine implements Engine {
     }
   }
 }
-
-/** A clock the test moves by hand. */
-export class ManualClock {
-  #now: number;
-  #timers: { at: number; fn: () => void }[] = [];
-  constructor(start = Date.parse('2026-11-20T10:00:00Z')) {
-    this.#now = start;
-  }
-  now = (): number => this.#now;
-  setTimer = (fn: () => void, ms: number): (() => void) => {
-    const timer = { at: this.#now + ms, fn };
-    this.#timers.push(timer);
-    return () => { this.#timers = this.#timers.filter((t) => t !== timer); };
-  };
-  advance(ms: number): void {
-    this.#now += ms;
-    const due = this.#timers.filter((t) => t.at <= this.#now);
-    this.#timers = this.#timers.filter((t) => t.at > this.#now);
-    for (const t of due) t.fn();
-  }
-}
-
-/** Polls until `check` returns a truthy value (bounded). */
-export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}

@@ -12,7 +12,7 @@ import { configFromEnv } from '../../src/service/config.js';
 import { startService, type RunningService } from '../../src/service/server.js';
 import { ffprobe } from './ffprobe.js';
 import { startHlsServer, type HlsServer } from './hls-server.js';
-import { waitFor } from './scripted-engine.js';
+import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
 

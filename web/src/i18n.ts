@@ -4,7 +4,7 @@
 // Adding a string: one key in `en`, the same key in `zh` (the type makes `zh` complete).
 // Status names in Chinese are the compat API's own (等待中, 下载中, 已暂停, 已完成, 失败).
 
-import type { TaskOptions } from './types.js';
+import type { FormOptionKey } from './types.js';
 
 export type Lang = 'en' | 'zh';
 /** A setting's words: every setting of the forms has an entry in each language. */
@@ -176,7 +176,7 @@ const en = {
     max_speed: { label: 'Speed limit', placeholder: 'unlimited', hint: 'For this download, under the overall limit: e.g. 500K or 2M (per second).' },
     max_download_speed: { label: 'Overall speed limit', placeholder: 'unlimited', hint: 'Shared fairly by all running downloads: e.g. 500K, 5M or 1.5MB (per second). Applies at once.' },
     max_connections_per_host: { label: 'Connections per server', placeholder: 'no limit', hint: 'Requests at once to one server, all downloads together; 0 = only Threads applies.' },
-  } as Record<keyof TaskOptions, FieldWords>,
+  } as Record<FormOptionKey, FieldWords>,
   noProxy: 'No proxy',
   skipGrammarIntro: 'Comma-separated parts:',
   skipGrammar: [

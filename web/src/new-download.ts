@@ -11,6 +11,7 @@ import { T } from './i18n.js';
 import type { AddRequest } from './send-to.js';
 import { SettingsFields, type FieldGroup } from './settings-fields.js';
 import type { DownloadSettings, TaskOptions } from './types.js';
+import { ErrorCode } from '../../src/api/error-codes.js';
 
 const GROUPS: FieldGroup[] = [
   { legend: T.group.output, keys: ['save_location', 'format', 'variant', 'no_merge_ts', 'keep_ts_files', 'use_server_file_time'] },
@@ -138,7 +139,7 @@ export class NewDownloadForm {
       this.#reset();
       this.onCreated(task_ids);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 40002) this.#errors.show(T.urlsMissing);
+      if (err instanceof ApiError && err.code === ErrorCode.missingUrl) this.#errors.show(T.urlsMissing);
       else if (err instanceof ApiError && err.status >= 400 && err.status < 500) this.#errors.show(err.message);
       else this.#errors.show(T.addFailed((err as Error).message));
     } finally {

@@ -2,9 +2,9 @@
 // new-download form's advanced section and the settings page read the same.
 import { h } from './dom.js';
 import { T } from './i18n.js';
-import type { TaskOptions } from './types.js';
+import type { FormOptionKey, TaskOptions } from './types.js';
 
-export type OptionKey = keyof TaskOptions;
+export type OptionKey = FormOptionKey;
 
 /** How each setting is edited; its label, placeholder and hint come from the catalogue (`T.field`). */
 interface FieldSpec {
