@@ -10,7 +10,10 @@ import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 
-interface SseEvent { event: string; data: { type: string; task: { id: number; status: number; progress: number; phase: string; segments_done: number } } }
+interface SseEvent { event: string; data: { type: string; task: { id: number; status: number; progress: number; phase: string; segments_done: number; started_at: string | null; completed_at: string | null } } }
+
+/** The SSE throttle this suite's service runs with: well above the manager's 100 ms progress tick. */
+const THROTTLE_MS = 400;
 
 /** Reads an SSE stream with fetch until `until` says stop (bounded by the signal). */
 async function readEvents(url: string, until: (e: SseEvent) => boolean, signal: AbortSignal, headers: Record<string, string> = {}): Promise<{ events: SseEvent[]; comments: string[] }> {
@@ -53,7 +56,7 @@ describe('live events of a real download', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-live-'));
     svc = await startService(
       configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), token, logLevel: 'silent' }),
-      { events: { heartbeatMs: 200 } },
+      { events: { heartbeatMs: 200, throttleMs: THROTTLE_MS } },
     );
   });
   afterAll(async () => {
@@ -90,7 +93,14 @@ describe('live events of a real download', () => {
     const progress = updates.map((e) => e.data.task.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(updates.some((e) => e.data.task.phase === 'downloading' && e.data.task.segments_done > 0)).toBe(true);
-    expect(updates.at(-1)!.data.task).toMatchObject({ status: 2, progress: 100, phase: 'done' });
+    const last = updates.at(-1)!.data.task;
+    expect(last).toMatchObject({ status: 2, progress: 100, phase: 'done' });
+    // Throttled: running updates go out at least THROTTLE_MS apart on the server, so no more of them
+    // than the run's own span allows (the manager ticks every 100 ms: unthrottled, about four times as many).
+    // Timed from the record, not on arrival, so a slow reader here cannot spoil it either way.
+    const spanMs = Date.parse(last.completed_at!) - Date.parse(last.started_at!);
+    const running = updates.filter((e) => e.data.task.status === 1).length;
+    expect(running, `${running} running updates over ${spanMs} ms`).toBeLessThanOrEqual(Math.floor(spanMs / THROTTLE_MS) + 2);
     expect(comments.some((c) => c.includes('heartbeat'))).toBe(true);
   });
 
