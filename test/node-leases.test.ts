@@ -69,10 +69,13 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
   if (backend.before) beforeAll(backend.before, 180_000);
   if (backend.after) afterAll(backend.after, 60_000);
 
-  async function node(nodeId: string, maxActive: number, engineOptions: ScriptedEngineOptions = { segments: 200, segmentMs: 20 }, leaseMs = 30_000) {
+  async function node(
+    nodeId: string, maxActive: number, engineOptions: ScriptedEngineOptions = { segments: 200, segmentMs: 20 }, leaseMs = 30_000,
+    wrap: (s: TaskStore) => TaskStore = (s) => s,
+  ) {
     const engine = new ScriptedEngine(engineOptions);
     const manager = new TaskManager({
-      store: await shared.storeFor(), engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
+      store: wrap(await shared.storeFor()), engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
     });
     const errors: unknown[] = [];
     manager.on('error', (err) => errors.push(err));
@@ -269,6 +272,49 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     expect(done).toMatchObject({ node: null, lease_epoch: 2 });
     expect(worker.engine.started).toEqual([task.id]);
     expect(await store.patchLeased({ id: task.id, node: 'dead', epoch: 1 }, { progress: 1 })).toBe('lost');
+  });
+
+  it('starts no new request once its last renew is older than the lease, before any heartbeat says so', async () => {
+    // The node's store client, whose renews can be held unanswered: the node then cannot know it lost
+    // nothing, as after a stall (its heartbeat has not come back yet when its downloads carry on).
+    let answer = (): void => undefined;
+    const held = new Promise<void>((resolve) => { answer = resolve; });
+    let stalled = false;
+    const stalling = (inner: TaskStore): TaskStore => new Proxy(inner, {
+      get(target, key) {
+        if (key === 'renew') {
+          return async (...args: Parameters<TaskStore['renew']>) => {
+            if (stalled) await held;
+            return target.renew(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const leaseMs = 600;
+    const worker = await node('worker', 1, { segments: 400, segmentMs: 10 }, leaseMs, stalling);
+    const task = await worker.manager.create(input(1));
+    await waitFor(async () => (await record(task.id)).segments_done >= 2, { what: 'running' });
+    // Renewed at least once meanwhile: the fence is measured from a renew, not from the start.
+    await new Promise((r) => setTimeout(r, leaseMs / 2));
+    stalled = true;
+    const heldAt = performance.now();
+    try {
+      await waitFor(() => worker.engine.running === 0, { timeoutMs: 3_000, what: 'the run stopped' });
+      const before = await record(task.id);
+      // No segment started after a lease length past the last renew that answered (which began before heldAt).
+      const late = worker.engine.segmentStarts.filter((s) => s.at > heldAt + leaseMs);
+      expect(late).toEqual([]);
+      expect(worker.engine.segmentStarts.length).toBeLessThan(400);
+      expect(worker.engine.jobs[0]!.signal.aborted).toBe(true);
+      // Stopped as a lost lease stops a run: nothing written about it since (another node may own it).
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await record(task.id)).toEqual(before);
+      expect(before).toMatchObject({ status: TaskStatus.downloading, node: 'worker' });
+    } finally {
+      answer();
+    }
   });
 
   if (backend.name === 'PostgreSQL') {

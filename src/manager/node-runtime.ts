@@ -52,6 +52,16 @@ export class NodeRuntime {
     return this.#o.leaseMs;
   }
 
+  /**
+   * Whether the leases renewed last still hold by this node's own time: false once more than a lease length
+   * passed since the heartbeat that renewed them began (a stall, a store that does not answer). Past that,
+   * another node may own the tasks, so a run must start no new request; a synchronous check, cheap enough
+   * to ask before every request.
+   */
+  get fresh(): boolean {
+    return performance.now() - this.#renewedAt <= this.#o.leaseMs;
+  }
+
   /** Records this node alive now (before a claim, so others see who holds what). */
   async touch(): Promise<void> {
     const { store, clock, nodeId, maxActive } = this.#o;
@@ -91,6 +101,8 @@ export class NodeRuntime {
   async #heartbeat(): Promise<void> {
     const { store, clock, leaseMs } = this.#o;
     const now = clock.now();
+    // The renewed leases run from `now`, not from when the store answered.
+    const started = performance.now();
     const leases = this.#o.leases();
     try {
       await this.touch();
@@ -98,7 +110,7 @@ export class NodeRuntime {
         const { lost } = await store.renew(leases, now, leaseMs);
         for (const id of lost) this.#o.onLost(id);
       }
-      this.#renewedAt = performance.now();
+      this.#renewedAt = started;
     } catch (err) {
       // The store is unreachable. Past a lease length another node may own these tasks: stop them
       // rather than run a task twice (their segments stay on disk for whoever resumes them).

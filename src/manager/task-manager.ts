@@ -355,6 +355,19 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     }).finally(() => this.#acting.delete(id));
   }
 
+  /**
+   * Before each request of a run: past a lease length since the last renew (the node stalled, or the store
+   * does not answer) the task may be another node's already, so the run stops as with a lost lease, writing
+   * nothing, before its next request rather than at the next heartbeat. Its segments stay on disk for
+   * whoever takes it over, this node included once the lease is reclaimed.
+   */
+  #mayRequest(entry: RunningTask): boolean {
+    if (entry.stopReason === 'lost') return false;
+    if (this.#node.fresh) return true;
+    this.#lose(entry);
+    return false;
+  }
+
   /** This node no longer holds the task: the run stops at once and writes nothing (another node may own it now). */
   #lose(entry: RunningTask): void {
     if (entry.stopReason === 'lost') return;
@@ -785,6 +798,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         signal: entry.controller.signal,
         finish: entry.finish.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
+        mayRequest: () => this.#mayRequest(entry),
         limits,
       });
       if (entry.stopReason) throw new Error('stopped');
