@@ -19,6 +19,8 @@ import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { PgTaskStore } from '../src/store/pg-task-store.js';
 import type { TaskStore } from '../src/store/task-store.js';
 import { TaskManager, type CreateTaskInput, type TaskEvent } from '../src/manager/task-manager.js';
+import { openWorkFolder } from '../src/manager/work-folders.js';
+import { statusBar } from '../src/manager/progress-text.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { ScriptedEngine, waitFor, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
@@ -272,6 +274,36 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     expect(done).toMatchObject({ node: null, lease_epoch: 2 });
     expect(worker.engine.started).toEqual([task.id]);
     expect(await store.patchLeased({ id: task.id, node: 'dead', epoch: 1 }, { progress: 1 })).toBe('lost');
+  });
+
+  it('settles a dead node\'s task as the command pending on it asks: paused, or deleted with its work folder', async () => {
+    const api = await node('api', 0);
+    const pausing = await api.manager.create(input(1));
+    const deleting = await api.manager.create(input(2));
+    // A node that claimed both, was asked to pause one and delete the other, and died before it could.
+    await store.touchNode({ id: 'dead', seen_at: Date.now(), max_active: 2, running: 2 });
+    await store.claim('dead', { now: Date.now(), leaseMs: 300, max: 2, patch: { status: TaskStatus.downloading, phase: 'downloading' } });
+    const work = await openWorkFolder(path.dirname(api.manager.workDirOf(deleting)), deleting.id, undefined);
+    await store.patch(deleting.id, { work_dir: work, desired: 'delete' });
+    await store.patch(pausing.id, { desired: 'pause' });
+    const worker = await node('worker', 2, { segments: 3, segmentMs: 10 }, 600);
+    const shown: TaskRecord[] = [];
+    worker.manager.on('task', (e) => { if (e.type !== 'deleted') shown.push(e.task); });
+    const paused = await waitFor(async () => {
+      const t = await record(pausing.id);
+      return t.status === TaskStatus.paused ? t : undefined;
+    }, { timeoutMs: 5_000, what: 'paused once the lease expired' });
+    expect(paused).toMatchObject({ node: null, desired: null, lease_epoch: 1, speed_bps: 0 });
+    // Its status line follows (the store writes none): the one a local pause writes.
+    await waitFor(async () => {
+      const t = await record(pausing.id);
+      return t.status_bar === statusBar(t) && t.status_bar !== statusBar({ ...t, status: TaskStatus.downloading });
+    }, { timeoutMs: 2_000, what: 'the paused status line' });
+    await waitFor(async () => (await store.get(deleting.id)) === null, { timeoutMs: 5_000, what: 'deleted once the lease expired' });
+    await waitFor(async () => !(await stat(work).catch(() => null)), { timeoutMs: 2_000, what: 'its work folder removed' });
+    // Neither ran anywhere, and no node showed either as running again.
+    expect(worker.engine.started).toEqual([]);
+    expect(shown.filter((t) => t.status === TaskStatus.downloading && t.node !== 'dead')).toEqual([]);
   });
 
   it('starts no new request once its last renew is older than the lease, before any heartbeat says so', async () => {

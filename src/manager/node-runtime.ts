@@ -3,7 +3,7 @@
 // queue) and the feed of task changes made by any node, coalesced per task and read
 // again for the task manager. The same code runs on nedb (one node) and PostgreSQL.
 import type { Clock } from './clock.js';
-import type { LeaseRef, NodeBeat, TaskChange, TaskStore } from '../store/task-store.js';
+import type { LeaseRef, NodeBeat, Reclaimed, TaskChange, TaskStore } from '../store/task-store.js';
 import type { TaskRecord } from '../types.js';
 
 export interface NodeRuntimeOptions {
@@ -21,6 +21,8 @@ export interface NodeRuntimeOptions {
   onLost: (id: number) => void;
   /** A task changed (on any node, or this one) and was read again; null when it is gone. */
   onChange: (change: TaskChange, task: TaskRecord | null) => void;
+  /** Tasks of dead nodes this heartbeat settled (their pending pause or delete carried out in the store). */
+  reclaimed: (done: Reclaimed) => Promise<void>;
   /** After every heartbeat: expired leases went back to the queue, so a pass may start them. */
   afterBeat: () => void;
   onError: (err: unknown) => void;
@@ -117,7 +119,8 @@ export class NodeRuntime {
       if (performance.now() - this.#renewedAt > leaseMs) for (const lease of leases) this.#o.onLost(lease.id);
       throw err;
     }
-    await store.reclaimExpired(now);
+    const reclaimed = await store.reclaimExpired(now);
+    if (reclaimed.paused.length || reclaimed.deleted.length) await this.#o.reclaimed(reclaimed);
     // A command or a lost lease whose notification was missed (the feed reconnecting) is seen here.
     for (const lease of this.#o.leases()) {
       if (this.#closed) return;
