@@ -225,6 +225,11 @@ export interface DownloadJob {
   /** Live streams: aborting it ends the recording and merges what was recorded (a user's stop). */
   finish?: AbortSignal;
   onProgress: (snapshot: ProgressSnapshot) => void;
+  /**
+   * Asked before each new request (segment, key, playlist reload) goes out: false means stop, and no
+   * request starts; the download then ends as aborted (the caller aborts `signal` too). Absent: always yes.
+   */
+  mayRequest?: () => boolean;
   /** Speed limits and per-host politeness shared with the other tasks; none when absent. */
   limits?: DownloadLimits;
 }

@@ -139,3 +139,30 @@ describe('downloader: progress', () => {
     expect(last.speed_bps).toBeGreaterThan(0);
   });
 });
+
+describe('downloader: asking before each request', () => {
+  it('sends no request once mayRequest says no, and ends with an AbortError', async () => {
+    const fixture = await ensureFixture('ts');
+    server = await startHlsServer({ root: fixture.dir, latencyMs: 50 });
+    let allowed = true;
+    let yes = 0;
+    const run = downloadStream({
+      url: server.url(fixture.playlist), headers: {}, options: BASE_OPTIONS, workDir: await tempDir(),
+      signal: new AbortController().signal, onProgress: () => {},
+      mayRequest: () => {
+        if (allowed) yes++;
+        return allowed;
+      },
+    }).catch((e: unknown) => e);
+    await until(() => segmentRequests(server!).length >= 3);
+    allowed = false;
+    const error = await run;
+    expect((error as Error).name).toBe('AbortError');
+    const seen = server.requests.length;
+    await sleep(300);
+    expect(server.requests.length).toBe(seen);
+    // Every request that reached the server was allowed first (playlist included): none went out after the no.
+    expect(seen).toBeLessThanOrEqual(yes);
+    expect(segmentRequests(server).length).toBeLessThan(12);
+  });
+});

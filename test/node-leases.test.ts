@@ -19,6 +19,8 @@ import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { PgTaskStore } from '../src/store/pg-task-store.js';
 import type { TaskStore } from '../src/store/task-store.js';
 import { TaskManager, type CreateTaskInput, type TaskEvent } from '../src/manager/task-manager.js';
+import { openWorkFolder } from '../src/manager/work-folders.js';
+import { statusBar } from '../src/manager/progress-text.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { ScriptedEngine, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -70,10 +72,13 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
   if (backend.before) beforeAll(backend.before, 180_000);
   if (backend.after) afterAll(backend.after, 60_000);
 
-  async function node(nodeId: string, maxActive: number, engineOptions: ScriptedEngineOptions = { segments: 200, segmentMs: 20 }, leaseMs = 30_000) {
+  async function node(
+    nodeId: string, maxActive: number, engineOptions: ScriptedEngineOptions = { segments: 200, segmentMs: 20 }, leaseMs = 30_000,
+    wrap: (s: TaskStore) => TaskStore = (s) => s,
+  ) {
     const engine = new ScriptedEngine(engineOptions);
     const manager = new TaskManager({
-      store: await shared.storeFor(), engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
+      store: wrap(await shared.storeFor()), engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
     });
     const errors: unknown[] = [];
     manager.on('error', (err) => errors.push(err));
@@ -270,6 +275,79 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     expect(done).toMatchObject({ node: null, lease_epoch: 2 });
     expect(worker.engine.started).toEqual([task.id]);
     expect(await store.patchLeased({ id: task.id, node: 'dead', epoch: 1 }, { progress: 1 })).toBe('lost');
+  });
+
+  it('settles a dead node\'s task as the command pending on it asks: paused, or deleted with its work folder', async () => {
+    const api = await node('api', 0);
+    const pausing = await api.manager.create(input(1));
+    const deleting = await api.manager.create(input(2));
+    // A node that claimed both, was asked to pause one and delete the other, and died before it could.
+    await store.touchNode({ id: 'dead', seen_at: Date.now(), max_active: 2, running: 2 });
+    await store.claim('dead', { now: Date.now(), leaseMs: 300, max: 2, patch: { status: TaskStatus.downloading, phase: 'downloading' } });
+    const work = await openWorkFolder(path.dirname(api.manager.workDirOf(deleting)), deleting.id, undefined);
+    await store.patch(deleting.id, { work_dir: work, desired: 'delete' });
+    await store.patch(pausing.id, { desired: 'pause' });
+    const worker = await node('worker', 2, { segments: 3, segmentMs: 10 }, 600);
+    const shown: TaskRecord[] = [];
+    worker.manager.on('task', (e) => { if (e.type !== 'deleted') shown.push(e.task); });
+    const paused = await waitFor(async () => {
+      const t = await record(pausing.id);
+      return t.status === TaskStatus.paused ? t : undefined;
+    }, { timeoutMs: 5_000, what: 'paused once the lease expired' });
+    expect(paused).toMatchObject({ node: null, desired: null, lease_epoch: 1, speed_bps: 0 });
+    // Its status line follows (the store writes none): the one a local pause writes.
+    await waitFor(async () => {
+      const t = await record(pausing.id);
+      return t.status_bar === statusBar(t) && t.status_bar !== statusBar({ ...t, status: TaskStatus.downloading });
+    }, { timeoutMs: 2_000, what: 'the paused status line' });
+    await waitFor(async () => (await store.get(deleting.id)) === null, { timeoutMs: 5_000, what: 'deleted once the lease expired' });
+    await waitFor(async () => !(await stat(work).catch(() => null)), { timeoutMs: 2_000, what: 'its work folder removed' });
+    // Neither ran anywhere, and no node showed either as running again.
+    expect(worker.engine.started).toEqual([]);
+    expect(shown.filter((t) => t.status === TaskStatus.downloading && t.node !== 'dead')).toEqual([]);
+  });
+
+  it('starts no new request once its last renew is older than the lease, before any heartbeat says so', async () => {
+    // The node's store client, whose renews can be held unanswered: the node then cannot know it lost
+    // nothing, as after a stall (its heartbeat has not come back yet when its downloads carry on).
+    let answer = (): void => undefined;
+    const held = new Promise<void>((resolve) => { answer = resolve; });
+    let stalled = false;
+    const stalling = (inner: TaskStore): TaskStore => new Proxy(inner, {
+      get(target, key) {
+        if (key === 'renew') {
+          return async (...args: Parameters<TaskStore['renew']>) => {
+            if (stalled) await held;
+            return target.renew(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const leaseMs = 600;
+    const worker = await node('worker', 1, { segments: 400, segmentMs: 10 }, leaseMs, stalling);
+    const task = await worker.manager.create(input(1));
+    await waitFor(async () => (await record(task.id)).segments_done >= 2, { what: 'running' });
+    // Renewed at least once meanwhile: the fence is measured from a renew, not from the start.
+    await new Promise((r) => setTimeout(r, leaseMs / 2));
+    stalled = true;
+    const heldAt = performance.now();
+    try {
+      await waitFor(() => worker.engine.running === 0, { timeoutMs: 3_000, what: 'the run stopped' });
+      const before = await record(task.id);
+      // No segment started after a lease length past the last renew that answered (which began before heldAt).
+      const late = worker.engine.segmentStarts.filter((s) => s.at > heldAt + leaseMs);
+      expect(late).toEqual([]);
+      expect(worker.engine.segmentStarts.length).toBeLessThan(400);
+      expect(worker.engine.jobs[0]!.signal.aborted).toBe(true);
+      // Stopped as a lost lease stops a run: nothing written about it since (another node may own it).
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await record(task.id)).toEqual(before);
+      expect(before).toMatchObject({ status: TaskStatus.downloading, node: 'worker' });
+    } finally {
+      answer();
+    }
   });
 
   if (backend.name === 'PostgreSQL') {

@@ -128,7 +128,7 @@ describe('PgTaskStore', () => {
     await store.open();
     try {
       // Task 2's old lease expired long ago: reclaimed, and the next claim raises its epoch past 4.
-      expect(await store.reclaimExpired(Date.now())).toEqual([2]);
+      expect(await store.reclaimExpired(Date.now())).toEqual({ waiting: [2], paused: [], deleted: [] });
       const claimed = await store.claim('n', { now: Date.now(), leaseMs: 30_000, max: 5, patch: {} });
       expect(claimed.map((t) => [t.id, t.lease_epoch])).toEqual([[1, 1], [2, 5]]);
       expect((await store.create(newTask())).id).toBe(3);

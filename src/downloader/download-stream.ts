@@ -37,6 +37,8 @@ export interface DownloadRequest {
   signal: AbortSignal;
   /** Live streams: aborting it ends the recording, and the segments recorded so far are the result. */
   finish?: AbortSignal;
+  /** Asked before each request goes out; false: none starts and the download ends with an AbortError. */
+  mayRequest?: () => boolean;
   /** Called at most every 250 ms, plus once at each phase change and at the end. */
   onProgress: (snapshot: ProgressSnapshot) => void;
   /** Receives a line per request (method, url, status, bytes, try) and per decision. */
@@ -83,6 +85,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     ...(req.limits?.bandwidth ? { gate: req.limits.bandwidth.take } : {}),
     onBackoff: (note, untilMs) => meter.backoff(note, untilMs),
     onRetry: req.observer?.retry?.bind(req.observer),
+    ...(req.mayRequest ? { mayRequest: req.mayRequest } : {}),
   }, signal, debug);
   const work = new WorkDir(req.workDir);
   const limits: FetchLimits = {
@@ -112,7 +115,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       if (audio) throw new UnsupportedStreamError('recording a live stream whose audio is a separate rendition is not supported yet; pick a variant with muxed audio');
       if (rules.ranges.length || rules.httpCodes.length || rules.skipTimes.length || rules.keepTimes.length) debug?.('live: skip_ts_info does not apply to a live recording; ignored');
       // Reloads get two tries each: the recorder tries again itself, every half target duration, until the idle timeout.
-      const reloadClient = new HttpClient(req.headers, { ...connection, retry: { tries: 2 }, maxSockets: 1, credentialScope: scope }, signal, debug);
+      const reloadClient = new HttpClient(req.headers, { ...connection, retry: { tries: 2 }, maxSockets: 1, credentialScope: scope, ...(req.mayRequest ? { mayRequest: req.mayRequest } : {}) }, signal, debug);
       try {
         const recorder = new LiveRecorder({
           first: saved !== undefined ? playlist : undefined,

@@ -39,6 +39,8 @@ export interface HttpClientSettings {
   gate?: ByteGate;
   /** Told when a server asks us to back off: what we do, for the task's status line, and until when. */
   onBackoff?: (note: BackoffNote, untilMs: number) => void;
+  /** Asked right before each request (each try) goes out; false: it does not, and `get` rejects with an AbortError. */
+  mayRequest?: () => boolean;
 }
 
 export interface ResponseHead {
@@ -120,6 +122,7 @@ export class HttpClient {
   readonly #scope: CredentialScope | undefined;
   readonly #hosts: HostLimits | undefined;
   readonly #onBackoff: HttpClientSettings['onBackoff'];
+  readonly #mayRequest: HttpClientSettings['mayRequest'];
   /**
    * The speed limit: whoever reads a body of this client calls it with each chunk's size and
    * waits on what it returns. Held here, not put in the stream, so an unlimited read adds no
@@ -132,6 +135,7 @@ export class HttpClient {
     this.#agents = createAgents(settings.proxy, settings.tls, settings.maxSockets);
     this.#hosts = settings.hosts;
     this.#onBackoff = settings.onBackoff;
+    this.#mayRequest = settings.mayRequest;
     this.gate = settings.gate;
     this.#tries = settings.retry.tries;
     this.#signal = signal;
@@ -166,6 +170,11 @@ export class HttpClient {
       if (this.#signal.aborted) throw new AbortError();
       // A turn at the host (its connection cap, a Retry-After it sent) before the request goes out.
       const release = this.#hosts ? await this.#turn(url) : undefined;
+      // Asked last, with nothing awaited between it and the request: the answer holds when it goes out.
+      if (this.#mayRequest?.() === false) {
+        release?.();
+        throw new AbortError('download aborted: no more requests allowed');
+      }
       const started = performance.now();
       let stream: Request | undefined;
       let status = 0;

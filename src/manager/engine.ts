@@ -81,6 +81,7 @@ export class HlsEngine implements Engine {
         workDir: job.workDir,
         signal: job.signal,
         ...(job.finish ? { finish: job.finish } : {}),
+        ...(job.mayRequest ? { mayRequest: job.mayRequest } : {}),
         onProgress: (s) => {
           last = s;
           job.onProgress(s);

@@ -3,7 +3,7 @@
 // queue) and the feed of task changes made by any node, coalesced per task and read
 // again for the task manager. The same code runs on nedb (one node) and PostgreSQL.
 import type { Clock } from './clock.js';
-import type { LeaseRef, NodeBeat, TaskChange, TaskStore } from '../store/task-store.js';
+import type { LeaseRef, NodeBeat, Reclaimed, TaskChange, TaskStore } from '../store/task-store.js';
 import type { TaskRecord } from '../types.js';
 
 export interface NodeRuntimeOptions {
@@ -21,6 +21,8 @@ export interface NodeRuntimeOptions {
   onLost: (id: number) => void;
   /** A task changed (on any node, or this one) and was read again; null when it is gone. */
   onChange: (change: TaskChange, task: TaskRecord | null) => void;
+  /** Tasks of dead nodes this heartbeat settled (their pending pause or delete carried out in the store). */
+  reclaimed: (done: Reclaimed) => Promise<void>;
   /** After every heartbeat: expired leases went back to the queue, so a pass may start them. */
   afterBeat: () => void;
   onError: (err: unknown) => void;
@@ -50,6 +52,16 @@ export class NodeRuntime {
 
   get leaseMs(): number {
     return this.#o.leaseMs;
+  }
+
+  /**
+   * Whether the leases renewed last still hold by this node's own time: false once more than a lease length
+   * passed since the heartbeat that renewed them began (a stall, a store that does not answer). Past that,
+   * another node may own the tasks, so a run must start no new request; a synchronous check, cheap enough
+   * to ask before every request.
+   */
+  get fresh(): boolean {
+    return performance.now() - this.#renewedAt <= this.#o.leaseMs;
   }
 
   /** Records this node alive now (before a claim, so others see who holds what). */
@@ -91,6 +103,8 @@ export class NodeRuntime {
   async #heartbeat(): Promise<void> {
     const { store, clock, leaseMs } = this.#o;
     const now = clock.now();
+    // The renewed leases run from `now`, not from when the store answered.
+    const started = performance.now();
     const leases = this.#o.leases();
     try {
       await this.touch();
@@ -98,14 +112,15 @@ export class NodeRuntime {
         const { lost } = await store.renew(leases, now, leaseMs);
         for (const id of lost) this.#o.onLost(id);
       }
-      this.#renewedAt = performance.now();
+      this.#renewedAt = started;
     } catch (err) {
       // The store is unreachable. Past a lease length another node may own these tasks: stop them
       // rather than run a task twice (their segments stay on disk for whoever resumes them).
       if (performance.now() - this.#renewedAt > leaseMs) for (const lease of leases) this.#o.onLost(lease.id);
       throw err;
     }
-    await store.reclaimExpired(now);
+    const reclaimed = await store.reclaimExpired(now);
+    if (reclaimed.paused.length || reclaimed.deleted.length) await this.#o.reclaimed(reclaimed);
     // A command or a lost lease whose notification was missed (the feed reconnecting) is seen here.
     for (const lease of this.#o.leases()) {
       if (this.#closed) return;

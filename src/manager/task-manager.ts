@@ -23,7 +23,7 @@ import { infersAdvanced, numbered, resolveFolders, taskOptionsFor, type TaskFold
 import { TransferLimits } from '../downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SYSTEM_SETTINGS, mergeSettings, replaceSettings, SettingsError } from './settings.js';
 import { retryWhileUnavailable } from '../store/store-errors.js';
-import type { LeaseRef, NodeBeat, TaskChange, TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
+import { RECLAIMED_PAUSE, type LeaseRef, type NodeBeat, type Reclaimed, type TaskChange, type TaskFilter, type TaskList, type TaskPage, type TaskStore } from '../store/task-store.js';
 import {
   TaskStatus,
   type DownloadSettings,
@@ -189,6 +189,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         if (entry) this.#lose(entry);
       },
       onChange: (change, task) => this.#onStoreChange(change, task),
+      reclaimed: (done) => this.#settleReclaimed(done),
       afterBeat: () => this.schedule(),
       onError: (err) => {
         if (this.listenerCount('error')) this.emit('error', err);
@@ -229,9 +230,14 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.schedule();
   }
 
-  /** A task marked running that no node runs back to 等待中, fenced by the lease it still names. */
+  /**
+   * A task marked running that no node runs back to 等待中 (已暂停 when a pause was pending on it, as
+   * `reclaimExpired` does), fenced by the lease it still names.
+   */
   async #requeue(task: TaskRecord): Promise<void> {
-    const patch = withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null });
+    const patch = task.desired === 'pause'
+      ? withLine(task, { ...RECLAIMED_PAUSE, desired: null })
+      : withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null });
     if (task.node) await this.#store.release({ id: task.id, node: task.node, epoch: task.lease_epoch ?? 0 }, patch);
     else await this.#store.patch(task.id, patch);
   }
@@ -353,6 +359,19 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (err instanceof TaskNotFoundError || err instanceof TransitionError) return;
       if (this.listenerCount('error')) this.emit('error', err);
     }).finally(() => this.#acting.delete(id));
+  }
+
+  /**
+   * Before each request of a run: past a lease length since the last renew (the node stalled, or the store
+   * does not answer) the task may be another node's already, so the run stops as with a lost lease, writing
+   * nothing, before its next request rather than at the next heartbeat. Its segments stay on disk for
+   * whoever takes it over, this node included once the lease is reclaimed.
+   */
+  #mayRequest(entry: RunningTask): boolean {
+    if (entry.stopReason === 'lost') return false;
+    if (this.#node.fresh) return true;
+    this.#lose(entry);
+    return false;
   }
 
   /** This node no longer holds the task: the run stops at once and writes nothing (another node may own it now). */
@@ -660,14 +679,24 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       const task = await this.#store.get(id);
       if (!task) throw new TaskNotFoundError(id);
       await this.#writes.get(id);
-      // Resolved before the record goes: a folder the settings no longer allow is left alone, not an error.
-      let workBase: string | undefined;
-      try {
-        workBase = this.#checkFolders(task.options).workBase;
-      } catch {
-        workBase = undefined;
-      }
+      const files = this.#filesOf(task);
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
+      await files();
+      this.#tell({ type: 'deleted', task });
+      return task;
+    });
+  }
+
+  /** Removes what a deleted task leaves: its work folder and its poster. The output file stays. */
+  #filesOf(task: TaskRecord): () => Promise<void> {
+    // Resolved before the record goes: a folder the settings no longer allow is left alone, not an error.
+    let workBase: string | undefined;
+    try {
+      workBase = this.#checkFolders(task.options).workBase;
+    } catch {
+      workBase = undefined;
+    }
+    return async () => {
       // Only folders carrying this task's marker go: never one the record merely names.
       if (workBase && isTaskId(task.id)) await removeWorkFolders(workBase, task.id, task.work_dir).catch(() => undefined);
       // The poster is the service's, not the user's file: it goes with the task.
@@ -675,9 +704,21 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       if (task.poster_path && path.dirname(path.resolve(task.poster_path)) === path.resolve(posters)) {
         await rm(task.poster_path, { force: true }).catch(() => undefined);
       }
-      this.#tell({ type: 'deleted', task });
-      return task;
-    });
+    };
+  }
+
+  /**
+   * The heartbeat settled tasks whose node died with a command pending: a deleted one's files go as a local
+   * delete's do; a paused one gets its status line (the store does not write lines).
+   */
+  async #settleReclaimed(done: Reclaimed): Promise<void> {
+    for (const task of done.deleted) await this.#filesOf(task)();
+    for (const id of done.paused) {
+      await this.#locked(async () => {
+        const task = await this.#store.get(id);
+        if (task?.status === TaskStatus.paused && !task.node) await this.#write(id, withLine(task, {}));
+      });
+    }
   }
 
   #stop(id: number, reason: StopReason): Promise<void> | undefined {
@@ -785,6 +826,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
         signal: entry.controller.signal,
         finish: entry.finish.signal,
         onProgress: (s) => this.#onProgress(id, entry, s),
+        mayRequest: () => this.#mayRequest(entry),
         limits,
       });
       if (entry.stopReason) throw new Error('stopped');

@@ -8,7 +8,10 @@ import Datastore from 'nedb-promises';
 import type { IntegrationSettings } from '../manager/integration-settings.js';
 import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord } from '../types.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, privateFilesIn } from '../service/private-files.js';
-import type { ClaimRequest, LeaseRef, NewTask, NodeBeat, TaskChange, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore } from './task-store.js';
+import {
+  RECLAIMED_PAUSE, type ClaimRequest, type LeaseRef, type NewTask, type NodeBeat, type Reclaimed, type TaskChange, type TaskFilter, type TaskList,
+  type TaskPage, type TaskPatch, type TaskStore,
+} from './task-store.js';
 
 interface TaskDoc extends TaskRecord {
   _id: string;
@@ -336,15 +339,23 @@ export class NedbTaskStore implements TaskStore {
     return this.patch(lease.id, patch);
   }
 
-  async reclaimExpired(now: number): Promise<number[]> {
+  async reclaimExpired(now: number): Promise<Reclaimed> {
     return this.#leased(async () => {
-      const docs = await this.#db.find({ lease_expires_at: { $lt: now } });
-      const ids: number[] = [];
+      const docs = (await this.#db.find({ lease_expires_at: { $lt: now } })).sort((a, b) => a.id - b.id);
+      const done: Reclaimed = { waiting: [], paused: [], deleted: [] };
       for (const doc of docs) {
         if (!isSoundDoc(doc) || !doc.node) continue;
-        if (await this.patch(doc.id, { status: TaskStatus.waiting, phase: 'queued', node: null, lease_expires_at: null })) ids.push(doc.id);
+        const task = toRecord(doc);
+        const unleased = { node: null, lease_expires_at: null, desired: null };
+        if (task.desired === 'delete') {
+          if (await this.delete(task.id)) done.deleted.push(task);
+        } else if (task.desired === 'pause') {
+          if (await this.patch(task.id, { ...RECLAIMED_PAUSE, ...unleased })) done.paused.push(task.id);
+        } else if (await this.patch(task.id, { status: TaskStatus.waiting, phase: 'queued', ...unleased })) {
+          done.waiting.push(task.id);
+        }
       }
-      return ids.sort((a, b) => a - b);
+      return done;
     });
   }
 

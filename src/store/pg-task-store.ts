@@ -9,8 +9,9 @@ import { TASK_STATUSES, TaskStatus, type DownloadSettings, type SystemSettings, 
 import { PgChangeFeed } from './pg-change-feed.js';
 import { migrate, TASK_CHANNEL } from './pg-schema.js';
 import { maskUrl, StoreConnectError, StoreUnavailableError } from './store-errors.js';
-import type {
-  ClaimRequest, LeaseRef, NewTask, NodeBeat, TaskChange, TaskFilter, TaskList, TaskPage, TaskPatch, TaskStore,
+import {
+  RECLAIMED_PAUSE, type ClaimRequest, type LeaseRef, type NewTask, type NodeBeat, type Reclaimed, type TaskChange, type TaskFilter, type TaskList,
+  type TaskPage, type TaskPatch, type TaskStore,
 } from './task-store.js';
 
 export { maskUrl, StoreConnectError, StoreUnavailableError } from './store-errors.js';
@@ -384,15 +385,25 @@ export class PgTaskStore implements TaskStore {
     });
   }
 
-  async reclaimExpired(now: number): Promise<number[]> {
-    // One statement: a concurrent reclaim or renew of the same row waits for this one and then sees it done.
-    const { rows } = await this.#query<{ id: string }>(
-      `UPDATE m3u8dm_tasks SET status = $1, node = NULL, lease_expires_at = NULL,
-         doc = doc || jsonb_build_object('status', $1::text, 'phase', 'queued', 'node', NULL, 'lease_expires_at', NULL, 'updated_at', $3::text)
-       WHERE node IS NOT NULL AND lease_expires_at < $2
-       RETURNING id`,
-      [TaskStatus.waiting, Math.trunc(now), new Date().toISOString()]);
-    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  async reclaimExpired(now: number): Promise<Reclaimed> {
+    const expired = 'node IS NOT NULL AND lease_expires_at < $1';
+    const unleased = { node: null, lease_expires_at: null, desired: null, updated_at: new Date().toISOString() };
+    const ids = (rows: { id: string }[]) => rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+    // One transaction, each step one statement: a concurrent reclaim or renew of the same row waits for
+    // this one and then sees it done. The pending command decides, so the pause and delete steps go first.
+    return this.#tx(async (client) => {
+      const deleted = await client.query<Row>(
+        `DELETE FROM m3u8dm_tasks WHERE ${expired} AND doc->>'desired' = 'delete' RETURNING doc`, [Math.trunc(now)]);
+      const paused = await client.query<{ id: string }>(
+        `UPDATE m3u8dm_tasks SET status = $2, node = NULL, lease_expires_at = NULL, doc = doc || $3::jsonb
+         WHERE ${expired} AND doc->>'desired' = 'pause' RETURNING id`,
+        [Math.trunc(now), RECLAIMED_PAUSE.status, JSON.stringify({ ...RECLAIMED_PAUSE, ...unleased })]);
+      const waiting = await client.query<{ id: string }>(
+        `UPDATE m3u8dm_tasks SET status = $2, node = NULL, lease_expires_at = NULL, doc = doc || $3::jsonb
+         WHERE ${expired} RETURNING id`,
+        [Math.trunc(now), TaskStatus.waiting, JSON.stringify({ status: TaskStatus.waiting, phase: 'queued', ...unleased })]);
+      return { waiting: ids(waiting.rows), paused: ids(paused.rows), deleted: deleted.rows.map((r) => r.doc).sort((a, b) => a.id - b.id) };
+    });
   }
 
   async touchNode(node: NodeBeat): Promise<void> {

@@ -2,7 +2,7 @@
 // embedded nedb store can be swapped for a shared one (PostgreSQL) without touching
 // the task manager or the API.
 import type { IntegrationSettings } from '../manager/integration-settings.js';
-import type { DownloadSettings, SystemSettings, TaskRecord, TaskSource, TaskStatus } from '../types.js';
+import { TaskStatus, type DownloadSettings, type SystemSettings, type TaskRecord, type TaskSource } from '../types.js';
 
 /** A task before the store gives it an id and timestamps. */
 export type NewTask = Omit<TaskRecord, 'id' | 'created_at' | 'updated_at'>;
@@ -85,10 +85,13 @@ export interface TaskLeases {
   /** Like `patchLeased`, and clears the lease (`node`, `lease_expires_at`) in the same write: pause, stop, finish. */
   release(lease: LeaseRef, patch: TaskPatch): Promise<TaskRecord | 'lost' | null>;
   /**
-   * Tasks whose lease expired before `now` (their node died or stalled) become runnable again: status back
-   * to 等待中, phase queued, lease cleared, `lease_epoch` kept (the next claim raises it). Returns their ids.
+   * Tasks whose lease expired before `now` (their node died or stalled) are settled as the command pending on
+   * them (`desired`) asks, so no node runs a task it was asked to stop: none or `shutdown` → runnable again
+   * (status 等待中, phase queued); `pause` → 已暂停 as a local pause leaves it (phase kept, speed 0, no eta,
+   * no backoff); `delete` → the record is removed. Lease and `desired` cleared, `lease_epoch` kept (the next
+   * claim raises it). The status line (`status_bar`) is the caller's to rewrite. Says what became of which.
    */
-  reclaimExpired(now: number): Promise<number[]>;
+  reclaimExpired(now: number): Promise<Reclaimed>;
   /** A node's heartbeat: records that it is alive now (upsert by id). */
   touchNode(node: NodeBeat): Promise<void>;
   /** Nodes whose last heartbeat is at or after `aliveSince` (ms since the epoch). */
@@ -99,6 +102,19 @@ export interface TaskLeases {
    */
   watch(listener: (change: TaskChange) => void): () => void;
 }
+
+/** What `reclaimExpired` did with each expired lease's task (ids ascending). */
+export interface Reclaimed {
+  /** Back to 等待中: no command was pending, or `shutdown`. */
+  waiting: number[];
+  /** `desired: 'pause'`: 已暂停 now. */
+  paused: number[];
+  /** `desired: 'delete'`: removed; the records as they were, so the caller can remove their work folders and posters. */
+  deleted: TaskRecord[];
+}
+
+/** What `reclaimExpired` writes on a task whose node died with a pause pending: what a local pause of a run writes. */
+export const RECLAIMED_PAUSE = { status: TaskStatus.paused, speed_bps: 0, eta_s: null, backoff: null } as const satisfies TaskPatch;
 
 /** Identifies one grant of a task's lease: every fenced write names both. */
 export interface LeaseRef {

@@ -72,12 +72,44 @@ export function leaseContract(name: string, open: () => Promise<OpenedStore>): v
       const fresh = await store.create(newTask());
       await store.claim('dead', { now: NOW, leaseMs: LEASE, max: 1, patch: running });
       await store.claim('alive', { now: NOW + LEASE, leaseMs: LEASE, max: 1, patch: running });
-      expect(await store.reclaimExpired(NOW + LEASE + 1)).toEqual([t.id]);
+      expect(await store.reclaimExpired(NOW + LEASE + 1)).toEqual({ waiting: [t.id], paused: [], deleted: [] });
       expect(await store.get(t.id)).toMatchObject({ status: TaskStatus.waiting, phase: 'queued', node: null, lease_epoch: 1 });
       expect((await store.get(fresh.id))?.node).toBe('alive');
       const [again] = await store.claim('n2', { now: NOW + LEASE + 2, leaseMs: LEASE, max: 1, patch: running });
       expect(again).toMatchObject({ id: t.id, node: 'n2', lease_epoch: 2 });
       expect(await store.patchLeased({ id: t.id, node: 'dead', epoch: 1 }, { progress: 1 })).toBe('lost');
+    });
+
+    it('reclaims as the command pending on the task asks: pause → paused, delete → gone, shutdown → waiting', async () => {
+      const pause = await store.create(newTask());
+      const remove = await store.create(newTask());
+      const shutdown = await store.create(newTask());
+      const plain = await store.create(newTask());
+      const alive = await store.create(newTask());
+      await store.claim('dead', { now: NOW, leaseMs: LEASE, max: 4, patch: { ...running, phase: 'downloading', speed_bps: 5_000, eta_s: 12 } });
+      await store.claim('alive', { now: NOW + LEASE, leaseMs: LEASE, max: 1, patch: running });
+      // Asked of the dead node (through the record) before it died; and of a live one, which is left alone.
+      await store.patch(pause.id, { desired: 'pause' });
+      await store.patch(remove.id, { desired: 'delete' });
+      await store.patch(shutdown.id, { desired: 'shutdown' });
+      await store.patch(alive.id, { desired: 'pause' });
+      const removing = await store.get(remove.id);
+      const done = await store.reclaimExpired(NOW + LEASE + 1);
+      expect(done).toEqual({ waiting: [shutdown.id, plain.id], paused: [pause.id], deleted: [removing] });
+      // Paused as a local pause of a run leaves it: phase kept, no speed, no eta; nothing pending, no lease.
+      expect(await store.get(pause.id)).toMatchObject({
+        status: TaskStatus.paused, phase: 'downloading', speed_bps: 0, eta_s: null, desired: null, node: null, lease_expires_at: null, lease_epoch: 1,
+      });
+      expect(await store.get(remove.id)).toBeNull();
+      for (const id of [shutdown.id, plain.id]) {
+        expect(await store.get(id)).toMatchObject({ status: TaskStatus.waiting, phase: 'queued', node: null, lease_expires_at: null, lease_epoch: 1 });
+        expect((await store.get(id))?.desired ?? null).toBeNull();
+      }
+      expect(await store.get(alive.id)).toMatchObject({ status: TaskStatus.downloading, node: 'alive', desired: 'pause' });
+      // Not runnable: the next claim takes the requeued ones only, and a second reclaim finds nothing more.
+      const claimed = await store.claim('n2', { now: NOW + LEASE + 2, leaseMs: LEASE, max: 10, patch: running });
+      expect(claimed.map((t) => t.id)).toEqual([shutdown.id, plain.id]);
+      expect(await store.reclaimExpired(NOW + LEASE + 3)).toEqual({ waiting: [], paused: [], deleted: [] });
     });
 
     it('lists nodes alive since a time and tells watchers of every change', async () => {

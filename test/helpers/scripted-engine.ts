@@ -19,6 +19,8 @@ export class ScriptedEngine implements Engine {
   /** Task ids in the order their runs started. */
   readonly started: number[] = [];
   readonly jobs: DownloadJob[] = [];
+  /** When each segment's "request" started (performance.now()), with its task id. */
+  readonly segmentStarts: { taskId: number; at: number }[] = [];
   constructor(readonly options: ScriptedEngineOptions = {}) {}
 
   async run(job: DownloadJob): Promise<EngineResult> {
@@ -32,6 +34,9 @@ export class ScriptedEngine implements Engine {
       for (let i = 1; i <= total; i++) {
         await new Promise<void>((resolve, reject) => {
           if (job.signal.aborted) return reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+          // As the real downloader does before each request.
+          if (job.mayRequest?.() === false) return reject(Object.assign(new Error('no more requests allowed'), { name: 'AbortError' }));
+          this.segmentStarts.push({ taskId: job.taskId, at: performance.now() });
           const t = setTimeout(resolve, ms);
           job.signal.addEventListener('abort', () => {
             clearTimeout(t);
