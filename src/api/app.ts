@@ -91,7 +91,10 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
   });
   app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => {
     logger.error({ err, url: redactUrl(req.originalUrl) }, 'unhandled error');
-    if (!res.headersSent) sendText(res, failureStatus(err), failureStatus(err) === 503 ? 'store unavailable' : 'internal error', err.message);
+    if (res.headersSent) return;
+    // The store's 503 message is ours (which database, try again); any other error's text stays in the log.
+    if (failureStatus(err) === 503) sendText(res, 503, 'store unavailable', err.message);
+    else sendText(res, 500, 'internal error (see the service log)');
   });
   return app;
 }
