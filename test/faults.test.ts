@@ -2,29 +2,27 @@
 // vanishing, segments and keys refused, things that are not playlists, a huge
 // "playlist", and a full disk.
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 interface V1Task { id: number; status: number; err_msg: string; output_path: string; segments_skipped: number }
 
 describe('faults', () => {
-  let dir: string;
-  let svc: RunningService;
+  let svc: TestService;
   const servers: HlsServer[] = [];
   let ts: FixtureInfo;
 
   beforeAll(async () => {
     ts = await ensureFixture('ts');
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-faults-'));
-    svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), maxActive: 6, logLevel: 'silent' }));
+    svc = await withService({ maxActive: 6 }, { prefix: 'm3u8dm-faults-' });
   });
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -32,7 +30,6 @@ describe('faults', () => {
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const serve = async (root: string, latencyMs = 0) => {
@@ -169,13 +166,14 @@ function canMount(): boolean {
 describe.skipIf(!canMount())('a full disk', () => {
   it('fails the task with a clear message, keeps the database intact, and a retry completes once space is freed', async () => {
     const long = await ensureFixture('long');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-disk-'));
-    const work = path.join(dir, 'data', 'work');
+    const dir = await tempDir('m3u8dm-disk-');
+    const work = path.join(dir.path, 'data', 'work');
     await mkdir(work, { recursive: true });
     // The work folder (where segments land) sits on a 512 KB tmpfs: far less than the stream.
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', work]);
     const origin = await startHlsServer({ root: long.dir });
-    const svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
+    // The tmpfs is unmounted before the folder goes: the test owns the folder, not the helper.
+    const svc = await withService({}, { dir: dir.path });
     try {
       const post = await fetch(`${svc.url}/api/tasks`, { method: 'POST', body: JSON.stringify({ url: origin.url('index.m3u8'), filename: 'full' }) });
       const { id } = (await post.json()) as { id: string };
@@ -197,7 +195,7 @@ describe.skipIf(!canMount())('a full disk', () => {
       await svc.close();
       await origin.close();
       execFileSync('umount', ['-l', work]);
-      await rm(dir, { recursive: true, force: true });
+      await dir.cleanup();
     }
   });
 });

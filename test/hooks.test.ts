@@ -1,16 +1,15 @@
 // The run-on-finish hooks: a real script run with the task's facts in its environment,
 // its exit code and output in the task's log; a missing program and a hang are
 // recorded and hold up nothing; the argv is checked; an open service refuses hooks.
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configFromEnv, type ServiceConfig } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
+import type { ServiceConfig } from '../src/service/config.js';
 import { startAppHarness } from './helpers/app-harness.js';
 import { ScriptedEngine } from './helpers/scripted-engine.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 const TOKEN = 'hook-test-token';
 
@@ -31,23 +30,21 @@ exit 3
 
 describe('on_complete / on_fail hooks', () => {
   let dir: string;
-  let service: RunningService | undefined;
+  let service: TestService | undefined;
 
   afterEach(async () => {
     await service?.close();
     service = undefined;
-    await rm(dir, { recursive: true, force: true });
   });
 
   async function boot(config: Partial<ServiceConfig> = {}) {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-hook-'));
+    const engine = new ScriptedEngine({ segments: 2, segmentMs: 20, failWith: (job) => (job.filename.startsWith('bad') ? 'segment 2 answered HTTP 403' : undefined) });
+    service = await withService({ token: TOKEN, maxActive: 2, ...config }, { prefix: 'm3u8dm-hook-', deps: { engine } });
+    dir = service.dir;
+    // Set as a hook through the settings API once the service runs.
     const script = path.join(dir, 'hook.sh');
     await writeFile(script, SCRIPT);
     await chmod(script, 0o755);
-    const engine = new ScriptedEngine({ segments: 2, segmentMs: 20, failWith: (job) => (job.filename.startsWith('bad') ? 'segment 2 answered HTTP 403' : undefined) });
-    service = await startService(configFromEnv({}, {
-      port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent', token: TOKEN, maxActive: 2, ...config,
-    }), { engine });
     return script;
   }
   const api = (route: string, body?: unknown) => fetch(`${service!.url}${route}`, {

@@ -2,34 +2,30 @@
 // per-host connection cap holds across tasks, a Retry-After (seconds or HTTP date)
 // is waited out before any retry, and a host that keeps answering 429 gets fewer
 // requests at once; the debug log and the status line say so.
-import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
 import { HostLimits } from '../src/downloader/host-limits.js';
 import { statusBar } from '../src/manager/progress-text.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 interface Envelope<T> { code: number; message: string; data: T }
 interface V1Task { id: number; status: number; status_bar: string; err_msg: string }
 
 describe('host politeness', () => {
-  let dir: string;
   let root: string;
-  let svc: RunningService;
+  let svc: TestService;
   const servers: HlsServer[] = [];
 
   beforeAll(async () => {
     const ts = await ensureFixture('ts');
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-polite-'));
-    root = path.join(dir, 'root');
+    svc = await withService({ maxActive: 4 }, { prefix: 'm3u8dm-polite-' });
+    root = path.join(svc.dir, 'root');
     await mkdir(root);
     for (const name of ['a', 'b']) await symlink(ts.dir, path.join(root, name));
-    svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), maxActive: 4, logLevel: 'silent' }));
   });
   afterEach(async () => {
     await settings({ max_connections_per_host: 0 });
@@ -38,7 +34,6 @@ describe('host politeness', () => {
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const serve = async (latencyMs = 0) => {
@@ -94,7 +89,7 @@ describe('host politeness', () => {
     const tries = origin.requests.filter((r) => r.path === '/a/seg003.ts');
     expect(tries.map((r) => r.status)).toEqual([429, 200]);
     expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(2000);
-    const log = await readFile(path.join(dir, 'data', 'logs', `task-${id}.log`), 'utf8');
+    const log = await readFile(path.join(svc.dataDir, 'logs', `task-${id}.log`), 'utf8');
     const line = /^(\S+) backing off: 127\.0\.0\.1:\d+ answered HTTP 429, Retry-After 2 s, next try in 2 s$/m.exec(log);
     expect(line, log).not.toBeNull();
     // The host as a whole was left alone meanwhile, not just that segment: from the moment the client
@@ -122,7 +117,7 @@ describe('host politeness', () => {
     const id = await create(origin.url('a/index.m3u8'), { download_threads: 8, retries: 10, debug_log: true });
     const done = await settle(id, 90_000);
     expect(done.status, done.err_msg).toBe(2);
-    const log = await readFile(path.join(dir, 'data', 'logs', `task-${id}.log`), 'utf8');
+    const log = await readFile(path.join(svc.dataDir, 'logs', `task-${id}.log`), 'utf8');
     const lowered = /at most (\d+) requests? at once to it for now/.exec(log);
     expect(lowered, log).not.toBeNull();
     expect(Number(lowered![1])).toBeLessThanOrEqual(4);

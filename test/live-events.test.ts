@@ -1,14 +1,10 @@
 // The live channels with a real download: SSE on /api/v1/events and the
 // /ws/progress WebSocket, against the real service and a loopback HLS server.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { configFromEnv } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 interface SseEvent { event: string; data: { type: string; task: { id: number; status: number; progress: number; phase: string; segments_done: number; started_at: string | null; completed_at: string | null } } }
 
@@ -44,27 +40,21 @@ async function readEvents(url: string, until: (e: SseEvent) => boolean, signal: 
 }
 
 describe('live events of a real download', () => {
-  let dir: string;
   let origin: HlsServer;
-  let svc: RunningService;
+  let svc: TestService;
   const token = 'live-token';
 
   beforeAll(async () => {
     // 60 segments at 2 in flight and 40 ms each: over a second of downloading, several progress ticks.
     const fixture = await ensureFixture('long');
     origin = await startHlsServer({ root: fixture.dir, latencyMs: 40 });
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-live-'));
-    svc = await startService(
-      configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), token, logLevel: 'silent' }),
-      { events: { heartbeatMs: 200, throttleMs: THROTTLE_MS } },
-    );
+    svc = await withService({ token }, { prefix: 'm3u8dm-live-', deps: { events: { heartbeatMs: 200, throttleMs: THROTTLE_MS } } });
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const create = async (filename: string) => {

@@ -7,18 +7,17 @@
 // restart, ends in one correct MP4.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { configFromEnv } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 import { CLI, startServiceProcess } from './helpers/service-process.js';
 
 const run = promisify(execFile);
@@ -80,21 +79,17 @@ async function finished(base: string, id: number): Promise<V1Task> {
 }
 
 describe('merge that follows the download', () => {
-  let dir: string;
-  let svc: RunningService;
+  let svc: TestService;
   const servers: HlsServer[] = [];
-  const dataDir = () => path.join(dir, 'data');
-  const logOf = (id: number) => readFile(path.join(dataDir(), 'logs', `task-${id}.log`), 'utf8');
+  const logOf = (id: number) => readFile(path.join(svc.dataDir, 'logs', `task-${id}.log`), 'utf8');
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-follow-'));
-    svc = await startService(configFromEnv({}, { port: 0, dataDir: dataDir(), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
+    svc = await withService({}, { prefix: 'm3u8dm-follow-' });
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     await Promise.all(servers.map((s) => s.close()));
-    await rm(dir, { recursive: true, force: true });
   });
 
   async function origin(kind: FixtureKind, latencyMs: number) {
@@ -174,7 +169,7 @@ describe('merge that follows the download', () => {
   it('a pause while it runs kills its ffmpeg and leaves no partial output; the resume starts it again', async () => {
     const { fixture, url } = await origin('long', 60);
     const id = await create(svc.url, url, 'paused', {});
-    const saveDir = path.join(dir, 'downloads');
+    const saveDir = svc.downloadDir;
     await waitFor(async () => (await ffmpegChildren(process.pid)).length > 0, { timeoutMs: 30_000, what: 'the following ffmpeg to start' });
     await waitFor(async () => (await taskOf(svc.url, id)).segments_done >= 4, { timeoutMs: 30_000, what: 'a few segments' });
     expect((await taskOf(svc.url, id)).status).toBe(1);
@@ -194,7 +189,7 @@ describe('merge that follows the download', () => {
 
 describe.runIf(existsSync(CLI))('merge that follows the download, crash', () => {
   it('kill -9 while it runs, then a restart, ends in one correct MP4', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-follow-crash-'));
+    const { path: dir, cleanup } = await tempDir('m3u8dm-follow-crash-');
     const fixture = await ensureFixture('long');
     const server = await startHlsServer({ root: fixture.dir, latencyMs: 60 });
     const env = { M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads') };
@@ -216,7 +211,7 @@ describe.runIf(existsSync(CLI))('merge that follows the download, crash', () => 
     } finally {
       await service.stop();
       await server.close();
-      await rm(dir, { recursive: true, force: true });
+      await cleanup();
     }
   });
 });

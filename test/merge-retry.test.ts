@@ -1,32 +1,31 @@
 // A merge that fails keeps the downloaded segments: the task fails with ffmpeg's
 // stderr tail, and a retry only re-merges (the origin sees no segment again).
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 describe('a failed merge', () => {
-  let dir: string;
+  let dir: TempDir;
   let marker: string;
   let origin: HlsServer;
-  let svc: RunningService;
+  let svc: TestService;
   let fixture: FixtureInfo;
 
   beforeAll(async () => {
     fixture = await ensureFixture('ts');
     origin = await startHlsServer({ root: fixture.dir });
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-remerge-'));
-    marker = path.join(dir, 'ffmpeg-works');
+    dir = await tempDir('m3u8dm-remerge-');
+    marker = path.join(dir.path, 'ffmpeg-works');
     const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
     // Answers -version as ffmpeg (so it is accepted), fails every merge until the marker exists.
-    const wrapper = path.join(dir, 'flaky-ffmpeg');
+    const wrapper = path.join(dir.path, 'flaky-ffmpeg');
     await writeFile(wrapper, [
       '#!/bin/sh',
       `case " $* " in *" -version "*) exec '${real}' "$@";; esac`,
@@ -36,14 +35,16 @@ describe('a failed merge', () => {
       '',
     ].join('\n'));
     await chmod(wrapper, 0o755);
-    svc = await startService(configFromEnv({ M3U8DM_FFMPEG: wrapper }, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
+    // The wrapper is there before the service looks for its ffmpeg: the folder is the test's.
+    svc = await withService({ ffmpeg: wrapper }, { dir: dir.path });
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
-    await rm(dir, { recursive: true, force: true });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
+    await dir?.cleanup();
   });
 
   it('fails with the stderr tail, keeps the segments, and a retry only re-merges', async () => {
@@ -53,9 +54,9 @@ describe('a failed merge', () => {
     const failed = await waitFor(async () => { const t = await read(); return t.status === 3 ? t : undefined; }, { timeoutMs: 30_000, what: 'merge failure' });
     expect(failed.err_msg).toContain('Invalid data found when processing input (injected failure)');
     expect(failed.phase).toBe('merging');
-    const work = path.join(dir, 'data', 'work', String(id));
+    const work = path.join(svc.dataDir, 'work', String(id));
     expect((await readdir(work)).filter((f) => /^seg\d+\.ts$/.test(f))).toHaveLength(fixture.segments);
-    expect(await readdir(path.join(dir, 'downloads')).catch(() => [])).toEqual([]);
+    expect(await readdir(svc.downloadDir).catch(() => [])).toEqual([]);
 
     const fetchedBefore = origin.requests.length;
     await writeFile(marker, '');

@@ -1,23 +1,20 @@
 // `GET /metrics` of the real service downloading a real HLS stream (made by ffmpeg)
 // from a real server on 127.0.0.1 that fails one segment once: the text parses as
 // Prometheus exposition format and every counter moves by what the task did.
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/wait-for.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 const TOKEN = 'metrics-token';
 
 describe('GET /metrics', () => {
-  let dir: string;
-  let service: RunningService;
+  let service: TestService;
   let hls: HlsServer;
   let fixture: FixtureInfo;
   let receiver: WebhookReceiver;
@@ -33,8 +30,7 @@ describe('GET /metrics', () => {
       return true;
     });
     receiver = await startWebhookReceiver();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-metrics-'));
-    service = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent', token: TOKEN }));
+    service = await withService({ token: TOKEN }, { prefix: 'm3u8dm-metrics-' });
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
@@ -43,7 +39,6 @@ describe('GET /metrics', () => {
     await hls?.close();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await receiver?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const auth = { authorization: `Bearer ${TOKEN}` };

@@ -2,21 +2,18 @@
 // listed in the v1 option `header_hosts`), never to segments and keys a playlist puts
 // on another origin; every other header goes everywhere, as before. Two real servers on
 // loopback, two origins (their ports differ), the real engine.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 let fixture: FixtureInfo;
 let home: HlsServer;
 let cdn: HlsServer;
-let svc: RunningService;
-let dir: string;
+let svc: TestService;
 
 const HEADERS = { Cookie: ['sid=s3cret-cookie'], Authorization: 'Bearer s3cret-token', Referer: 'https://site.example/watch', 'X-Custom': 'kept' };
 
@@ -31,15 +28,13 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(text.replace(/^(seg\d+\.ts)$/gm, `${cdn.origin}/$1`));
     return true;
   });
-  dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-hdr-'));
-  svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
+  svc = await withService({}, { prefix: 'm3u8dm-hdr-' });
 }, 60_000);
 afterAll(async () => {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await svc?.close();
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await Promise.all([home?.close(), cdn?.close()]);
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function run(body: Record<string, unknown>): Promise<void> {

@@ -2,35 +2,25 @@
 // the token too, as the query parser reads it), `?token=` is taken only on the event
 // stream and the WebSocket, where a client cannot send an Authorization header; a change
 // of proxy or certificate checking is logged with old and new values, never the password.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../src/api/auth.js';
-import { configFromEnv } from '../src/service/config.js';
 import { createLogger } from '../src/service/log.js';
-import { startService, type RunningService } from '../src/service/server.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 const TOKEN = 'tok-Zq81-secret';
 
 describe('tokens in URLs', () => {
-  let dir: string;
-  let svc: RunningService;
+  let svc: TestService;
   let logText = '';
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-tokq-'));
     const sink = new Writable({ write(chunk, _enc, done) { logText += String(chunk); done(); } });
-    svc = await startService(
-      configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), token: TOKEN, logLevel: 'info' }),
-      { logger: createLogger('info', sink) },
-    );
+    svc = await withService({ token: TOKEN, logLevel: 'info' }, { prefix: 'm3u8dm-tokq-', deps: { logger: createLogger('info', sink) } });
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('takes ?token= on the event stream (name encoded or not) and refuses it on every other route', async () => {

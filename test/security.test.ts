@@ -2,19 +2,18 @@
 // password never leaves (responses, events, log lines, error texts, debug logs),
 // the token guards every route, CORS is off by default, limits answer clearly,
 // and no file is written outside the allowed roots.
-import { readdir, readFile, mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, mkdir, realpath, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { configFromEnv } from '../src/service/config.js';
 import { createLogger } from '../src/service/log.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startConnectProxy, type TestProxy } from './helpers/proxies.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 const PASSWORD = 'Pr0xy-Secret-Ω-4412';
 
@@ -27,10 +26,9 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('security', () => {
-  let dir: string;
   let origin: HlsServer;
   let proxy: TestProxy;
-  let svc: RunningService;
+  let svc: TestService;
   let logText = '';
   const bodies: string[] = [];
   const events: string[] = [];
@@ -48,12 +46,8 @@ describe('security', () => {
     const fixture = await ensureFixture('ts');
     origin = await startHlsServer({ root: fixture.dir });
     proxy = await startConnectProxy({ username: 'user', password: PASSWORD });
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-sec-'));
     const sink = new Writable({ write(chunk, _enc, done) { logText += String(chunk); done(); } });
-    svc = await startService(
-      configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'debug' }),
-      { logger: createLogger('debug', sink) },
-    );
+    svc = await withService({ logLevel: 'debug' }, { prefix: 'm3u8dm-sec-', deps: { logger: createLogger('debug', sink) } });
     void (async () => {
       const res = await fetch(`${svc.url}/api/v1/events`, { signal: sse.signal });
       const decoder = new TextDecoder();
@@ -66,7 +60,6 @@ describe('security', () => {
     await svc?.close();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await Promise.all([origin?.close(), proxy?.close()]);
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('never shows the proxy password: not in responses, events, logs, error texts or debug logs', async () => {
@@ -86,7 +79,7 @@ describe('security', () => {
       await call(route);
     }
     await new Promise((r) => setTimeout(r, 300));
-    const debugLogs = await Promise.all((await filesUnder(path.join(dir, 'data', 'logs'))).map((f) => readFile(f, 'utf8')));
+    const debugLogs = await Promise.all((await filesUnder(path.join(svc.dataDir, 'logs'))).map((f) => readFile(f, 'utf8')));
     expect(debugLogs.length).toBeGreaterThan(0);
     expect(logText.length).toBeGreaterThan(0);
     expect(events.join('').length).toBeGreaterThan(0);
@@ -97,10 +90,10 @@ describe('security', () => {
   });
 
   it('writes nothing outside the allowed roots, whatever the names say', async () => {
-    const outside = path.join(dir, 'outside');
+    const outside = path.join(svc.dir, 'outside');
     await mkdir(outside, { recursive: true });
-    await mkdir(path.join(dir, 'downloads'), { recursive: true });
-    await symlink(outside, path.join(dir, 'downloads', 'escape-link'));
+    await mkdir(svc.downloadDir, { recursive: true });
+    await symlink(outside, path.join(svc.downloadDir, 'escape-link'));
     const names = ['../../outside/a', '/tmp/abs-b', '..%2f..%2foutside%2fc', '%2e%2e%2f%2e%2e%2fd', '....//....//e', 'escape-link/f', 'C:\\\\win\\\\g'];
     const ids: number[] = [];
     for (const filename of names) {
@@ -116,9 +109,9 @@ describe('security', () => {
     }
     for (const id of ids) await waitFor(async () => [2, 3].includes((await call(`/api/v1/tasks/${id}`)).json().data.status), { timeoutMs: 60_000, what: `task ${id} done` });
     expect(await filesUnder(outside)).toEqual([]);
-    const written = [...(await filesUnder(path.join(dir, 'downloads')))];
+    const written = [...(await filesUnder(svc.downloadDir))];
     expect(written.length).toBeGreaterThanOrEqual(names.length);
-    const root = await realpath(path.join(dir, 'downloads'));
+    const root = await realpath(svc.downloadDir);
     for (const id of ids) {
       const task = (await call(`/api/v1/tasks/${id}`)).json().data;
       expect(task.status, task.err_msg).toBe(2);
@@ -144,20 +137,15 @@ describe('security', () => {
 });
 
 describe('the token, when set, guards every route', () => {
-  let dir: string;
-  let svc: RunningService;
+  let svc: TestService;
   const token = 'guard-tok-9';
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-tok-'));
-    svc = await startService(configFromEnv({}, {
-      port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), token, logLevel: 'silent', corsOrigins: ['http://ok.example'],
-    }));
+    svc = await withService({ token, corsOrigins: ['http://ok.example'] }, { prefix: 'm3u8dm-tok-' });
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('refuses every API route, the event stream and the WebSocket without it; the page loads without it', async () => {

@@ -1,44 +1,39 @@
 // The seed's per-task options, end to end through the compat API with the real engine:
 // where files land and what they hold.
-import { readdir, readFile, stat, utimes, mkdtemp, rm, cp } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, stat, utimes, cp } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 interface Task { id: string; status: string; size: number; err_msg: string; filename: string }
 
 describe('seed options end to end', () => {
-  let dir: string;
   let downloads: string;
   let origin: HlsServer;
-  let svc: RunningService;
+  let svc: TestService;
   let fixture: FixtureInfo;
   const serverTime = new Date('2021-03-04T05:06:07Z');
 
   beforeAll(async () => {
     const ts = await ensureFixture('ts');
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-opts-'));
+    svc = await withService({ maxActive: 5 }, { prefix: 'm3u8dm-opts-' });
+    downloads = svc.downloadDir;
     // A copy whose files carry a known modification time, so Last-Modified is known.
-    const root = path.join(dir, 'origin');
+    const root = path.join(svc.dir, 'origin');
     await cp(ts.dir, root, { recursive: true });
     for (const f of await readdir(root)) await utimes(path.join(root, f), serverTime, serverTime);
     fixture = { ...ts, dir: root };
     origin = await startHlsServer({ root });
-    downloads = path.join(dir, 'downloads');
-    svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: downloads, maxActive: 5, logLevel: 'silent' }));
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   async function run(filename: string, options: Record<string, unknown>): Promise<Task> {
@@ -69,7 +64,7 @@ describe('seed options end to end', () => {
     const plain = await run('plain', {});
     expect(plain.status).toBe('已完成');
     expect((await readdir(downloads)).filter((f) => f.startsWith('plain'))).toEqual(['plain.mp4']);
-    expect(await readdir(path.join(dir, 'data', 'work')).catch(() => [])).not.toContain(plain.id);
+    expect(await readdir(path.join(svc.dataDir, 'work')).catch(() => [])).not.toContain(plain.id);
   });
 
   it('use_server_file_time sets the output mtime from Last-Modified', async () => {
@@ -96,7 +91,7 @@ describe('seed options end to end', () => {
   it('debug_log writes a per-task log with every request and the ffmpeg command', async () => {
     const t = await run('debugged', { debug_log: true });
     expect(t.status, t.err_msg).toBe('已完成');
-    const log = await readFile(path.join(dir, 'data', 'logs', `task-${t.id}.log`), 'utf8');
+    const log = await readFile(path.join(svc.dataDir, 'logs', `task-${t.id}.log`), 'utf8');
     expect(log.match(/GET http:\/\/127\.0\.0\.1:\d+\/seg\d+\.ts/g)).toHaveLength(fixture.segments);
     expect(log).toMatch(/ffmpeg.* -i pipe:0/);
   });

@@ -2,17 +2,15 @@
 // they matter: the bytes the server sends per time window. The global limit is
 // shared fairly by three tasks, a task's own limit holds under it, and both change
 // on running downloads. Bad values are refused naming the field and the forms.
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { killCliChildren, runCli } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 const MB = 1024 * 1024;
 const KB = 1024;
@@ -24,23 +22,21 @@ describe('speed limits', () => {
   // Rates are measured over wall-clock windows on a shared 2-core machine, beside other suites running
   // ffmpeg: a window that a stall of the whole machine spoiled is measured again (same assertions).
   const MEASURED = { retry: 2 };
-  let dir: string;
-  let svc: RunningService;
+  let svc: TestService;
   let origin: HlsServer;
   const created: number[] = [];
 
   beforeAll(async () => {
     const ts = await ensureFixture('ts');
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-speed-'));
+    svc = await withService({ maxActive: 6 }, { prefix: 'm3u8dm-speed-' });
     // One fixture under several paths, so the server can tell the tasks' bytes apart. Each test has
     // paths of its own: the connections of a stopped task close when they will, and what their
     // socket buffers still held must not look like bytes read in the next test's window.
-    const root = path.join(dir, 'root');
+    const root = path.join(svc.dir, 'root');
     await mkdir(root);
     for (const name of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) await symlink(ts.dir, path.join(root, name));
     // Segments far longer than what loopback sockets buffer (megabytes), so none ends inside a window.
     origin = await startHlsServer({ root, padSegmentsTo: 32 * MB });
-    svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), maxActive: 6, logLevel: 'silent' }));
   });
   afterEach(async () => {
     // The fixtures outlast every measurement; the tasks are stopped, not finished.
@@ -53,7 +49,6 @@ describe('speed limits', () => {
     await svc?.close();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const v1 = async <T>(method: string, route: string, body?: unknown) => {
@@ -188,7 +183,7 @@ describe('speed limits', () => {
   it('m3u8dm get --limit-rate holds the download to that speed; add --limit-rate sets the task\'s max_speed', async () => {
     const plain = await startHlsServer({ root: (await ensureFixture('ts')).dir });
     try {
-      const out = path.join(dir, 'cli-out');
+      const out = path.join(svc.dir, 'cli-out');
       await mkdir(out, { recursive: true });
       const started = Date.now();
       const run = await runCli(['get', plain.url('index.m3u8'), '-o', path.join(out, 'limited.mp4'), '-q', '--limit-rate', '150K'], { timeoutMs: 60_000 });

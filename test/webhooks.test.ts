@@ -1,15 +1,14 @@
 // Webhooks against a real receiver on 127.0.0.1: every event, signed; a receiver that
 // is down, refuses, or answers late; the outbox across a kill -9 of the real process.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv, type ServiceConfig } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
+import type { ServiceConfig } from '../src/service/config.js';
 import { ScriptedEngine } from './helpers/scripted-engine.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 import { startWebhookReceiver, type Answer, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 const SECRET = 's3cret-for-hmac';
 
@@ -20,9 +19,8 @@ async function json<T>(res: Response): Promise<T> {
 }
 
 describe('webhooks', () => {
-  let dir: string;
   let receiver: WebhookReceiver;
-  let service: RunningService | undefined;
+  let service: TestService | undefined;
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
@@ -36,15 +34,10 @@ describe('webhooks', () => {
     receiver.received.length = 0;
     receiver.answer = 200;
     await receiver.start(); // a test may have left it stopped
-    await rm(dir, { recursive: true, force: true });
   });
 
   async function boot(config: Partial<ServiceConfig> = {}, engine = new ScriptedEngine({ segments: 3, segmentMs: 30 })) {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-wh-'));
-    service = await startService(configFromEnv({}, {
-      port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent',
-      webhookRetryBaseMs: 100, webhookRetryCapMs: 1000, maxActive: 1, ...config,
-    }), { engine });
+    service = await withService({ webhookRetryBaseMs: 100, webhookRetryCapMs: 1000, maxActive: 1, ...config }, { prefix: 'm3u8dm-wh-', deps: { engine } });
     return service;
   }
   const api = (route: string, init: { method?: string; body?: unknown } = {}) =>
@@ -210,22 +203,22 @@ describe('webhooks', () => {
 });
 
 describe('webhook outbox across kill -9', () => {
-  let dir: string;
+  let dir: TempDir;
   let receiver: WebhookReceiver;
   let svc: ServiceProcess | undefined;
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-whk-'));
+    dir = await tempDir('m3u8dm-whk-');
   });
   afterAll(async () => {
     await svc?.stop('SIGKILL');
     await receiver.close();
-    await rm(dir, { recursive: true, force: true });
+    await dir.cleanup();
   });
 
   it('delivers an event whose delivery a kill -9 interrupted, after the restart, under the same id', async () => {
-    const env = { M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads'), M3U8DM_WEBHOOK_RETRY_BASE_MS: '100', M3U8DM_WEBHOOK_TIMEOUT_MS: '60000' };
+    const env = { M3U8DM_DATA_DIR: path.join(dir.path, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir.path, 'downloads'), M3U8DM_WEBHOOK_RETRY_BASE_MS: '100', M3U8DM_WEBHOOK_TIMEOUT_MS: '60000' };
     svc = await startServiceProcess(env);
     const post = (route: string, body: unknown) => fetch(`${svc!.url}${route}`, { method: 'POST', body: JSON.stringify(body) });
     expect((await post('/api/settings', { webhooks: [{ url: receiver.url, events: ['task.created'], secret: SECRET }] })).status).toBe(200);
