@@ -2,19 +2,18 @@
 // the built binary run as a child process against a real service on loopback
 // (in-process here, with the real engine), downloading from a real HLS server.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Task } from '../src/api/present.js';
-import { configFromEnv, type ServiceConfig } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
+import type { ServiceConfig } from '../src/service/config.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { killCliChildren, runCli as runCliProcess, startCli as startCliProcess, type CliOptions } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 /** The binary, pointed at this suite's service unless the test says otherwise. */
 const startCli = (args: string[], options: CliOptions = {}) => startCliProcess(args, { ...options, env: { M3U8DM_URL: service?.url ?? '', ...options.env } });
@@ -22,8 +21,7 @@ const runCli = (args: string[], options: CliOptions = {}) => runCliProcess(args,
 
 let fixture: FixtureInfo;
 let origin: HlsServer;
-let service: RunningService | undefined;
-let dir: string | undefined;
+let service: TestService | undefined;
 
 beforeAll(async () => {
   fixture = await ensureFixture('ts');
@@ -38,20 +36,10 @@ afterEach(async () => {
   killCliChildren();
   await service?.close();
   service = undefined;
-  if (dir) await rm(dir, { recursive: true, force: true });
-  dir = undefined;
 });
 
-async function boot(overrides: Partial<ServiceConfig> = {}): Promise<RunningService> {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-cli-client-'));
-  const config = configFromEnv({}, {
-    port: 0,
-    dataDir: path.join(dir, 'data'),
-    downloadDir: path.join(dir, 'downloads'),
-    logLevel: 'silent',
-    ...overrides,
-  });
-  service = await startService(config);
+async function boot(overrides: Partial<ServiceConfig> = {}): Promise<TestService> {
+  service = await withService(overrides, { prefix: 'm3u8dm-cli-client-' });
   return service;
 }
 
@@ -67,7 +55,7 @@ describe('m3u8dm add / ls', () => {
   it('add -f queues exactly the URLs of a file with comments and blank lines, with the options given; ls --json shows them', async () => {
     await boot();
     const urls = [origin.url('a/index.m3u8'), origin.url('b/index.m3u8#part'), origin.url('c/stream.m3u8')];
-    const file = path.join(dir!, 'urls.txt');
+    const file = path.join(service!.dir, 'urls.txt');
     await writeFile(file, [
       '# weekly batch',
       '',
@@ -113,7 +101,7 @@ describe('m3u8dm add / ls', () => {
 
   it('add rejects a bad line of a URL file with exit 2 naming file and line, and queues nothing', async () => {
     await boot();
-    const file = path.join(dir!, 'urls.txt');
+    const file = path.join(service!.dir, 'urls.txt');
     await writeFile(file, `${origin.url('index.m3u8')}\nnot a url\n`);
     const { code, stderr } = await runCli(['add', '-f', file]);
     expect(code).toBe(2);

@@ -3,17 +3,15 @@
 // replaces, the list order, Chinese status_bar on /api/tasks and /ws/progress (English on
 // /api/v1 unless Accept-Language asks), Basic auth, a failed task's figures, v1's 40002.
 import { readdir, stat } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { configFromEnv, type ServiceConfig } from '../src/service/config.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startConnectProxy, type TestProxy } from './helpers/proxies.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 const PROXY_USER = 'origuser';
 const PROXY_PASS = 'orig-pass-5521';
@@ -21,8 +19,7 @@ const PROXY_PASS = 'orig-pass-5521';
 let fixture: FixtureInfo;
 let origin: HlsServer;
 let proxy: TestProxy;
-let svc: RunningService | undefined;
-let dir: string | undefined;
+let svc: TestService | undefined;
 /** Segment numbers (from the file name) the origin answers 404 for. */
 const missing = new Set<number>();
 
@@ -47,16 +44,11 @@ afterAll(async () => {
 afterEach(async () => {
   await svc?.close();
   svc = undefined;
-  if (dir) await rm(dir, { recursive: true, force: true });
-  dir = undefined;
   missing.clear();
 });
 
-async function boot(overrides: Partial<ServiceConfig> = {}): Promise<RunningService> {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-orig-'));
-  svc = await startService(configFromEnv({}, {
-    port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent', maxActive: 1, ...overrides,
-  }));
+async function boot(overrides: Partial<ServiceConfig> = {}): Promise<TestService> {
+  svc = await withService({ maxActive: 1, ...overrides }, { prefix: 'm3u8dm-orig-' });
   return svc;
 }
 
@@ -185,7 +177,7 @@ describe('a failed task keeps its figures', () => {
     const id = await createCompat('partial');
     const failed = await until(id, '失败');
     const v1 = (await getJson<{ data: { segments_done: number; segments_total: number; downloaded_bytes: number; size: number; progress: number } }>(`/api/v1/tasks/${id}`)).data;
-    const work = path.join(dir!, 'data', 'work', id);
+    const work = path.join(svc!.dataDir, 'work', id);
     const files = (await readdir(work)).filter((n) => /^seg\d+\.ts$/.test(n));
     let bytes = 0;
     for (const f of files) bytes += (await stat(path.join(work, f))).size;

@@ -1,31 +1,30 @@
 // Merging a separate audio track: the engine downloads an alternate audio
 // rendition beside the video and the merge muxes it in as a second input, or
 // keeps its segments in an `audio/` subfolder. Real ffmpeg, real HTTP.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { configFromEnv } from '../src/service/config.js';
 import { HlsEngine } from '../src/manager/engine.js';
 import { mergeSegments } from '../src/merge/index.js';
-import { startService } from '../src/service/server.js';
 import type { DownloadJob, OutputFormat, ProgressSnapshot, TaskOptions } from '../src/types.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { downloadResultFrom } from './helpers/merge-fixtures.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { taskOptions } from './helpers/task-options.js';
+import { withService } from './helpers/with-service.js';
 
 const VIDEO_SEGMENTS = 8;
 const AUDIO_SEGMENTS = 9;
 
-let tmp: string;
+let tmp: TempDir;
 let fixture: FixtureInfo;
 let server: HlsServer | undefined;
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-alt-audio-'));
+  tmp = await tempDir('m3u8dm-alt-audio-');
   fixture = await ensureFixture('alt-audio');
 });
 afterEach(async () => {
@@ -33,13 +32,13 @@ afterEach(async () => {
   server = undefined;
 });
 afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
+  await tmp.cleanup();
 });
 
 let counter = 0;
 async function runEngine(options: Partial<TaskOptions>, filename = 'show.mp4') {
   server = await startHlsServer({ root: fixture.dir });
-  const base = path.join(tmp, `case-${++counter}`);
+  const base = path.join(tmp.path, `case-${++counter}`);
   const progress: ProgressSnapshot[] = [];
   const job: DownloadJob = {
     taskId: counter,
@@ -97,7 +96,7 @@ describe('merge: alternate audio rendition', () => {
   it('takes audio only from the audio track, fMP4 with its init section included', async () => {
     // Video: the alt-audio fixture's video-only TS. Audio track: the fmp4 fixture (A/V, 8 s), whose video must be left out.
     const fmp4 = await ensureFixture('fmp4');
-    const base = path.join(tmp, `case-${++counter}`);
+    const base = path.join(tmp.path, `case-${++counter}`);
     const download = await downloadResultFrom(path.join(fixture.dir, 'video', 'index.m3u8'));
     const audio = await downloadResultFrom(path.join(fmp4.dir, fmp4.playlist));
     download.audio = { container: audio.container, segments: audio.segments, duration: audio.duration, ...(audio.initFile ? { initFile: audio.initFile } : {}) };
@@ -121,9 +120,10 @@ describe('merge: alternate audio rendition', () => {
 describe('service: alternate audio rendition', () => {
   it('a v1 task on a master with alternate audio completes with sound, counting both tracks', async () => {
     server = await startHlsServer({ root: fixture.dir });
-    const base = path.join(tmp, `case-${++counter}`);
-    const downloads = path.join(base, 'downloads');
-    const svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(base, 'data'), downloadDir: downloads, maxActive: 2, logLevel: 'silent' }));
+    const base = path.join(tmp.path, `case-${++counter}`);
+    // In the suite's folder, which goes at the end.
+    const svc = await withService({ maxActive: 2 }, { dir: base });
+    const downloads = svc.downloadDir;
     try {
       const res = await fetch(`${svc.url}/api/v1/tasks`, { method: 'POST', body: JSON.stringify({ url: server.url(fixture.playlist), filename: 'episode.mp4' }) });
       expect(res.status).toBe(200);

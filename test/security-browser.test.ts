@@ -6,22 +6,20 @@
 // itself, curl without Origin and the CLI keep working.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { configFromEnv } from '../src/service/config.js';
 import { createLogger } from '../src/service/log.js';
-import { startService, type RunningService } from '../src/service/server.js';
 import { ensureWebBuilt, launchBrowser, startTimeTomorrow } from './helpers/browser.js';
 import { runCli } from './helpers/cli-run.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService, type TestService } from './helpers/with-service.js';
 
 const run = promisify(execFile);
 
@@ -84,10 +82,9 @@ window.attack = (async () => {
 }
 
 describe('a page on another origin cannot drive the service', () => {
-  let dir: string;
   let hls: HlsServer;
   let attacker: HlsServer;
-  let svc: RunningService;
+  let svc: TestService;
   let browser: Browser;
   let context: BrowserContext;
   let playlist: string;
@@ -108,7 +105,6 @@ describe('a page on another origin cannot drive the service', () => {
     await ensureWebBuilt();
     hls = await startHlsServer({ root: fixture.dir });
     playlist = hls.url(fixture.playlist);
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-xsite-'));
     const sink = new Writable({
       write(chunk, _enc, done) {
         for (const line of String(chunk).split('\n')) {
@@ -119,12 +115,9 @@ describe('a page on another origin cannot drive the service', () => {
         done();
       },
     });
-    svc = await startService(
-      configFromEnv({}, {
-        port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'),
-        corsOrigins: ['http://friend.example'], allowedHosts: ['m3u8dm.lan'], logLevel: 'info',
-      }),
-      { logger: createLogger('info', sink) },
+    svc = await withService(
+      { corsOrigins: ['http://friend.example'], allowedHosts: ['m3u8dm.lan'], logLevel: 'info' },
+      { prefix: 'm3u8dm-xsite-', deps: { logger: createLogger('info', sink) } },
     );
     svc.server.on('upgrade', (req: http.IncomingMessage) => upgrades.push({ origin: req.headers.origin, host: req.headers.host }));
     // The task the attacker tries to stop: scheduled for tomorrow, so it stays 等待中 unless someone pauses it.
@@ -152,7 +145,6 @@ describe('a page on another origin cannot drive the service', () => {
     await svc?.close();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await Promise.all([hls?.close(), attacker?.close()]);
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('refuses no-cors fetches, beacons, text/plain forms, the WebSocket and the event stream from another loopback origin', async () => {
@@ -183,12 +175,12 @@ describe('a page on another origin cannot drive the service', () => {
     expect(await tasks()).toEqual(before.tasks);
     expect(await settings()).toEqual(before.settings);
     expect((await tasks()).find((t) => t.id === String(victimId))?.status).toBe('等待中');
-    expect(await readdir(path.join(dir, 'downloads')).catch(() => [])).toEqual([]);
+    expect(await readdir(svc.downloadDir).catch(() => [])).toEqual([]);
   }, 60_000);
 
   it('refuses the same attacks from a file:// page (Origin: null)', async () => {
     const before = { tasks: await tasks(), settings: await settings() };
-    const file = path.join(dir, 'attack.html');
+    const file = path.join(svc.dir, 'attack.html');
     await writeFile(file, attackPage(svc.url, playlist, victimId));
     const refusedBefore = refusedCount(/^\/api\//);
     const page = await context.newPage();
@@ -269,21 +261,15 @@ function raw(url: string, method: string, route: string, headers: Record<string,
 }
 
 describe('raw requests with the headers a browser sends', () => {
-  let dir: string;
-  let svc: RunningService;
+  let svc: TestService;
   const playlist = 'http://127.0.0.1:9/index.m3u8';
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-raw-'));
-    svc = await startService(configFromEnv({}, {
-      port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), maxActive: 1,
-      corsOrigins: ['http://friend.example'], allowedHosts: ['m3u8dm.lan'], logLevel: 'silent',
-    }));
+    svc = await withService({ maxActive: 1, corsOrigins: ['http://friend.example'], allowedHosts: ['m3u8dm.lan'] }, { prefix: 'm3u8dm-raw-' });
   });
   afterAll(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await svc?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const own = () => `127.0.0.1:${svc.port}`;
