@@ -4,50 +4,50 @@
 // at the old predictable `.part` name writes nothing; the data folder and its files are
 // private (and put right on start); a tampered id in the database is refused; file
 // names lose C1 and bidi controls.
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
 import { mergeSegments } from '../src/merge/index.js';
 import { partPath } from '../src/merge/output-path.js';
-import { startService, type RunningService } from '../src/service/server.js';
+import type { RunningService } from '../src/service/server.js';
 import { startTimeTomorrow } from './helpers/browser.js';
 import { ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService } from './helpers/with-service.js';
 
 interface V1Task { id: number; status: number; err_msg: string; output_path: string; filename: string }
 
 let hls: HlsServer;
 let fixture: FixtureInfo;
 let discontinuity: FixtureInfo;
-let root: string;
+let root: TempDir;
 
 beforeAll(async () => {
   [fixture, discontinuity] = await Promise.all([ensureFixture('ts'), ensureFixture('discontinuity')]);
-  root = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-fs-'));
-  await mkdir(path.join(root, 'hls'));
-  await symlink(fixture.dir, path.join(root, 'hls', 'ts'));
-  await symlink(discontinuity.dir, path.join(root, 'hls', 'disc'));
-  hls = await startHlsServer({ root: path.join(root, 'hls') });
+  root = await tempDir('m3u8dm-fs-');
+  await mkdir(path.join(root.path, 'hls'));
+  await symlink(fixture.dir, path.join(root.path, 'hls', 'ts'));
+  await symlink(discontinuity.dir, path.join(root.path, 'hls', 'disc'));
+  hls = await startHlsServer({ root: path.join(root.path, 'hls') });
 }, 60_000);
 afterAll(async () => {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await hls?.close();
-  await rm(root, { recursive: true, force: true });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
+  await root?.cleanup();
 });
 
 /** A service of its own per test, in its own folder. */
 async function service(name: string, extra: { saveRoots?: string[] } = {}): Promise<{ svc: RunningService; dir: string; downloads: string; data: string }> {
-  const dir = path.join(root, name);
-  const downloads = path.join(dir, 'downloads');
-  const data = path.join(dir, 'data');
-  await mkdir(downloads, { recursive: true });
-  const svc = await startService(configFromEnv({}, { port: 0, dataDir: data, downloadDir: downloads, logLevel: 'silent', ...extra }));
+  const dir = path.join(root.path, name);
+  await mkdir(path.join(dir, 'downloads'), { recursive: true });
+  // In the suite's folder, which goes at the end; a test may have put files there first.
+  const svc = await withService(extra, { dir });
   running.push(svc);
-  return { svc, dir, downloads, data };
+  return { svc, dir, downloads: svc.downloadDir, data: svc.dataDir };
 }
 const running: RunningService[] = [];
 afterEach(async () => {
@@ -76,7 +76,7 @@ const mode = async (p: string) => (await stat(p)).mode & 0o777;
 
 describe('work folders', () => {
   it('refuses the download folder or a save root as temp_directory', async () => {
-    const roots = path.join(root, 'extra-root');
+    const roots = path.join(root.path, 'extra-root');
     await mkdir(roots, { recursive: true });
     const { svc, downloads } = await service('temp-refused', { saveRoots: [roots] });
     for (const value of [downloads, '', roots, path.dirname(downloads)].filter(Boolean)) {
@@ -113,7 +113,7 @@ describe('work folders', () => {
   }, 90_000);
 
   it('refuses a tampered id in the database and never removes a folder the record merely names', async () => {
-    const dir = path.join(root, 'tampered');
+    const dir = path.join(root.path, 'tampered');
     const data = path.join(dir, 'data');
     const victim = path.join(dir, 'victim');
     const named = path.join(dir, 'named-by-record');
@@ -181,7 +181,7 @@ describe('names and paths', () => {
   }, 90_000);
 
   it('lets no work folder name add an entry to the concat list (plain names, -safe 1)', async () => {
-    const dir = path.join(root, 'concat-direct');
+    const dir = path.join(root.path, 'concat-direct');
     const secret = path.join(dir, 'secret.ts');
     await mkdir(dir, { recursive: true });
     await writeFile(secret, await readFile(path.join(fixture.dir, 'seg000.ts')));
@@ -258,7 +258,7 @@ describe('modes of the data folder', () => {
     await chmod(path.join(data, 'meta.db'), 0o666);
     await chmod(path.join(data, 'logs'), 0o755);
     await chmod(path.join(data, 'logs', `task-${id}.log`), 0o644);
-    const again = await startService(configFromEnv({}, { port: 0, dataDir: data, downloadDir: path.join(path.dirname(data), 'downloads'), logLevel: 'silent' }));
+    const again = await withService({}, { dir: path.dirname(data) });
     running.push(again);
     expect(await mode(data)).toBe(0o700);
     expect(await mode(path.join(data, 'tasks.db'))).toBe(0o600);

@@ -4,41 +4,42 @@
 // ten thousand creates take seconds; a create that fails for a full disk leaves no task;
 // server file times stay in [1970, now + 1 day]; a socket that never sends a whole
 // request is answered 408 and closed.
-import { readFile, mkdir, mkdtemp, rm, stat, symlink, unlink } from 'node:fs/promises';
+import { readFile, mkdir, stat, symlink, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/service/config.js';
-import { MAX_CONNECTIONS, startService, type RunningService } from '../src/service/server.js';
+import type { ServiceConfig } from '../src/service/config.js';
+import { MAX_CONNECTIONS, type RunningService, type ServiceDeps } from '../src/service/server.js';
 import { startTimeTomorrow } from './helpers/browser.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
+import { withService } from './helpers/with-service.js';
 import { startServiceProcess } from './helpers/service-process.js';
 
 interface V1Task { id: number; status: number; err_msg: string; status_bar: string; output_path: string }
 
 let fixture: FixtureInfo;
 let hls: HlsServer;
-let root: string;
+let root: TempDir;
 /** 700,000 one-second segments, all the same file: about 11 MB of text. */
 let hugePlaylist: string;
 const held: import('node:http').ServerResponse[] = [];
 
 beforeAll(async () => {
   fixture = await ensureFixture('ts');
-  root = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-res-'));
-  await mkdir(path.join(root, 'hls'));
-  await symlink(fixture.dir, path.join(root, 'hls', 'ts'));
-  await symlink(fixture.dir, path.join(root, 'hls', 'far'));
-  await symlink(fixture.dir, path.join(root, 'hls', 'past'));
+  root = await tempDir('m3u8dm-res-');
+  await mkdir(path.join(root.path, 'hls'));
+  await symlink(fixture.dir, path.join(root.path, 'hls', 'ts'));
+  await symlink(fixture.dir, path.join(root.path, 'hls', 'far'));
+  await symlink(fixture.dir, path.join(root.path, 'hls', 'past'));
   hugePlaylist = ['#EXTM3U', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', ...Array.from({ length: 700_000 }, () => '#EXTINF:1,\ns.ts'), '#EXT-X-ENDLIST', ''].join('\n');
   const bigKey = `data:text/plain;base64,${Buffer.alloc(1 << 20, 7).toString('base64')}`;
   const keyPlaylist = (await readFile(path.join(fixture.dir, fixture.playlist), 'utf8'))
     .replace('#EXTINF', `#EXT-X-KEY:METHOD=AES-128,URI="${bigKey}"\n#EXTINF`)
     .replace(/^(seg\d+\.ts)$/gm, 'ts/$1');
-  hls = await startHlsServer({ root: path.join(root, 'hls') });
+  hls = await startHlsServer({ root: path.join(root.path, 'hls') });
   hls.override(async (_req, res, urlPath) => {
     if (urlPath.startsWith('/hang/')) {
       // Never answered: the tasks asking stay downloading until the service stops them.
@@ -85,16 +86,16 @@ afterAll(async () => {
   for (const res of held) res.destroy();
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await hls?.close();
-  await rm(root, { recursive: true, force: true });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
+  await root?.cleanup();
 });
 
-async function startOwn(name: string, extra: Parameters<typeof startService>[1] = {}, config: Record<string, unknown> = {}): Promise<{ svc: RunningService; data: string; downloads: string }> {
-  const dir = path.join(root, name);
-  const data = path.join(dir, 'data');
-  const downloads = path.join(dir, 'downloads');
-  await mkdir(downloads, { recursive: true });
-  const svc = await startService(configFromEnv({}, { port: 0, dataDir: data, downloadDir: downloads, logLevel: 'silent', ...config }), extra);
-  return { svc, data, downloads };
+async function startOwn(name: string, deps: ServiceDeps = {}, config: Partial<ServiceConfig> = {}): Promise<{ svc: RunningService; data: string; downloads: string }> {
+  const dir = path.join(root.path, name);
+  await mkdir(path.join(dir, 'downloads'), { recursive: true });
+  // In the suite's folder, which goes at the end.
+  const svc = await withService(config, { dir, deps });
+  return { svc, data: svc.dataDir, downloads: svc.downloadDir };
 }
 
 const post = async (svc: RunningService, route: string, body: unknown) => {
@@ -145,7 +146,7 @@ describe('bounded texts and playlists', () => {
 
 describe('a 700,000-segment playlist', () => {
   it('is refused with a clear error before parsing, and the service stays within 150 MB', async () => {
-    const dir = path.join(root, 'huge');
+    const dir = path.join(root.path, 'huge');
     const proc = await startServiceProcess({ M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads') });
     try {
       const res = await fetch(`${proc.url}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: hls.url('huge.m3u8') }) });
