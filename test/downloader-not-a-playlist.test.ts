@@ -1,13 +1,11 @@
 // URLs that do not lead to a playlist fail with a PlaylistError that says what
 // came instead, and an endless body is refused while it streams.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadStream, PlaylistError } from '../src/downloader/index.js';
 import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
 const BASE_OPTIONS = downloadOptions({ download_threads: 4 });
 
@@ -15,13 +13,13 @@ const BASE_OPTIONS = downloadOptions({ download_threads: 4 });
 const ENDLESS_LIMIT = 64 * 1024 * 1024;
 
 let server: HlsServer;
-let workDir: string;
+let workDir: TempDir;
 let endlessBytesSent = 0;
 
 beforeAll(async () => {
   const fixture = await ensureFixture('ts');
   server = await startHlsServer({ root: fixture.dir });
-  workDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
+  workDir = await tempDir('m3u8dm-dl-');
   const bodies: Record<string, [string, string | Buffer]> = {
     '/page.html': ['text/html', '<!doctype html><html><body><p>No video here.</p><a href="/about">about</a></body></html>'],
     '/api.json': ['application/json', JSON.stringify({ error: 'token expired', code: 401 })],
@@ -54,12 +52,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
-  await rm(workDir, { recursive: true, force: true });
+  await workDir.cleanup();
 });
 
 function download(relative: string) {
   return downloadStream({
-    url: server.url(relative), headers: {}, options: BASE_OPTIONS, workDir,
+    url: server.url(relative), headers: {}, options: BASE_OPTIONS, workDir: workDir.path,
     signal: new AbortController().signal, onProgress: () => {},
   });
 }
@@ -90,7 +88,7 @@ describe('downloader: inputs that are not playlists', () => {
   it('refuses a URL that is not http or https before any request', async () => {
     const before = server.requests.length;
     const attempt = downloadStream({
-      url: 'ftp://127.0.0.1/index.m3u8', headers: {}, options: BASE_OPTIONS, workDir,
+      url: 'ftp://127.0.0.1/index.m3u8', headers: {}, options: BASE_OPTIONS, workDir: workDir.path,
       signal: new AbortController().signal, onProgress: () => {},
     });
     await expect(attempt).rejects.toThrow('"ftp://127.0.0.1/index.m3u8" is not an http or https URL');

@@ -1,9 +1,6 @@
 // Downloads through real proxies on loopback: an HTTP CONNECT proxy and a
 // SOCKS5 proxy, both with username/password. Their counters prove the traffic
 // went through them; a wrong password fails clearly and reaches no server.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadStream, ProxyError } from '../src/downloader/index.js';
 import type { TaskOptions } from '../src/types.js';
@@ -11,6 +8,7 @@ import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startConnectProxy, startSocks5Proxy, type ProxyCredentials, type TestProxy } from './helpers/proxies.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
 
 // Characters that must be URL-encoded inside a proxy URL.
@@ -20,7 +18,7 @@ let fixture: FixtureInfo;
 let server: HlsServer;
 let httpProxy: TestProxy;
 let socksProxy: TestProxy;
-const dirs: string[] = [];
+const dirs: TempDir[] = [];
 
 beforeAll(async () => {
   fixture = await ensureFixture('aes-seq');
@@ -31,12 +29,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([server.close(), httpProxy.close(), socksProxy.close()]);
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(dirs.map((d) => d.cleanup()));
 });
 
 async function viaProxy(proxy: TestProxy, type: TaskOptions['proxy_type'], password = CREDENTIALS.password) {
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
-  dirs.push(workDir);
+  const work = await tempDir('m3u8dm-dl-');
+  dirs.push(work);
+  const workDir = work.path;
   const options = downloadOptions({
     download_threads: 4,
     proxy_type: type, proxy_host: '127.0.0.1', proxy_port: proxy.port,

@@ -1,8 +1,7 @@
 // Pause and resume: aborting stops all traffic within a second, and a second
 // run on the same work folder fetches only what the first did not finish.
 // Also the progress reports: phases, totals, bounded rate.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -11,10 +10,11 @@ import type { ProgressSnapshot } from '../src/types.js';
 import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
 const BASE_OPTIONS = downloadOptions({ download_threads: 2 });
 
-const dirs: string[] = [];
+const dirs: TempDir[] = [];
 let server: HlsServer | undefined;
 
 afterEach(async () => {
@@ -22,13 +22,13 @@ afterEach(async () => {
   server = undefined;
 });
 afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(dirs.map((d) => d.cleanup()));
 });
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
+async function workFolder(): Promise<string> {
+  const dir = await tempDir('m3u8dm-dl-');
   dirs.push(dir);
-  return dir;
+  return dir.path;
 }
 
 const segmentRequests = (s: HlsServer) => s.requests.filter((r) => r.path.endsWith('.ts'));
@@ -46,7 +46,7 @@ describe('downloader: pause and resume', () => {
   it('stops all traffic within a second of an abort, then resumes fetching only the missing segments', async () => {
     const fixture = await ensureFixture('ts');
     server = await startHlsServer({ root: fixture.dir, latencyMs: 100 });
-    const workDir = await tempDir();
+    const workDir = await workFolder();
     const base = { url: server.url(fixture.playlist), headers: {}, options: BASE_OPTIONS, workDir };
 
     // First run: abort once a few segments are done and two more are in flight.
@@ -90,7 +90,7 @@ describe('downloader: pause and resume', () => {
     const fixture = await ensureFixture('ts');
     server = await startHlsServer({ root: fixture.dir });
     const error = await downloadStream({
-      url: server.url(fixture.playlist), headers: {}, options: BASE_OPTIONS, workDir: await tempDir(),
+      url: server.url(fixture.playlist), headers: {}, options: BASE_OPTIONS, workDir: await workFolder(),
       signal: AbortSignal.abort(), onProgress: () => {},
     }).catch((e: unknown) => e);
     expect((error as Error).name).toBe('AbortError');
@@ -102,7 +102,7 @@ describe('downloader: pause and resume', () => {
     server = await startHlsServer({ root: fixture.dir, latencyMs: 50 });
     server.override((_req, res, urlPath) => (urlPath === '/seg001.ts' ? (res.writeHead(410).end(), true) : false));
     const req: DownloadRequest = {
-      url: server.url(fixture.playlist), headers: {}, options: BASE_OPTIONS, workDir: await tempDir(),
+      url: server.url(fixture.playlist), headers: {}, options: BASE_OPTIONS, workDir: await workFolder(),
       signal: new AbortController().signal, onProgress: () => {},
     };
     await expect(downloadStream(req)).rejects.toThrow(/^segment 2 \(.*seg001\.ts\) answered HTTP 410$/);
@@ -120,7 +120,7 @@ describe('downloader: progress', () => {
     const progress: { at: number; snapshot: ProgressSnapshot }[] = [];
     const started = performance.now();
     const result = await downloadStream({
-      url: server.url(fixture.playlist), headers: {}, options: downloadOptions({ download_threads: 1 }), workDir: await tempDir(),
+      url: server.url(fixture.playlist), headers: {}, options: downloadOptions({ download_threads: 1 }), workDir: await workFolder(),
       signal: new AbortController().signal, onProgress: (snapshot) => progress.push({ at: performance.now(), snapshot }),
     });
     const elapsed = performance.now() - started;
@@ -147,7 +147,7 @@ describe('downloader: asking before each request', () => {
     let allowed = true;
     let yes = 0;
     const run = downloadStream({
-      url: server.url(fixture.playlist), headers: {}, options: BASE_OPTIONS, workDir: await tempDir(),
+      url: server.url(fixture.playlist), headers: {}, options: BASE_OPTIONS, workDir: await workFolder(),
       signal: new AbortController().signal, onProgress: () => {},
       mayRequest: () => {
         if (allowed) yes++;

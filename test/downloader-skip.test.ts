@@ -1,8 +1,5 @@
 // skip_ts_info: the grammar (valid and invalid parts) and its effect on a real
 // download: skipped segments are never requested and are listed with a reason.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   downloadStream,
@@ -14,6 +11,7 @@ import type { DownloadResult, ProgressSnapshot } from '../src/types.js';
 import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
 
 describe('parseSkipExpression', () => {
@@ -58,7 +56,7 @@ describe('parseSkipExpression', () => {
 describe('downloader: skip rules', () => {
   let fixture: FixtureInfo;
   let server: HlsServer;
-  const dirs: string[] = [];
+  const dirs: TempDir[] = [];
 
   beforeAll(async () => {
     fixture = await ensureFixture('ts');
@@ -70,12 +68,13 @@ describe('downloader: skip rules', () => {
   });
   afterAll(async () => {
     await server.close();
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await Promise.all(dirs.map((d) => d.cleanup()));
   });
 
   async function download(skip: string): Promise<{ result: DownloadResult; requested: number[]; last: ProgressSnapshot }> {
-    const workDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
-    dirs.push(workDir);
+    const work = await tempDir('m3u8dm-dl-');
+    dirs.push(work);
+    const workDir = work.path;
     const progress: ProgressSnapshot[] = [];
     const result = await downloadStream({
       url: server.url(fixture.playlist), headers: {}, options: downloadOptions({ download_threads: 4, skip_ts_info: skip }), workDir,

@@ -1,9 +1,7 @@
 // ffmpeg discovery (the chosen M3U8DM_FFMPEG, PATH, the npm-bundled binary), the typed
 // ffmpeg runner, and the merge run with both the system and the bundled build.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -13,17 +11,18 @@ import type { OutputFormat } from '../src/types.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { downloadResultFrom, ensureMergeFixture } from './helpers/merge-fixtures.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
 const BUNDLED = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
 const SYSTEM = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
 
-let tmp: string;
+let tmp: TempDir;
 const savedPath = process.env.PATH;
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-ffmpeg-'));
+  tmp = await tempDir('m3u8dm-ffmpeg-');
 });
 afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
+  await tmp.cleanup();
 });
 afterEach(() => {
   process.env.PATH = savedPath;
@@ -48,7 +47,7 @@ describe('locateFfmpeg', () => {
   });
 
   it('M3U8DM_FFMPEG pointing at a missing file is an error naming the variable, not a fallback', async () => {
-    const error = await locateFfmpeg(path.join(tmp, 'no-such-ffmpeg')).catch((e: unknown) => e);
+    const error = await locateFfmpeg(path.join(tmp.path, 'no-such-ffmpeg')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FfmpegNotFoundError);
     expect((error as Error).message).toMatch(/^M3U8DM_FFMPEG=.*no-such-ffmpeg: no such file$/);
   });
@@ -58,7 +57,7 @@ describe('locateFfmpeg', () => {
   });
 
   it('falls back to the npm-bundled binary when PATH has no ffmpeg', async () => {
-    process.env.PATH = tmp;
+    process.env.PATH = tmp.path;
     const found = await locateFfmpeg();
     expect(found).toMatchObject({ path: BUNDLED, source: 'bundled' });
     expect(found.version).not.toBe('');
@@ -99,7 +98,7 @@ describe('runFfmpeg', () => {
   });
 
   it('bad arguments give a MergeError carrying the stderr tail', async () => {
-    const error = await runFfmpeg({ ffmpegPath: SYSTEM, args: ['-i', path.join(tmp, 'missing.ts'), '-f', 'null', '-'] }).catch((e: unknown) => e);
+    const error = await runFfmpeg({ ffmpegPath: SYSTEM, args: ['-i', path.join(tmp.path, 'missing.ts'), '-f', 'null', '-'] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MergeError);
     expect((error as MergeError).stderrTail).toContain('No such file or directory');
     expect((error as MergeError).message).toContain('No such file or directory');
@@ -120,7 +119,7 @@ describe.each([
     expect((await locateFfmpeg(binary)).path).toBe(binary);
     const download = await downloadResultFrom(await playlistOf());
     const debug: string[] = [];
-    const base = path.join(tmp, `${_name}-${_kind}`);
+    const base = path.join(tmp.path, `${_name}-${_kind}`);
     const result = await mergeSegments({
       download,
       workDir: path.join(base, 'work'),

@@ -1,31 +1,31 @@
 // `m3u8dm get` on a live stream: the built binary records it, --live-max-duration
 // ends it, Ctrl-C finishes the file, a second Ctrl-C aborts at once.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killCliChildren, runCli, startCli } from './helpers/cli-run.js';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
 import { startLiveSim, type LiveSim } from './helpers/live-hls.js';
 import { startLiveService } from './helpers/live-service.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 
 describe('m3u8dm get on a live stream', () => {
-  let dir: string;
+  let dir: TempDir;
   let origin: LiveSim;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-livecli-'));
+    dir = await tempDir('m3u8dm-livecli-');
     origin = await startLiveSim({ window: 2, lifetimeMs: 60_000 });
   });
   afterAll(async () => {
     killCliChildren();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
     await origin?.close();
-    await rm(dir, { recursive: true, force: true });
+    await dir.cleanup();
   });
 
   it('records until --live-max-duration and prints the output path', async () => {
-    const out = path.join(dir, 'limit.mp4');
+    const out = path.join(dir.path, 'limit.mp4');
     const { code, stdout, stderr } = await runCli(['get', origin.url, '-o', out, '--live-max-duration', '00:00:02'], { timeoutMs: 30_000 });
     expect(stderr).toMatch(/recording · 00:00:\d\d/);
     expect(stderr).toMatch(/done · recorded 00:00:02 \(live_max_duration reached\)/);
@@ -59,7 +59,7 @@ describe('m3u8dm get on a live stream', () => {
   });
 
   it('Ctrl-C ends the recording and writes a playable file', async () => {
-    const out = path.join(dir, 'ctrl-c.mp4');
+    const out = path.join(dir.path, 'ctrl-c.mp4');
     const run = startCli(['get', origin.url, '-o', out], { timeoutMs: 30_000 });
     await waitFor(() => /recording · 00:00:0[2-9]/.test(run.stderr()), { timeoutMs: 20_000, what: 'two seconds recorded' });
     run.child.kill('SIGINT');
@@ -74,7 +74,7 @@ describe('m3u8dm get on a live stream', () => {
   it('a second Ctrl-C aborts at once, leaving no output file', async () => {
     // Slow segments: the first Ctrl-C's clean stop waits for the ones in flight, long enough for a second.
     const slow = await startLiveSim({ window: 2, lifetimeMs: 30_000, segmentDelayMs: 2_000 });
-    const out = path.join(dir, 'abort.mp4');
+    const out = path.join(dir.path, 'abort.mp4');
     const run = startCli(['get', slow.url, '-o', out], { timeoutMs: 30_000 });
     try {
       await waitFor(() => /recording · 00:00:0[1-9]/.test(run.stderr()), { timeoutMs: 20_000, what: 'recording' });
@@ -85,6 +85,6 @@ describe('m3u8dm get on a live stream', () => {
       await slow.close();
     }
     expect(await run.exited).toBe(130);
-    expect((await readdir(dir)).includes('abort.mp4')).toBe(false);
+    expect((await readdir(dir.path)).includes('abort.mp4')).toBe(false);
   });
 });

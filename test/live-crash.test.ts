@@ -2,25 +2,25 @@
 // followed by a restart of the real built service on the same data dir. The
 // recording goes on, the final file holds the segments from before and after,
 // and the origin's log shows no segment fetched twice.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeErrors, ffprobe } from './helpers/ffprobe.js';
 import { startLiveSim, type LiveSim } from './helpers/live-hls.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 
 interface Task { id: number; status: number; segments_done: number; recorded_s: number; output_path: string; err_msg: string; live: boolean; phase: string }
 
 describe('live recording across service restarts', () => {
-  let dir: string | undefined;
+  let dir: TempDir | undefined;
   let svc: ServiceProcess | undefined;
   let origin: LiveSim | undefined;
   afterAll(async () => {
     await svc?.stop('SIGKILL');
     await origin?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await dir?.cleanup();
   });
 
   const segmentRequests = () => origin!.requests.filter((r) => /\/seg-\d+\.ts$/.test(r.path));
@@ -45,8 +45,8 @@ describe('live recording across service restarts', () => {
   }
 
   it('goes on recording after kill -9 and after SIGTERM, fetching no segment twice', async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-livecrash-'));
-    const env = { M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads') };
+    dir = await tempDir('m3u8dm-livecrash-');
+    const env = { M3U8DM_DATA_DIR: path.join(dir.path, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir.path, 'downloads') };
     origin = await startLiveSim({ window: 12, lifetimeMs: 110_000 });
     svc = await startServiceProcess(env);
     const res = await fetch(`${svc.url}/api/v1/tasks`, {
@@ -88,7 +88,7 @@ describe('live recording across service restarts', () => {
     const media = await ffprobe(done.output_path);
     expect(Math.abs(media.duration - fetched.length * 0.5)).toBeLessThanOrEqual(0.5);
     expect(await decodeErrors(done.output_path)).toBe('');
-    const log = await readFile(path.join(dir, 'data', 'logs', `task-${id}.log`), 'utf8');
+    const log = await readFile(path.join(dir.path, 'data', 'logs', `task-${id}.log`), 'utf8');
     expect(log).toMatch(/resuming the recording after a restart: \d+ segments .* the output has a gap there/);
   });
 });

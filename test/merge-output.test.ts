@@ -4,8 +4,7 @@
 // still in the work folder for a retry.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -14,19 +13,20 @@ import type { DownloadResult } from '../src/types.js';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { downloadResultFrom, ensureMergeFixture } from './helpers/merge-fixtures.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
-let tmp: string;
+let tmp: TempDir;
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-merge-out-'));
+  tmp = await tempDir('m3u8dm-merge-out-');
 });
 afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
+  await tmp.cleanup();
 });
 
 let counter = 0;
 /** Fresh folders, with a private copy of a fixture's segments in the work folder (tests move and break them). */
 async function setup(kind: 'ts' | 'fmp4' = 'ts') {
-  const base = path.join(tmp, `case-${++counter}`);
+  const base = path.join(tmp.path, `case-${++counter}`);
   const workDir = path.join(base, 'work');
   const saveDir = path.join(base, 'save');
   const fixture = await ensureFixture(kind);
@@ -59,7 +59,7 @@ async function digest(files: string[]): Promise<string> {
 
 describe('uniqueOutputPath', () => {
   it('adds _1, _2… and reserves each name, also when called concurrently', async () => {
-    const dir = path.join(tmp, 'unique');
+    const dir = path.join(tmp.path, 'unique');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'movie.mp4'), 'taken');
     expect(path.basename(await uniqueOutputPath(dir, 'movie.mp4'))).toBe('movie_1.mp4');
@@ -70,7 +70,7 @@ describe('uniqueOutputPath', () => {
   });
 
   it('refuses names with folders in them', async () => {
-    await expect(uniqueOutputPath(tmp, '../escape.mp4')).rejects.toThrow(/without folders/);
+    await expect(uniqueOutputPath(tmp.path, '../escape.mp4')).rejects.toThrow(/without folders/);
   });
 });
 
@@ -187,7 +187,7 @@ describe('abort', () => {
   it('kills ffmpeg, rejects with an AbortError, leaves no partial output and the segments in place', async () => {
     const fixture = await ensureMergeFixture('merge-3000');
     const download = await downloadResultFrom(fixture.playlist);
-    const folders = { workDir: path.join(tmp, 'abort-work'), saveDir: path.join(tmp, 'abort-save') };
+    const folders = { workDir: path.join(tmp.path, 'abort-work'), saveDir: path.join(tmp.path, 'abort-save') };
     const controller = new AbortController();
     let commandLine = '';
     const error = await mergeSegments(

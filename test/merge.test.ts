@@ -1,7 +1,6 @@
 // The merge stage on real HLS made by ffmpeg: every fixture kind becomes one
 // playable file of the right container and length, checked with ffprobe.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -10,19 +9,20 @@ import type { DownloadResult, OutputFormat } from '../src/types.js';
 import { decodeErrors, expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
 import { downloadResultFrom, ensureMergeFixture } from './helpers/merge-fixtures.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
-let tmp: string;
+let tmp: TempDir;
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-merge-'));
+  tmp = await tempDir('m3u8dm-merge-');
 });
 afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
+  await tmp.cleanup();
 });
 
 let counter = 0;
 /** A fresh work and save folder per merge, so outputs never meet. */
 function folders() {
-  const base = path.join(tmp, `case-${++counter}`);
+  const base = path.join(tmp.path, `case-${++counter}`);
   return { workDir: path.join(base, 'work'), saveDir: path.join(base, 'save') };
 }
 

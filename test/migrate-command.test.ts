@@ -1,8 +1,6 @@
 // `m3u8dm migrate` through the built CLI: an embedded store's tasks (ids kept), settings and
 // integration settings land in an empty PostgreSQL store; a second run, a missing data dir, a data dir
 // in use and a target that is not PostgreSQL are each refused in one line.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IntegrationSettings } from '../src/manager/integration-settings.js';
@@ -13,18 +11,19 @@ import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { killCliChildren, runCli } from './helpers/cli-run.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
 import { newTask } from './helpers/store-contract.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
 let cluster: PgCluster;
-let dir: string;
+let dir: TempDir;
 beforeAll(async () => {
   cluster = await startPgCluster();
-  dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-migrate-'));
+  dir = await tempDir('m3u8dm-migrate-');
 }, 180_000);
 afterAll(async () => {
   killCliChildren();
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await cluster?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await dir.cleanup();
 }, 60_000);
 
 const integrations: IntegrationSettings = {
@@ -52,7 +51,7 @@ async function seedEmbedded(dataDir: string): Promise<TaskRecord[]> {
 
 describe('m3u8dm migrate', () => {
   it('copies tasks with their ids, settings and integration settings; new ids continue after the highest', async () => {
-    const dataDir = path.join(dir, 'one');
+    const dataDir = path.join(dir.path, 'one');
     const before = await seedEmbedded(dataDir);
     const url = await cluster.createDatabase('migrate_one');
     const r = await runCli(['migrate', '--from', dataDir, '--to', url]);
@@ -93,12 +92,12 @@ describe('m3u8dm migrate', () => {
 
   it('refuses a folder without data, a data dir a service uses, and a target that is not PostgreSQL', async () => {
     const url = await cluster.createDatabase('migrate_refused');
-    const empty = path.join(dir, 'nothing-here');
+    const empty = path.join(dir.path, 'nothing-here');
     const none = await runCli(['migrate', '--from', empty, '--to', url]);
     expect(none.code).toBe(1);
     expect(none.stderr).toBe(`m3u8dm: ${empty} holds no m3u8dm data (no tasks.db); pass the service's M3U8DM_DATA_DIR as --from\n`);
 
-    const busyDir = path.join(dir, 'busy');
+    const busyDir = path.join(dir.path, 'busy');
     await seedEmbedded(busyDir);
     const running = new NedbTaskStore({ dataDir: busyDir }); // holds the lock, as a running service does
     await running.open();

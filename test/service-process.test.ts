@@ -1,17 +1,16 @@
 // The service as a real process on a real data dir: restarts, SIGTERM, kill -9.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 
 interface CompatTask { id: string; status: string; filename: string; progress: number }
 
 describe('service process', () => {
-  let dir: string;
+  let dir: TempDir;
   let env: Record<string, string>;
   let svc: ServiceProcess | undefined;
   let origin: HlsServer;
@@ -27,15 +26,15 @@ describe('service process', () => {
   afterEach(async () => {
     await svc?.stop('SIGKILL');
     svc = undefined;
-    await rm(dir, { recursive: true, force: true });
+    await dir.cleanup();
   });
   async function boot(extra: Record<string, string> = {}) {
     svc = await startServiceProcess({ ...env, ...extra });
     return svc;
   }
   async function fresh() {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-proc-'));
-    env = { M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads') };
+    dir = await tempDir('m3u8dm-proc-');
+    env = { M3U8DM_DATA_DIR: path.join(dir.path, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir.path, 'downloads') };
   }
   const tasks = async (): Promise<CompatTask[]> => (await fetch(`${svc!.url}/api/tasks`)).json() as Promise<CompatTask[]>;
   const post = (route: string, body: unknown) => fetch(`${svc!.url}${route}`, { method: 'POST', body: JSON.stringify(body) });
@@ -62,7 +61,7 @@ describe('service process', () => {
     expect(second).toContain('service exited (1) before listening');
     expect(second).toMatch(/m3u8dm: cannot start: another m3u8dm \(pid \d+\) is using the data dir/);
     const port = new URL(svc!.url).port;
-    const busy = await startServiceProcess({ ...env, M3U8DM_DATA_DIR: path.join(dir, 'other') }, ['--port', port]).then(() => 'started', (err: Error) => err.message);
+    const busy = await startServiceProcess({ ...env, M3U8DM_DATA_DIR: path.join(dir.path, 'other') }, ['--port', port]).then(() => 'started', (err: Error) => err.message);
     expect(busy).toContain(`m3u8dm: cannot start: 127.0.0.1:${port} is already in use`);
     // After a kill -9 the lock is stale, and the next start takes it over.
     svc!.child.kill('SIGKILL');

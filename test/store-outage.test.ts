@@ -1,8 +1,6 @@
 // The database going away while the service runs: calls fail fast with StoreUnavailableError (the API
 // answers 503 saying so) instead of hanging or crashing the process, and everything works again once
 // the server is back on the same port and data dir.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgTaskStore, StoreUnavailableError } from '../src/store/pg-task-store.js';
@@ -13,20 +11,21 @@ import { expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer } from './helpers/hls-server.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 import { newTask } from './helpers/store-contract.js';
 
 let cluster: PgCluster;
-let dir: string;
+let dir: TempDir;
 beforeAll(async () => {
   cluster = await startPgCluster();
-  dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-outage-'));
+  dir = await tempDir('m3u8dm-outage-');
 }, 180_000);
 afterAll(async () => {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await cluster?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await dir.cleanup();
 }, 60_000);
 
 /** The promise's outcome, or 'hung' when it has not settled within `ms`. */
@@ -82,7 +81,7 @@ describe('the PostgreSQL store while its database goes away and comes back', () 
     const url = await cluster.createDatabase('outage_service');
     let svc: ServiceProcess | undefined;
     try {
-      svc = await startServiceProcess({ M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads'), M3U8DM_STORE: url });
+      svc = await startServiceProcess({ M3U8DM_DATA_DIR: path.join(dir.path, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir.path, 'downloads'), M3U8DM_STORE: url });
       const post = () => fetch(`${svc!.url}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'http://127.0.0.1:9/a.m3u8', start_time: '23:59' }) });
       expect((await post()).status).toBe(200);
       await cluster.halt();
@@ -119,7 +118,7 @@ describe('the PostgreSQL store while its database goes away and comes back', () 
     const url = await cluster.createDatabase('outage_download');
     let svc: ServiceProcess | undefined;
     try {
-      svc = await startServiceProcess({ M3U8DM_DATA_DIR: path.join(dir, 'dl-data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'dl'), M3U8DM_STORE: url });
+      svc = await startServiceProcess({ M3U8DM_DATA_DIR: path.join(dir.path, 'dl-data'), M3U8DM_DOWNLOAD_DIR: path.join(dir.path, 'dl'), M3U8DM_STORE: url });
       const task = async () => {
         const r = await fetch(`${svc!.url}/api/v1/tasks/${id}`);
         return r.status === 200 ? ((await r.json()) as { data: { status: number; segments_done: number; output_path: string; err_msg: string } }).data : null;

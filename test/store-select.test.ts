@@ -1,9 +1,7 @@
 // Choosing the store at start (M3U8DM_STORE, serve --store), through the built CLI: a malformed spec
 // and an unreachable database each stop the start with one line; a PostgreSQL spec runs the service
 // on the database, so a second instance with its own data dir sees the same tasks.
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_CODE } from '../src/api/present.js';
@@ -13,14 +11,15 @@ import { killCliChildren, runCli } from './helpers/cli-run.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { freePort, startPgCluster, type PgCluster } from './helpers/postgres.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js';
 
-let dir: string;
+let dir: TempDir;
 let cluster: PgCluster;
 let origin: HlsServer;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-store-select-'));
+  dir = await tempDir('m3u8dm-store-select-');
   cluster = await startPgCluster();
   origin = await startHlsServer({ root: (await ensureFixture('ts')).dir });
 }, 180_000);
@@ -30,11 +29,11 @@ afterAll(async () => {
   await origin?.close();
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when the setup failed
   await cluster?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await dir.cleanup();
 }, 60_000);
 
 const env = (name: string, extra: Record<string, string> = {}) => ({
-  M3U8DM_DATA_DIR: path.join(dir, name, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'downloads'), M3U8DM_LOG_LEVEL: 'warn', ...extra,
+  M3U8DM_DATA_DIR: path.join(dir.path, name, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir.path, 'downloads'), M3U8DM_LOG_LEVEL: 'warn', ...extra,
 });
 
 /** Whether something accepts connections on the port. */

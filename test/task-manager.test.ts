@@ -1,5 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
@@ -7,6 +6,7 @@ import { TaskManager, TransitionError, TaskNotFoundError, type CreateTaskInput }
 import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { ScriptedEngine, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
 import { ManualClock } from './helpers/manual-clock.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import type { Clock } from '../src/manager/clock.js';
 
@@ -15,27 +15,27 @@ const input = (n: number, over: Partial<CreateTaskInput> = {}): CreateTaskInput 
 });
 
 describe('TaskManager', () => {
-  let dir: string;
+  let dir: TempDir;
   let store: NedbTaskStore;
   let manager: TaskManager;
   let engine: ScriptedEngine;
 
   async function boot(engineOptions: ScriptedEngineOptions, maxActive = 2, clock?: Clock) {
-    store = new NedbTaskStore({ dataDir: path.join(dir, 'data') });
+    store = new NedbTaskStore({ dataDir: path.join(dir.path, 'data') });
     await store.open();
     engine = new ScriptedEngine(engineOptions);
-    manager = new TaskManager({ store, engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, clock, progressWriteMs: 50 });
+    manager = new TaskManager({ store, engine, dataDir: path.join(dir.path, 'data'), downloadDir: path.join(dir.path, 'downloads'), saveRoots: [], maxActive, clock, progressWriteMs: 50 });
     await manager.start();
   }
   const statusOf = async (id: number) => (await manager.get(id)).status;
   const until = (id: number, status: TaskStatus) => waitFor(async () => (await statusOf(id)) === status, { what: `task ${id} ${status}` });
 
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-manager-'));
+    dir = await tempDir('m3u8dm-manager-');
   });
   afterEach(async () => {
     await manager.shutdown().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await dir.cleanup();
   });
 
   it('runs at most maxActive tasks at once, starting them in creation order, until all complete', async () => {
@@ -155,7 +155,7 @@ describe('TaskManager', () => {
     const t = await manager.create(input(1));
     await until(t.id, TaskStatus.downloading);
     await manager.shutdown();
-    store = new NedbTaskStore({ dataDir: path.join(dir, 'data') });
+    store = new NedbTaskStore({ dataDir: path.join(dir.path, 'data') });
     await store.open();
     expect((await store.get(t.id))?.status).toBe(TaskStatus.waiting);
     // A crash leaves 下载中 in the file: simulate it, then start a manager on it.
@@ -175,6 +175,6 @@ describe('TaskManager', () => {
     expect(plain.options.proxy_password).toBe('secret');
     const adv = await manager.create(input(2, { advanced: true, options: { download_threads: 64 } }));
     expect(adv.options).toMatchObject({ download_threads: 64, proxy_host: '127.0.0.1', proxy_password: 'secret' });
-    expect(manager.workDirOf(adv)).toBe(path.join(dir, 'data', 'work', String(adv.id)));
+    expect(manager.workDirOf(adv)).toBe(path.join(dir.path, 'data', 'work', String(adv.id)));
   });
 });

@@ -5,8 +5,6 @@
 // becomes an InternalError while the original reaches the service log; and
 // every error class of the downloader, merge and manager layers is in got's
 // shape (name, stable code, standard cause), with one AbortError for all.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,6 +18,7 @@ import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { TaskManager } from '../src/manager/task-manager.js';
 import { TaskStatus, type Engine } from '../src/types.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { startStreamService, type StreamService } from './helpers/stream-task.js';
 
@@ -108,7 +107,7 @@ describe('typed errors', () => {
   }, 120_000);
 
   it('an unexpected exception in a run becomes an InternalError in err_msg; the original goes to the log', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-internal-'));
+    const { path: dir, cleanup } = await tempDir('m3u8dm-internal-');
     const store = new NedbTaskStore({ dataDir: path.join(dir, 'data') });
     await store.open();
     // An engine with a bug in it: the very exception the issue saw.
@@ -137,7 +136,7 @@ describe('typed errors', () => {
       expect(String((cause as Error).message)).toMatch(/Cannot read properties of undefined \(reading 'BANDWIDTH'\)/);
     } finally {
       await manager.shutdown().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
+      await cleanup();
     }
   });
 

@@ -1,30 +1,28 @@
 // What the downloader suites share: a fixture server per test, temp work folders,
 // and a DownloadRequest with the test's options. Cleans up after itself.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach } from 'vitest';
 import type { DownloadRequest } from '../../src/downloader/index.js';
 import type { HeaderMap, ProgressSnapshot, TaskOptions } from '../../src/types.js';
 import { ensureFixture, type FixtureKind } from './hls-fixtures.js';
 import { startHlsServer, type HlsServer, type HlsServerOptions } from './hls-server.js';
 import { downloadOptions } from './task-options.js';
+import { tempDir, type TempDir } from './temp-dir.js';
 
 /** Registers the hooks; call at the top of a test file. */
 export function useDownloaderHarness(base: Partial<TaskOptions> = { download_threads: 4 }) {
-  const dirs: string[] = [];
+  const dirs: TempDir[] = [];
   let server: HlsServer | undefined;
   afterEach(async () => {
     await server?.close();
     server = undefined;
   });
   afterAll(async () => {
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await Promise.all(dirs.map((d) => d.cleanup()));
   });
-  const tempDir = async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-dl-'));
+  const workDir = async () => {
+    const dir = await tempDir('m3u8dm-dl-');
     dirs.push(dir);
-    return dir;
+    return dir.path;
   };
   return {
     /** Serves a fixture (closed after the test). */
@@ -33,12 +31,12 @@ export function useDownloaderHarness(base: Partial<TaskOptions> = { download_thr
       server = await startHlsServer({ root: fixture.dir, ...options });
       return { fixture, server };
     },
-    tempDir,
+    tempDir: workDir,
     /** A request into a fresh work folder; `progress` collects every snapshot. */
     request: async (url: string, options: Partial<TaskOptions> = {}, headers: HeaderMap = {}): Promise<DownloadRequest & { progress: ProgressSnapshot[] }> => {
       const progress: ProgressSnapshot[] = [];
       return {
-        url, headers, options: downloadOptions({ ...base, ...options }), workDir: await tempDir(),
+        url, headers, options: downloadOptions({ ...base, ...options }), workDir: await workDir(),
         signal: new AbortController().signal, onProgress: (s) => progress.push(s), progress,
       };
     },
