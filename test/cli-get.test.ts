@@ -1,8 +1,7 @@
 // `m3u8dm get`: the built binary run as a child process against a real HLS server
 // on loopback — a valid file out, Ctrl-C and resume, proxies, usage errors.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectMedia, ffprobe } from './helpers/ffprobe.js';
@@ -10,11 +9,12 @@ import { ensureFixture, type FixtureInfo } from './helpers/hls-fixtures.js';
 import { killCliChildren, runCli, startCli } from './helpers/cli-run.js';
 import { startHlsServer, type HlsServer } from './helpers/hls-server.js';
 import { startSocks5Proxy, type TestProxy } from './helpers/proxies.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 
 let fixture: FixtureInfo;
 let server: HlsServer;
-let dir: string;
+let dir: TempDir | undefined;
 
 beforeAll(async () => {
   fixture = await ensureFixture('ts');
@@ -28,12 +28,12 @@ afterAll(async () => {
 afterEach(async () => {
   killCliChildren();
   server.options.latencyMs = 0;
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await dir?.cleanup();
 });
 
 async function freshDir(): Promise<string> {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-cli-get-'));
-  return dir;
+  dir = await tempDir('m3u8dm-cli-get-');
+  return dir.path;
 }
 
 /**

@@ -4,9 +4,8 @@
 // that is as far as nedb goes); on PostgreSQL each node has its own PgTaskStore on one database.
 // Another node's writes are also made through a store directly (`store`), as a peer makes them.
 import http from 'node:http';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,6 +22,7 @@ import { openWorkFolder } from '../src/manager/work-folders.js';
 import { statusBar } from '../src/manager/progress-text.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { ScriptedEngine, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { startPgCluster, type PgCluster } from './helpers/postgres.js';
 
@@ -65,7 +65,7 @@ backends.push({
 });
 
 for (const backend of backends) describe(`task manager nodes on one store (${backend.name})`, () => {
-  let dir: string;
+  let dir: TempDir;
   let shared: Shared;
   let store: TaskStore;
   const nodes: { manager: TaskManager; engine: ScriptedEngine }[] = [];
@@ -78,7 +78,7 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
   ) {
     const engine = new ScriptedEngine(engineOptions);
     const manager = new TaskManager({
-      store: wrap(await shared.storeFor()), engine, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
+      store: wrap(await shared.storeFor()), engine, dataDir: path.join(dir.path, 'data'), downloadDir: path.join(dir.path, 'downloads'), saveRoots: [], maxActive, nodeId, leaseMs, progressWriteMs: 50,
     });
     const errors: unknown[] = [];
     manager.on('error', (err) => errors.push(err));
@@ -89,9 +89,9 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
   const record = async (id: number) => (await store.get(id))!;
 
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-nodes-'));
-    await mkdir(path.join(dir, 'downloads'));
-    shared = await backend.open(dir);
+    dir = await tempDir('m3u8dm-nodes-');
+    await mkdir(path.join(dir.path, 'downloads'));
+    shared = await backend.open(dir.path);
     store = shared.store;
   });
   afterEach(async () => {
@@ -99,7 +99,7 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     for (const n of nodes.reverse()) await n.manager.shutdown().catch(() => undefined);
     nodes.length = 0;
     await shared.close().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await dir.cleanup();
   });
 
   it('starts tasks by claim on a free node only, at most its maxActive, and an API-only node runs none', async () => {
@@ -207,7 +207,7 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     const worker = await node('worker', 1, { segments: 60, segmentMs: 30 });
     const events: TaskEvent[] = [];
     api.manager.on('task', (e) => events.push(e));
-    const config = configFromEnv({}, { dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads') });
+    const config = configFromEnv({}, { dataDir: path.join(dir.path, 'data'), downloadDir: path.join(dir.path, 'downloads') });
     const app = createApp({ manager: api.manager, config, logger: createLogger('silent'), mounts: serviceMounts({ manager: api.manager, config, ffmpeg: ffmpegForHealth, events: { throttleMs: 50, heartbeatMs: 1_000 } }) });
     const server = http.createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

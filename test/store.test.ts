@@ -1,24 +1,24 @@
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../src/manager/settings.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { leaseContract } from './helpers/lease-contract.js';
 import { newTask, storeContract } from './helpers/store-contract.js';
+import { tempDir, type TempDir } from './helpers/temp-dir.js';
 import { TaskStatus } from '../src/types.js';
 
 describe('NedbTaskStore', () => {
-  let dir: string;
+  let dir: TempDir;
   let store: NedbTaskStore;
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-store-'));
-    store = new NedbTaskStore({ dataDir: dir });
+    dir = await tempDir('m3u8dm-store-');
+    store = new NedbTaskStore({ dataDir: dir.path });
     await store.open();
   });
   afterEach(async () => {
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await dir.cleanup();
   });
 
   it('gives positive ids in creation order and never reuses one, even after a reopen', async () => {
@@ -27,7 +27,7 @@ describe('NedbTaskStore', () => {
     expect([a.id, b.id]).toEqual([1, 2]);
     await store.delete(b.id);
     await store.close();
-    store = new NedbTaskStore({ dataDir: dir });
+    store = new NedbTaskStore({ dataDir: dir.path });
     await store.open();
     const c = await store.create(newTask());
     expect(c.id).toBe(3);
@@ -67,8 +67,8 @@ describe('NedbTaskStore', () => {
     await store.saveSettings({ ...DEFAULT_SETTINGS, download_threads: 17 });
     const t = await store.create(newTask({ filename: 'kept.mp4' }));
     await store.close();
-    expect(await readFile(path.join(dir, 'tasks.db'), 'utf8')).toContain('kept.mp4');
-    store = new NedbTaskStore({ dataDir: dir });
+    expect(await readFile(path.join(dir.path, 'tasks.db'), 'utf8')).toContain('kept.mp4');
+    store = new NedbTaskStore({ dataDir: dir.path });
     await store.open();
     expect((await store.getSettings())?.download_threads).toBe(17);
     expect((await store.get(t.id))?.filename).toBe('kept.mp4');
@@ -76,14 +76,14 @@ describe('NedbTaskStore', () => {
 });
 
 leaseContract('nedb', async () => {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-contract-'));
-  const store = new NedbTaskStore({ dataDir });
+  const dir = await tempDir('m3u8dm-contract-');
+  const store = new NedbTaskStore({ dataDir: dir.path });
   await store.open();
-  return { store, cleanup: async () => { await store.close(); await rm(dataDir, { recursive: true, force: true }); } };
+  return { store, cleanup: async () => { await store.close(); await dir.cleanup(); } };
 });
 
 storeContract('NedbTaskStore', () => {
-  let dir: string | undefined;
+  let dir: TempDir | undefined;
   const openIn = async (d: string) => {
     const s = new NedbTaskStore({ dataDir: d });
     await s.open();
@@ -91,12 +91,12 @@ storeContract('NedbTaskStore', () => {
   };
   return {
     async fresh() {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-store-contract-'));
-      return openIn(dir);
+      dir = await tempDir('m3u8dm-store-contract-');
+      return openIn(dir.path);
     },
-    reopen: () => openIn(dir!),
+    reopen: () => openIn(dir!.path),
     async cleanup() {
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await dir?.cleanup();
     },
   };
 });

@@ -1,6 +1,5 @@
 // An app (not listening) over a real nedb store and a scripted engine, for route tests.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Express } from 'express';
 import { createApp, type AppDeps } from '../../src/api/app.js';
@@ -13,6 +12,7 @@ import { serviceMounts } from '../../src/api/mounts.js';
 import { ffmpegForHealth } from '../../src/service/server.js';
 import { hooksDisabledReason } from '../../src/manager/integration-settings.js';
 import { ScriptedEngine, type ScriptedEngineOptions } from './scripted-engine.js';
+import { tempDir } from './temp-dir.js';
 
 export interface AppHarness {
   app: Express;
@@ -30,7 +30,7 @@ export async function startAppHarness(opts: {
   /** Mount the service's other routes (v1, events) as the server does. @defaultValue true */
   allRoutes?: boolean;
 } = {}): Promise<AppHarness> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-app-'));
+  const { path: dir, cleanup } = await tempDir('m3u8dm-app-');
   const config = configFromEnv({}, { dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), maxActive: 2, ...opts.config });
   await mkdir(config.downloadDir, { recursive: true });
   const store = new NedbTaskStore({ dataDir: config.dataDir });
@@ -44,7 +44,7 @@ export async function startAppHarness(opts: {
     app, manager, engine, config, dir,
     async close() {
       await manager.shutdown().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }

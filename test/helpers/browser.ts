@@ -4,16 +4,16 @@
 // their own way: `slow/` staggers segments, gated ones hold segments until opened.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { configFromEnv } from '../../src/service/config.js';
-import { startService, type RunningService } from '../../src/service/server.js';
+import type { RunningService } from '../../src/service/server.js';
 import { ensureFixture, type FixtureInfo } from './hls-fixtures.js';
 import { startHlsServer, type HlsServer } from './hls-server.js';
+import { withService } from './with-service.js';
 
 const run = promisify(execFile);
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -118,8 +118,8 @@ const FOLDERS = ['fast', 'slow', 'gated', 'stuck', 'curl', 'paging'];
 export async function startWebHarness(opts: { token?: string; basicAuth?: { user: string; pass: string } } = {}): Promise<WebHarness> {
   await ensureWebBuilt();
   const fixture = await ensureFixture('ts');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-web-'));
-  const root = path.join(dir, 'hls');
+  const service = await withService({ token: opts.token, basicAuth: opts.basicAuth, maxActive: 4 }, { prefix: 'm3u8dm-web-' });
+  const root = path.join(service.dir, 'hls');
   await mkdir(root);
   for (const name of FOLDERS) await symlink(fixture.dir, path.join(root, name));
   const gates = new Map<string, Gate>();
@@ -138,17 +138,8 @@ export async function startWebHarness(opts: { token?: string; basicAuth?: { user
     if ((m[1] === 'gated' || m[1] === 'stuck') && n >= 4) await gate(m[1]).opened;
     return false; // then served as usual
   });
-  const downloadDir = path.join(dir, 'downloads');
+  const { downloadDir } = service;
   await mkdir(downloadDir);
-  const service = await startService(configFromEnv({}, {
-    port: 0,
-    dataDir: path.join(dir, 'data'),
-    downloadDir,
-    token: opts.token,
-    basicAuth: opts.basicAuth,
-    maxActive: 4,
-    logLevel: 'silent',
-  }));
   return {
     service,
     hls,
@@ -160,7 +151,6 @@ export async function startWebHarness(opts: { token?: string; basicAuth?: { user
       for (const g of gates.values()) g.open();
       await service.close().catch(() => undefined);
       await hls.close().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,13 +1,10 @@
 // The kit of the live-recording suites: the real service in-process on a fresh
 // data dir, v1 calls, and a task poller. Each suite starts its own simulators.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll } from 'vitest';
-import os from 'node:os';
-import path from 'node:path';
-import { configFromEnv } from '../../src/service/config.js';
-import { startService, type RunningService } from '../../src/service/server.js';
+import type { RunningService } from '../../src/service/server.js';
 import { startLiveSim, type LiveSim, type LiveSimOptions } from './live-hls.js';
 import { waitFor } from './wait-for.js';
+import { withService } from './with-service.js';
 
 export interface LiveTask {
   id: number;
@@ -40,8 +37,7 @@ export interface LiveService {
 }
 
 export async function startLiveService(): Promise<LiveService> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-rec-'));
-  const svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(dir, 'data'), downloadDir: path.join(dir, 'downloads'), logLevel: 'silent' }));
+  const svc = await withService({}, { prefix: 'm3u8dm-rec-' });
   const post = (body: unknown) => fetch(`${svc.url}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const task = async (id: number) => ((await (await fetch(`${svc.url}/api/v1/tasks/${id}`)).json()) as { data: LiveTask }).data;
   const until = (id: number, check: (t: LiveTask) => boolean, what: string, timeoutMs = 60_000) =>
@@ -51,7 +47,7 @@ export async function startLiveService(): Promise<LiveService> {
     }, { timeoutMs, intervalMs: 100, what });
   return {
     svc,
-    dir,
+    dir: svc.dir,
     async create(body) {
       const res = await post(body);
       const json = (await res.json()) as { code: number; message: string; data: { task_ids: number[] } };
@@ -68,7 +64,6 @@ export async function startLiveService(): Promise<LiveService> {
     finished: (id, timeoutMs) => until(id, (t) => t.status === 2 || t.status === 3 || t.status === 4, `task ${id} to finish`, timeoutMs),
     async close() {
       await svc.close();
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -2,11 +2,11 @@
 // loopback port (unix socket inside the temp dir), run as an unprivileged user when the
 // tests run as root (PostgreSQL refuses to run as root), stopped and removed afterwards.
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { tempDir } from './temp-dir.js';
 
 const run = promisify(execFile);
 
@@ -64,7 +64,7 @@ export async function startPgCluster(): Promise<PgCluster> {
   const initdb = await findBin('initdb');
   const pgCtl = await findBin('pg_ctl');
   const user = await asUser();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-pg-'));
+  const { path: dir, cleanup } = await tempDir('m3u8dm-pg-');
   const data = path.join(dir, 'data');
   const exec = async (bin: string, args: string[], timeout: number) => {
     const [file, argv] = user ? ['runuser', ['-u', user.name, '--', bin, ...args]] : [bin, args];
@@ -89,7 +89,7 @@ export async function startPgCluster(): Promise<PgCluster> {
     await start();
     running = true;
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
     throw err;
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -123,7 +123,7 @@ export async function startPgCluster(): Promise<PgCluster> {
       if (stopped) return;
       stopped = true;
       await exec(pgCtl, ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'], 45_000).catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }

@@ -3,16 +3,14 @@
 // until it is 已完成 or 失败, and its output is judged against what ffmpeg itself
 // makes of the same playlist (`ffmpeg -i <playlist> -c copy`).
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { configFromEnv } from '../../src/service/config.js';
-import { startService, type RunningService } from '../../src/service/server.js';
+import type { RunningService } from '../../src/service/server.js';
 import { ffprobe } from './ffprobe.js';
 import { startHlsServer, type HlsServer } from './hls-server.js';
 import { waitFor } from './wait-for.js';
+import { withService } from './with-service.js';
 
 const run = promisify(execFile);
 
@@ -38,12 +36,10 @@ export interface StreamService {
 let counter = 0;
 
 export async function startStreamService(root: string): Promise<StreamService> {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-streams-'));
-  const downloads = path.join(tmp, 'downloads');
   const hls = await startHlsServer({ root });
-  const svc = await startService(configFromEnv({}, { port: 0, dataDir: path.join(tmp, 'data'), downloadDir: downloads, maxActive: 2, logLevel: 'silent' }));
+  const svc = await withService({ maxActive: 2 }, { prefix: 'm3u8dm-streams-' });
   return {
-    hls, svc, downloads, tmp,
+    hls, svc, downloads: svc.downloadDir, tmp: svc.dir,
     async runTask(url, options = {}, filename = `out-${++counter}.mp4`) {
       const res = await fetch(`${svc.url}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, filename, options }) });
       const body = (await res.json()) as { code: number; message: string; data: { task_ids: Array<number | string> } };
@@ -60,7 +56,6 @@ export async function startStreamService(root: string): Promise<StreamService> {
     async close() {
       await svc.close();
       await hls.close();
-      await rm(tmp, { recursive: true, force: true });
     },
   };
 }

@@ -46,8 +46,11 @@ export async function withService(overrides: Partial<ServiceConfig> = {}, { deps
       dataDir: config.dataDir,
       downloadDir: config.downloadDir,
       close: async () => {
-        await service.close();
-        await dir.cleanup();
+        try {
+          await service.close();
+        } finally {
+          await dir.cleanup();
+        }
       },
     };
   } catch (err) {
