@@ -208,7 +208,7 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     const events: TaskEvent[] = [];
     api.manager.on('task', (e) => events.push(e));
     const config = configFromEnv({}, { dataDir: path.join(dir.path, 'data'), downloadDir: path.join(dir.path, 'downloads') });
-    const app = createApp({ manager: api.manager, config, logger: createLogger('silent'), mounts: serviceMounts({ manager: api.manager, config, ffmpeg: ffmpegForHealth, events: { throttleMs: 50, heartbeatMs: 1_000 } }) });
+    const app = createApp({ config, logger: createLogger('silent'), mounts: serviceMounts({ manager: api.manager, config, ffmpeg: ffmpegForHealth, events: { throttleMs: 50, heartbeatMs: 1_000 } }) });
     const server = http.createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

@@ -1,24 +1,29 @@
-// The Express app: auth, request log, the compat API, and (when given) the rest.
+// The Express app: host and origin checks, auth, request log, then the route table
+// it is given (`serviceMounts` in mounts.ts builds it), the 404 and the last-resort 500.
 // Creating it does not listen; `src/service/server.ts` does.
 import express, { type Express, type Router } from 'express';
 import type { ServiceConfig } from '../service/config.js';
 import type { Logger } from '../service/log.js';
-import type { TaskManager } from '../manager/task-manager.js';
 import { challengeFor, isAuthorized, redactUrl } from './auth.js';
 import { hasValidFileLink } from './signed-links.js';
-import { compatRouter, failureStatus, MSG, sendText } from './compat-routes.js';
+import { failureStatus, MSG, sendText } from './compat-routes.js';
 import { ErrorCode } from './error-codes.js';
 import { RequestGuard, type Refusal } from './request-guard.js';
 
-export interface AppDeps {
-  manager: TaskManager;
-  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins' | 'basicAuth' | 'host' | 'allowedHosts'>;
-  logger: Logger;
-  /** Extra routers mounted after the compat API (the v1 API, the web page). */
-  mounts?: { path: string; router: Router }[];
+/** One entry of the route table. */
+export interface Mount {
+  path: string;
+  router: Router;
 }
 
-export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Express {
+export interface AppDeps {
+  config: Pick<ServiceConfig, 'token' | 'bodyLimit' | 'corsOrigins' | 'basicAuth' | 'host' | 'allowedHosts'>;
+  logger: Logger;
+  /** The route table, mounted in order (`serviceMounts`, or `compatMounts` alone). */
+  mounts: Mount[];
+}
+
+export function createApp({ config, logger, mounts }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -82,9 +87,7 @@ export function createApp({ manager, config, logger, mounts = [] }: AppDeps): Ex
     return sendText(res, 401, MSG.unauthorized, 'missing or wrong token: send Authorization: Bearer <token>');
   });
 
-  for (const mount of mounts.filter((m) => m.path.startsWith('/api/'))) app.use(mount.path, mount.router);
-  app.use('/api', compatRouter(manager, config.bodyLimit));
-  for (const mount of mounts.filter((m) => !m.path.startsWith('/api/'))) app.use(mount.path, mount.router);
+  for (const mount of mounts) app.use(mount.path, mount.router);
 
   app.use((req, res) => {
     sendText(res, 404, 'not found', `${req.method} ${req.path}`);

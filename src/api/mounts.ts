@@ -1,10 +1,12 @@
-// Everything the service serves besides the compat API, in one list so the server
-// and the tests mount exactly the same routes.
+// The service's route table, in one ordered list so the server and the tests mount
+// exactly the same routes: the /api/v1 routers first, then the compat API on /api
+// (it answers 404 for anything under /api it does not know), then /metrics and the page.
 import express from 'express';
+import { compatRouter } from './compat-routes.js';
 import type { ServiceConfig } from '../service/config.js';
 import type { TaskManager } from '../manager/task-manager.js';
 import { VERSION } from '../service/version.js';
-import type { AppDeps } from './app.js';
+import type { Mount } from './app.js';
 import { eventsRouter, type EventsOptions } from './events.js';
 import { fileRoutes } from './file-routes.js';
 import { buildOpenApi } from './openapi.js';
@@ -26,15 +28,21 @@ export interface MountDeps {
   metrics?: ServiceMetrics;
 }
 
-export function serviceMounts({ manager, config, ffmpeg, events, webhooks, metrics }: MountDeps): NonNullable<AppDeps['mounts']> {
+/** The compat API (the Go original's `/api/tasks`, `/api/settings`, …) alone. */
+export function compatMounts(manager: TaskManager, bodyLimit: number): Mount[] {
+  return [{ path: '/api', router: compatRouter(manager, bodyLimit) }];
+}
+
+export function serviceMounts({ manager, config, ffmpeg, events, webhooks, metrics }: MountDeps): Mount[] {
   const openapi = buildOpenApi(VERSION);
   return [
     { path: '/api/v1/openapi.json', router: express.Router().get('/', (_req, res) => void res.json(openapi)) },
     { path: '/api/v1/events', router: eventsRouter(manager, events) },
     ...(webhooks ? [{ path: '/api/v1/webhooks', router: webhookRouter(webhooks, config.bodyLimit) }] : []),
-    ...(metrics ? [{ path: '/metrics', router: metricsRouter(metrics) }] : []),
     { path: '/api/v1/tasks', router: fileRoutes(manager) },
     { path: '/api/v1', router: v1Router({ manager, bodyLimit: config.bodyLimit, ffmpeg, version: VERSION, startedAt: Date.now() }) },
+    ...compatMounts(manager, config.bodyLimit),
+    ...(metrics ? [{ path: '/metrics', router: metricsRouter(metrics) }] : []),
     { path: '/', router: webPage() },
   ];
 }

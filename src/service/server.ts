@@ -128,7 +128,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   const ffmpeg = await ffmpegHealth();
   if (ffmpeg.path) logger.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version }, 'ffmpeg found');
   else logger.warn({ error: ffmpeg.error }, 'no ffmpeg found: downloads will fail at the merge step');
-  const app = createApp({ manager, config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegHealth, events: deps.events, webhooks, metrics }) });
+  const app = createApp({ config, logger, mounts: serviceMounts({ manager, config, ffmpeg: ffmpegHealth, events: deps.events, webhooks, metrics }) });
   const timeouts = deps.requestTimeouts ?? { headersMs: 20_000, requestMs: 120_000 };
   const server = http.createServer({
     maxHeaderSize: 16 * 1024,

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/service/log.js';
 import { NedbTaskStore } from '../../src/store/nedb-task-store.js';
 import { TaskManager } from '../../src/manager/task-manager.js';
 import type { Clock } from '../../src/manager/clock.js';
-import { serviceMounts } from '../../src/api/mounts.js';
+import { compatMounts, serviceMounts } from '../../src/api/mounts.js';
 import { ffmpegForHealth } from '../../src/service/server.js';
 import { hooksDisabledReason } from '../../src/manager/integration-settings.js';
 import { ScriptedEngine, type ScriptedEngineOptions } from './scripted-engine.js';
@@ -27,7 +27,7 @@ export async function startAppHarness(opts: {
   engine?: ScriptedEngineOptions;
   config?: Partial<ServiceConfig>;
   clock?: Clock;
-  /** Mount the service's other routes (v1, events) as the server does. @defaultValue true */
+  /** Mount the whole route table as the server does (false: the compat API alone). @defaultValue true */
   allRoutes?: boolean;
 } = {}): Promise<AppHarness> {
   const { path: dir, cleanup } = await tempDir('m3u8dm-app-');
@@ -38,8 +38,8 @@ export async function startAppHarness(opts: {
   const engine = new ScriptedEngine(opts.engine ?? { segments: 3, segmentMs: 10 });
   const manager = new TaskManager({ store, engine, dataDir: config.dataDir, downloadDir: config.downloadDir, saveRoots: config.saveRoots, maxActive: config.maxActive, nodeId: config.nodeId, leaseMs: config.leaseMs, clock: opts.clock, progressWriteMs: 50, hooksDisabledReason: hooksDisabledReason(config) });
   await manager.start();
-  const mounts: AppDeps['mounts'] = opts.allRoutes === false ? [] : serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: { throttleMs: 100, heartbeatMs: 300 } });
-  const app = createApp({ manager, config, logger: createLogger('silent'), mounts });
+  const mounts: AppDeps['mounts'] = opts.allRoutes === false ? compatMounts(manager, config.bodyLimit) : serviceMounts({ manager, config, ffmpeg: ffmpegForHealth, events: { throttleMs: 100, heartbeatMs: 300 } });
+  const app = createApp({ config, logger: createLogger('silent'), mounts });
   return {
     app, manager, engine, config, dir,
     async close() {
