@@ -5,6 +5,7 @@ import type { Delivery } from '../store/outbox-store.js';
 import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { fail, ok, parseOr40001 } from './envelope.js';
 import { ApiError, ErrorCode } from './error-codes.js';
+import { jsonBody } from './json-body.js';
 import { toApiError } from './v1-routes.js';
 import { deliveriesQuerySchema, webhookTestSchema } from './v1-schemas.js';
 
@@ -29,7 +30,7 @@ export function toDeliveryView(d: Delivery) {
 
 export function webhookRouter(dispatcher: WebhookDispatcher, bodyLimit: number): Router {
   const router = express.Router();
-  router.use(express.json({ limit: bodyLimit, type: () => true }));
+  router.use(jsonBody(bodyLimit));
 
   router.get('/deliveries', async (req, res) => {
     const query = parseOr40001(deliveriesQuerySchema, req.query);
