@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import * as downloaderErrors from '../src/downloader/errors.js';
 import * as managerErrors from '../src/manager/errors.js';
-import { PathError } from '../src/manager/paths.js';
-import { SettingsError } from '../src/manager/settings.js';
+import { PathError, SettingsError } from '../src/manager/errors.js';
 import * as mergeErrors from '../src/merge/errors.js';
 import { runFfmpeg } from '../src/merge/index.js';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';

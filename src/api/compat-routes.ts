@@ -1,9 +1,9 @@
 // The Go original's API, kept exactly (DESIGN.md, seed 004): `/api/tasks` and
 // `/api/settings`, plain JSON, text/plain errors with the original's Chinese messages.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { PathError } from '../manager/paths.js';
 import { maskIntegrations } from '../manager/integration-settings.js';
-import { maskSettings, SettingsError } from '../manager/settings.js';
+import { maskSettings } from '../manager/settings.js';
+import { PathError, SettingsError } from '../manager/errors.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../manager/task-manager.js';
 import { StoreUnavailableError } from '../store/store-errors.js';
 import { compatOrder, toCompatTask } from './present.js';

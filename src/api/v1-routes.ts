@@ -1,9 +1,8 @@
 // `/api/v1`: the task-management API of the Local API seeds applied to downloads.
 // Routes parse and validate, call the task manager, and shape the envelope.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { PathError } from '../manager/paths.js';
 import { langFromAcceptLanguage, type Lang } from '../manager/progress-text.js';
-import { SettingsError } from '../manager/settings.js';
+import { PathError, SettingsError } from '../manager/errors.js';
 import { TaskNotFoundError, TransitionError, type TaskManager } from '../manager/task-manager.js';
 import { StoreUnavailableError } from '../store/store-errors.js';
 import { ApiError, ErrorCode } from './error-codes.js';

@@ -1,7 +1,5 @@
 // The task manager's errors: each with an `override name`, a stable `code` that routes map
 // to API codes, and the standard `cause` (ErrorOptions) when one error wraps another.
-// PathError (paths.ts) and SettingsError (settings.ts) are the manager's too, in the
-// same shape, kept beside the rules that throw them.
 import type { TaskStatus } from '../types.js';
 
 /** A task id that names no task (never did, or was removed). */
@@ -60,6 +58,29 @@ export class WorkFolderError extends Error {
   readonly code = 'ERR_WORK_FOLDER';
 
   constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A save location or work folder outside the allowed roots, or a file name that cannot be made safe. */
+export class PathError extends Error {
+  override name = 'PathError';
+  readonly code = 'ERR_PATH';
+  constructor(
+    message: string,
+    /** The request field at fault. */
+    readonly field: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Settings that are each valid but do not fit together; `field` is the one to fix. */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+  readonly code = 'ERR_SETTINGS';
+  constructor(message: string, readonly field: string, options?: ErrorOptions) {
     super(message, options);
   }
 }

@@ -3,20 +3,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { OutputFormat } from '../types.js';
-
-/** A save location or work folder outside the allowed roots, or a file name that cannot be made safe. */
-export class PathError extends Error {
-  override name = 'PathError';
-  readonly code = 'ERR_PATH';
-  constructor(
-    message: string,
-    /** The request field at fault. */
-    readonly field: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+import { PathError } from './errors.js';
 
 const MAX_NAME_BYTES = 200;
 

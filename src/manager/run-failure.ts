@@ -7,8 +7,7 @@
 import { DownloadError, isBug } from '../downloader/errors.js';
 import { MergeError } from '../merge/errors.js';
 import { InternalError } from './errors.js';
-import { PathError } from './paths.js';
-import { SettingsError } from './settings.js';
+import { PathError, SettingsError } from './errors.js';
 
 const FS_PHRASES: Record<string, string> = {
   ENOSPC: 'the disk is full',

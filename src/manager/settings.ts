@@ -1,6 +1,7 @@
 // System settings (`/api/settings`): defaults, and how a task's effective options
 // come from them.
 import type { DownloadSettings, SystemSettings, TaskOptions, TransferSettings } from '../types.js';
+import { SettingsError } from './errors.js';
 
 export const DEFAULT_SETTINGS: DownloadSettings = {
   save_location: '',
@@ -67,15 +68,6 @@ export function replaceSettings(saved: SystemSettings, posted: Partial<SystemSet
     next.proxy_password = saved.proxy_password;
   }
   return next;
-}
-
-/** Settings that are each valid but do not fit together; `field` is the one to fix. */
-export class SettingsError extends Error {
-  override name = 'SettingsError';
-  readonly code = 'ERR_SETTINGS';
-  constructor(message: string, readonly field: string, options?: ErrorOptions) {
-    super(message, options);
-  }
 }
 
 /**

@@ -2,7 +2,8 @@
 // keeps (create), and the folders it writes to (resolved once per run, checked against
 // the allowed roots). The settings→downloader option mapping is download-options.ts.
 import path from 'node:path';
-import { PathError, resolveSaveDir } from './paths.js';
+import { PathError } from './errors.js';
+import { resolveSaveDir } from './paths.js';
 import { checkProxySettings, DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS, mergeSettings, TRANSFER_KEYS } from './settings.js';
 import type { DownloadSettings, SystemSettings, TaskOptions } from '../types.js';
 
