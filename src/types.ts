@@ -93,8 +93,20 @@ export interface TransferSettings {
 /** What `/api/settings` reads and writes: the original's settings plus the service-wide limits. */
 export type SystemSettings = DownloadSettings & TransferSettings;
 
+/** The progress counters a run reports and a task record keeps: each the current total, not a delta. */
+export interface ProgressCounts {
+  segments_total: number;
+  segments_done: number;
+  segments_skipped: number;
+  downloaded_bytes: number;
+  /** Smoothed download speed in bytes per second. */
+  speed_bps: number;
+  /** Seconds left, or null when unknown. */
+  eta_s: number | null;
+}
+
 /** A task as the store keeps it (the password inside `options` is real here, masked on output). */
-export interface TaskRecord {
+export interface TaskRecord extends ProgressCounts {
   id: number;
   url: string;
   /** Sanitised file name, extension included. */
@@ -118,13 +130,6 @@ export interface TaskRecord {
   advanced: boolean;
   options: TaskOptions;
   source: TaskSource;
-  segments_total: number;
-  segments_done: number;
-  segments_skipped: number;
-  downloaded_bytes: number;
-  speed_bps: number;
-  /** Seconds left, or null when unknown. */
-  eta_s: number | null;
   /** Final output file (or segment folder with `no_merge_ts`), set when known. */
   output_path: string;
   /** While running: a server asked us to slow down (shown in status_bar); null or absent otherwise. */
@@ -162,15 +167,8 @@ export type TaskCommand = 'pause' | 'delete' | 'shutdown';
 
 
 /** What the engine reports while it works. Every field is the current total, not a delta. */
-export interface ProgressSnapshot {
+export interface ProgressSnapshot extends ProgressCounts {
   phase: Phase;
-  segments_total: number;
-  segments_done: number;
-  segments_skipped: number;
-  downloaded_bytes: number;
-  /** Smoothed download speed in bytes per second. */
-  speed_bps: number;
-  eta_s: number | null;
   /** 0–1 during the merge phase. */
   merge_fraction?: number;
   /** Set while a server has asked us to slow down (429/503); the status line says so. */

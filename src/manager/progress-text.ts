@@ -3,7 +3,7 @@
 // original does (`[3/5]下载ts 速度 1.2MB/s 剩余时间 0:18`), /api/v1 and the CLI English
 // (or Chinese when a v1 client asks for it with Accept-Language). A new phase or
 // wording is one entry in each catalogue below.
-import type { BackoffNote, LiveEnd, LiveProgress, Phase, ProgressSnapshot, TaskOptions, TaskStatus } from '../types.js';
+import type { BackoffNote, LiveEnd, LiveProgress, Phase, ProgressCounts, ProgressSnapshot, TaskOptions, TaskStatus } from '../types.js';
 
 export type Lang = 'en' | 'zh';
 
@@ -53,17 +53,11 @@ export function progressPercent(s: ProgressSnapshot): number {
  * What the line is made of: a progress snapshot (the CLI's `get`), or a task record, which
  * adds its status, error and schedule. Fields a source lacks are simply not shown.
  */
-export interface StatusLineInput {
+export interface StatusLineInput extends ProgressCounts {
   /** The compat status string (`下载中` …); absent for a bare snapshot, which is then running. */
   status?: TaskStatus;
   /** `recording` is the live recorder's phase (issue 14); any other unknown phase reads as downloading. */
   phase: Phase | 'recording';
-  segments_total: number;
-  segments_done: number;
-  segments_skipped: number;
-  downloaded_bytes: number;
-  speed_bps: number;
-  eta_s: number | null;
   merge_fraction?: number;
   /** 0–100; shown while merging when no merge fraction is known. */
   progress?: number;
