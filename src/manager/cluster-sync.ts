@@ -8,6 +8,7 @@ import type { NodeRuntime } from './node-runtime.js';
 import type { Scheduler } from './scheduler.js';
 import type { TaskEvent } from './task-manager.js';
 import type { TaskRuns } from './task-runs.js';
+import type { WriteChain } from './write-chain.js';
 import { withLine } from './progress-writer.js';
 import { TaskNotFoundError, TransitionError } from './errors.js';
 import { RECLAIMED_PAUSE, type Reclaimed, type TaskChange, type TaskStore } from '../store/task-store.js';
@@ -15,10 +16,9 @@ import { TaskStatus, type TaskCommand, type TaskRecord } from '../types.js';
 
 /** What the coordination asks of the manager: its commands, carried out as a local call's are. */
 export interface ManagerCalls {
+  get: (id: number) => Promise<TaskRecord>;
   pause: (id: number) => Promise<unknown>;
   remove: (id: number) => Promise<unknown>;
-  /** Stops the task's run under the lock, giving it back to the queue as a shutdown does. */
-  stop: (id: number) => Promise<void>;
   /** Removes what a deleted task leaves (resolved now, run later). */
   filesOf: (task: TaskRecord) => () => Promise<void>;
   /** A write of the manager's own, told as a change. */
@@ -35,6 +35,7 @@ export interface ClusterSyncOptions {
   clock: Clock;
   node: NodeRuntime;
   runs: TaskRuns;
+  writes: WriteChain;
   scheduler: Scheduler;
   manager: ManagerCalls;
 }
@@ -67,15 +68,24 @@ export class ClusterSync {
     const { tasks } = await store.list({ status: TaskStatus.downloading });
     for (const task of tasks) {
       if (task.node && task.node !== node.nodeId && alive.has(task.node) && (task.lease_expires_at ?? 0) >= now) continue;
-      await this.requeue(task);
+      await this.#requeue(task);
     }
+  }
+
+  /** The task as a command should see it: one marked running by a node that is gone is requeued first. */
+  async settled(id: number): Promise<TaskRecord> {
+    const { manager, runs } = this.#o;
+    const task = await manager.get(id);
+    if (task.status !== TaskStatus.downloading || runs.has(id) || this.heldElsewhere(task)) return task;
+    await this.#requeue(task);
+    return manager.get(id);
   }
 
   /**
    * A task marked running that no node runs back to 等待中 (已暂停 when a pause was pending on it, as
    * `reclaimExpired` does), fenced by the lease it still names.
    */
-  async requeue(task: TaskRecord): Promise<void> {
+  async #requeue(task: TaskRecord): Promise<void> {
     const patch = task.desired === 'pause'
       ? withLine(task, { ...RECLAIMED_PAUSE, desired: null })
       : withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null });
@@ -112,14 +122,14 @@ export class ClusterSync {
    * this node told already) and a task that became runnable gets a pass.
    */
   onStoreChange(change: TaskChange, task: TaskRecord | null): void {
-    const { runs, scheduler, manager } = this.#o;
+    const { runs, writes, scheduler, manager } = this.#o;
     if (runs.has(change.id)) {
       const command = runs.follow(change.id, task);
       if (command) this.carryOut(change.id, command);
       return;
     }
     // This node's own write is on its way: it tells its own event.
-    if (runs.writing(change.id)) return;
+    if (writes.busy(change.id)) return;
     const last = this.#seen.get(change.id);
     if (!task) {
       this.#seen.delete(change.id);
@@ -138,10 +148,11 @@ export class ClusterSync {
   carryOut(id: number, command: TaskCommand): void {
     if (this.#acting.has(id)) return;
     this.#acting.add(id);
-    const { manager } = this.#o;
+    const { manager, runs } = this.#o;
     const done = command === 'delete' ? manager.remove(id)
       : command === 'pause' ? manager.pause(id)
-      : manager.stop(id);
+      // 'shutdown': its node is leaving; the run stops and the task goes back to the queue.
+      : manager.exclusive(() => Promise.resolve({ done: runs.stop(id, 'shutdown') })).then((s) => s.done);
     void done.catch((err: unknown) => {
       if (err instanceof TaskNotFoundError || err instanceof TransitionError) return;
       manager.error(err);

@@ -15,6 +15,7 @@ import { Scheduler } from './scheduler.js';
 import { NodeRuntime } from './node-runtime.js';
 import { TaskRuns } from './task-runs.js';
 import { ClusterSync } from './cluster-sync.js';
+import { WriteChain } from './write-chain.js';
 import { filenameFromUrl, PathError, resolveSaveDir, sanitizeFilename } from './paths.js';
 import { isTaskId, removeWorkFolders } from './work-folders.js';
 import { withLine } from './progress-writer.js';
@@ -118,6 +119,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   readonly #clock: Clock;
   /** Serialises state changes so two calls never decide on the same stale status. */
   #lock: Promise<unknown> = Promise.resolve();
+  readonly #writes: WriteChain;
   readonly #runs: TaskRuns;
   readonly #scheduler: Scheduler;
   readonly #node: NodeRuntime;
@@ -134,8 +136,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#limits = options.limits ?? new TransferLimits();
     const nodeId = options.nodeId ?? `${os.hostname()}-${process.pid}`;
     const leaseMs = options.leaseMs ?? 30_000;
+    this.#writes = new WriteChain(this.#store);
     this.#runs = new TaskRuns({
       store: this.#store,
+      writes: this.#writes,
       engine: options.engine,
       clock: this.#clock,
       limits: this.#limits,
@@ -188,11 +192,12 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       clock: this.#clock,
       node: this.#node,
       runs: this.#runs,
+      writes: this.#writes,
       scheduler: this.#scheduler,
       manager: {
+        get: (id) => this.get(id),
         pause: (id) => this.pause(id),
         remove: (id) => this.remove(id),
-        stop: (id) => this.#locked(() => Promise.resolve({ done: this.#runs.stop(id, 'shutdown') })).then((s) => s.done),
         filesOf: (task) => this.#filesOf(task),
         write: (id, patch) => this.#write(id, patch),
         exclusive: (fn) => this.#locked(fn),
@@ -227,14 +232,6 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.schedule();
   }
 
-  /** The task as a command should see it: one marked running by a node that is gone is requeued first. */
-  async #settled(id: number): Promise<TaskRecord> {
-    const task = await this.get(id);
-    if (task.status !== TaskStatus.downloading || this.#runs.has(id) || this.#sync.heldElsewhere(task)) return task;
-    await this.#sync.requeue(task);
-    return this.get(id);
-  }
-
   async #locked<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.#lock.then(fn);
     this.#lock = next.catch(() => undefined);
@@ -242,7 +239,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   }
 
   async #write(id: number, patch: Partial<TaskRecord>): Promise<TaskRecord | null> {
-    const task = await this.#runs.enqueueWrite(id, patch);
+    const task = await this.#writes.enqueue(id, patch);
     if (task) this.#sync.tell({ type: 'updated', task });
     return task;
   }
@@ -447,7 +444,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   async #pause(id: number, mayAsk: boolean): Promise<TaskRecord> {
     const running = await this.#locked(async () => {
-      const task = await this.#settled(id);
+      const task = await this.#sync.settled(id);
       if (mayAsk && this.#sync.heldElsewhere(task)) return { elsewhere: true as const };
       const step = this.#step(task, 'pause');
       if (step.kind === 'stay') return undefined;
@@ -471,7 +468,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   /** 等待中: from 已暂停 (resume) or 失败 (resume, retry), keeping downloaded segments; no-op when waiting or running. */
   async resume(id: number, command: 'resume' | 'retry' = 'resume'): Promise<TaskRecord> {
     const task = await this.#locked(async () => {
-      const current = await this.#settled(id);
+      const current = await this.#sync.settled(id);
       const step = this.#step(current, command);
       if (step.kind !== 'set') return current;
       const clear = { ...(step.clearError ? { err_msg: '' } : {}), ...(current.desired ? { desired: null } : {}) };
@@ -517,7 +514,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   async #remove(id: number, mayAsk: boolean): Promise<TaskRecord> {
     const stopping = await this.#locked(async (): Promise<{ elsewhere?: TaskRecord; done?: Promise<void> }> => {
-      const task = await this.#settled(id);
+      const task = await this.#sync.settled(id);
       if (mayAsk && this.#sync.heldElsewhere(task)) return { elsewhere: task };
       return { done: this.#runs.stop(id, 'delete') };
     });
@@ -531,7 +528,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return this.#locked(async () => {
       const task = await this.#store.get(id);
       if (!task) throw new TaskNotFoundError(id);
-      await this.#runs.flushed(id);
+      await this.#writes.settled(id);
       const files = this.#filesOf(task);
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
       await files();
@@ -576,6 +573,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     await stops.all;
     await stops.node;
     await this.#runs.idle();
+    await this.#writes.all();
     await this.#store.close();
   }
 

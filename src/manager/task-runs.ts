@@ -1,15 +1,15 @@
 // The downloads this node runs, each under the store lease its claim gave: the engine call,
 // progress applied at once and written throttled, the final write that gives the lease back,
 // the poster made after. Every write of a run is fenced by its lease and queued behind the
-// task's earlier ones (the same chain the manager's own writes use), so a late progress write
-// never overtakes the final one. A run whose lease is gone stops at once and writes nothing:
-// another node may own the task by then.
+// task's earlier ones (write-chain.ts). A run whose lease is gone stops at once and writes
+// nothing: another node may own the task by then.
 import { rm } from 'node:fs/promises';
 import type { Clock } from './clock.js';
 import { openWorkFolder } from './work-folders.js';
 import { completedOutcome, endedOutcome, progressPatch, ProgressThrottle, type StopReason } from './progress-writer.js';
 import { statusBar } from './progress-text.js';
 import type { TaskFolders } from './task-options.js';
+import type { WriteChain } from './write-chain.js';
 import type { TransferLimits } from '../downloader/transfer-limits.js';
 import { retryWhileUnavailable } from '../store/store-errors.js';
 import type { LeaseRef, TaskStore } from '../store/task-store.js';
@@ -17,6 +17,8 @@ import { TaskStatus, type DownloadSettings, type Engine, type ProgressSnapshot, 
 
 export interface TaskRunsOptions {
   store: TaskStore;
+  /** The manager's chain of writes per task; a run's writes join it. */
+  writes: WriteChain;
   engine: Engine;
   clock: Clock;
   /** Speed limits and per-host politeness; each run opens its own share. */
@@ -60,8 +62,6 @@ interface RunningTask {
 export class TaskRuns {
   readonly #o: TaskRunsOptions;
   readonly #running = new Map<number, RunningTask>();
-  /** Per-task chain of store writes, so a late progress write never overtakes the final one. */
-  readonly #writes = new Map<number, Promise<unknown>>();
   /** Posters of completed tasks still being made; shutdown waits for them before the store closes. */
   readonly #posters = new Set<Promise<void>>();
 
@@ -100,30 +100,9 @@ export class TaskRuns {
     return [...this.#running.values()].filter((e) => e.stopReason !== 'lost').map((e) => e.lease);
   }
 
-  /** Whether a write of this node to the task is under way (its change event is then this node's to tell). */
-  writing(id: number): boolean {
-    return this.#writes.has(id);
-  }
-
-  /** Resolves once the task's writes queued so far are done. */
-  async flushed(id: number): Promise<void> {
-    await this.#writes.get(id);
-  }
-
-  /** Resolves once every poster being made and every queued write are done (at shutdown). */
+  /** Resolves once every poster being made is on its record (at shutdown, before the store closes). */
   async idle(): Promise<void> {
     await Promise.all([...this.#posters]);
-    await Promise.all([...this.#writes.values()]);
-  }
-
-  /** Queues a store write (a patch, or a write of its own) behind the task's earlier ones. */
-  enqueueWrite(id: number, write: Partial<TaskRecord> | (() => Promise<TaskRecord | null>)): Promise<TaskRecord | null> {
-    const prev = this.#writes.get(id) ?? Promise.resolve();
-    const next = prev.then(() => (typeof write === 'function' ? write() : this.#o.store.patch(id, write)));
-    const tail = next.catch(() => undefined);
-    this.#writes.set(id, tail);
-    void tail.then(() => { if (this.#writes.get(id) === tail) this.#writes.delete(id); });
-    return next;
   }
 
   /** New options of a running task: its record follows, and the speed limit at once when given. */
@@ -210,7 +189,7 @@ export class TaskRuns {
    * `release` also gives the lease up. When the store says the lease is gone the run stops, writing nothing more.
    */
   #leasedWrite(entry: RunningTask, patch: Partial<TaskRecord>, how: 'patch' | 'release' = 'patch'): Promise<TaskRecord | null> {
-    return this.enqueueWrite(entry.lease.id, async () => {
+    return this.#o.writes.enqueue(entry.lease.id, async () => {
       if (entry.stopReason === 'lost') return null;
       const { store } = this.#o;
       const result = how === 'release' ? await store.release(entry.lease, patch) : await store.patchLeased(entry.lease, patch);
@@ -321,7 +300,7 @@ export class TaskRuns {
     await this.#o.exclusive(async () => {
       const task = await this.#o.store.get(id);
       if (task?.status === TaskStatus.completed) {
-        const written = await this.enqueueWrite(id, { poster_path: file });
+        const written = await this.#o.writes.enqueue(id, { poster_path: file });
         if (written) this.#o.tell(written);
       } else await rm(file, { force: true }).catch(() => undefined);
     });
