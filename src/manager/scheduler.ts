@@ -10,8 +10,8 @@ export interface SchedulerOptions {
   store: TaskStore;
   clock: Clock;
   maxActive: number;
-  /** Ids of the tasks running now. */
-  running: () => ReadonlySet<number> | ReadonlyMap<number, unknown>;
+  /** How many tasks run now. */
+  running: () => number;
   /** Claims up to `max` due waiting tasks for this node in the store, already marked as started. */
   claim: (max: number, now: number) => Promise<TaskRecord[]>;
   /** Runs one claimed task (under the lock). */
@@ -36,7 +36,7 @@ export class Scheduler {
 
   /** Whether a task created now (due at `startAt`, or at once) could change what a pass does. */
   wouldMatter(startAt: Date | null): boolean {
-    return startAt ? startAt.getTime() < this.#timerAt : this.#o.running().size < this.#o.maxActive;
+    return startAt ? startAt.getTime() < this.#timerAt : this.#o.running() < this.#o.maxActive;
   }
 
   /** Stops passes and the timer for good (call under the lock: a pass under way finishes first). */
@@ -61,7 +61,7 @@ export class Scheduler {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
     this.#timerAt = Infinity;
-    const room = maxActive - this.#o.running().size;
+    const room = maxActive - this.#o.running();
     const now = clock.now();
     // The store picks the oldest due tasks from its index: a pass costs the same with ten thousand
     // waiting as with ten.

@@ -4,7 +4,8 @@
 // engine and the store, and it emits an event for every change. Several managers
 // (nodes) may share one store: tasks are leased from it (node-runtime.ts), commands
 // for a task another node runs go to that node through the record, and changes made
-// elsewhere are emitted here too (marked `remote`).
+// elsewhere are emitted here too (marked `remote`): cluster-sync.ts. The runs themselves,
+// under their leases, are task-runs.ts.
 import { EventEmitter } from 'node:events';
 import { lstat, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,9 +13,12 @@ import path from 'node:path';
 import { nextOccurrence, systemClock, type Clock } from './clock.js';
 import { Scheduler } from './scheduler.js';
 import { NodeRuntime } from './node-runtime.js';
+import { TaskRuns } from './task-runs.js';
+import { ClusterSync } from './cluster-sync.js';
+import { WriteChain } from './write-chain.js';
 import { filenameFromUrl, resolveSaveDir, sanitizeFilename } from './paths.js';
-import { isTaskId, openWorkFolder, removeWorkFolders } from './work-folders.js';
-import { completedOutcome, endedOutcome, progressPatch, ProgressThrottle, withLine, type StopReason } from './progress-writer.js';
+import { isTaskId, removeWorkFolders } from './work-folders.js';
+import { withLine } from './progress-writer.js';
 import { statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
 import { FileUnavailableError, PathError, RunBugError, SettingsError, TaskNotFoundError, TransitionError } from './errors.js';
@@ -22,16 +26,13 @@ import { stepOf, targetOf, type Command } from './transitions.js';
 import { infersAdvanced, numbered, resolveFolders, taskOptionsFor, type TaskFolders } from './task-options.js';
 import { TransferLimits } from '../downloader/transfer-limits.js';
 import { checkProxySettings, DEFAULT_SYSTEM_SETTINGS, mergeSettings, replaceSettings } from './settings.js';
-import { retryWhileUnavailable } from '../store/store-errors.js';
-import { RECLAIMED_PAUSE, type LeaseRef, type NodeBeat, type Reclaimed, type TaskChange, type TaskFilter, type TaskList, type TaskPage, type TaskStore } from '../store/task-store.js';
+import type { NodeBeat, TaskFilter, TaskList, TaskPage, TaskStore } from '../store/task-store.js';
 import {
   TaskStatus,
   type DownloadSettings,
   type Engine,
   type HeaderMap,
-  type ProgressSnapshot,
   type SystemSettings,
-  type TaskCommand,
   type TaskOptions,
   type TaskRecord,
   type TaskSource,
@@ -97,27 +98,7 @@ export interface TaskOptionsUpdate {
   max_speed?: number;
 }
 
-interface RunningTask {
-  controller: AbortController;
-  /** A live task's stop: ends the recording, which is then merged (not a pause). */
-  finish: AbortController;
-  finishing?: boolean;
-  stopReason?: StopReason;
-  done: Promise<void>;
-  /** The record with the latest progress applied (the store lags it by up to progressWriteMs). */
-  live: TaskRecord;
-  /** Progress fields applied to `live` but not written yet. */
-  unsaved: Partial<TaskRecord>;
-  progress: ProgressThrottle;
-  /** The store's grant of the task to this node: every write of the run is fenced by it. */
-  lease: LeaseRef;
-}
-
 const NO_FIGURES = { segments_total: 0, segments_done: 0, segments_skipped: 0, downloaded_bytes: 0, speed_bps: 0, eta_s: null };
-/** How long a command waits for the node running the task to carry it out (it does within a second). */
-const COMMAND_WAIT_MS = 5_000;
-/** Records remembered for telling changes made elsewhere from echoes of this node's own writes. */
-const SEEN_MAX = 1_000;
 
 
 /** A saved settings change: what was, what is (passwords included: never log these whole). */
@@ -134,23 +115,16 @@ function startPatch(now: number): Partial<TaskRecord> {
 
 export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unknown]; settings: [SettingsChange] }> {
   readonly #store: TaskStore;
-  readonly #engine: Engine;
   readonly #opts: TaskManagerOptions;
   readonly #clock: Clock;
-  readonly #running = new Map<number, RunningTask>();
   /** Serialises state changes so two calls never decide on the same stale status. */
   #lock: Promise<unknown> = Promise.resolve();
-  /** Per-task chain of store writes, so a late progress write never overtakes the final one. */
-  readonly #writes = new Map<number, Promise<unknown>>();
-  /** Posters of completed tasks still being made; shutdown waits for them before the store closes. */
-  readonly #posters = new Set<Promise<void>>();
+  readonly #writes: WriteChain;
+  readonly #runs: TaskRuns;
   readonly #scheduler: Scheduler;
   readonly #node: NodeRuntime;
+  readonly #sync: ClusterSync;
   readonly #limits: TransferLimits;
-  /** The last record emitted per task (bounded), so an echo of a change already told is not told again. */
-  readonly #seen = new Map<number, TaskRecord>();
-  /** Tasks whose `desired` command this node is carrying out. */
-  readonly #acting = new Set<number>();
 
   constructor(options: TaskManagerOptions) {
     super();
@@ -158,18 +132,38 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.setMaxListeners(0);
     this.#opts = options;
     this.#store = options.store;
-    this.#engine = options.engine;
     this.#clock = options.clock ?? systemClock;
     this.#limits = options.limits ?? new TransferLimits();
     const nodeId = options.nodeId ?? `${os.hostname()}-${process.pid}`;
     const leaseMs = options.leaseMs ?? 30_000;
+    this.#writes = new WriteChain(this.#store);
+    this.#runs = new TaskRuns({
+      store: this.#store,
+      writes: this.#writes,
+      engine: options.engine,
+      clock: this.#clock,
+      limits: this.#limits,
+      nodeId,
+      progressWriteMs: options.progressWriteMs ?? 500,
+      folders: (o) => this.#checkFolders(o),
+      fresh: () => this.#node.fresh,
+      exclusive: (fn) => this.#locked(fn),
+      tell: (task) => this.#sync.tell({ type: 'updated', task }),
+      progress: (task) => this.emit('task', { type: 'updated', task }),
+      bug: (id, err) => this.#reportBug(id, err),
+      ended: () => this.schedule(),
+    });
     this.#scheduler = new Scheduler({
       store: this.#store,
       clock: this.#clock,
       maxActive: options.maxActive,
-      running: () => this.#running,
+      running: () => this.#runs.size,
       claim: (max, now) => this.#store.claim(nodeId, { now, leaseMs, max, patch: startPatch(now) }),
-      begin: (task) => this.#begin(task),
+      begin: (task) => {
+        this.#runs.begin(task);
+        // Asked of it before this node had it (its node died with the command pending).
+        if (task.desired) this.#sync.carryOut(task.id, task.desired);
+      },
       exclusive: (fn) => this.#locked(fn),
       onError: (err: unknown) => {
         // The queue must not die with one failed pass; the next call tries again.
@@ -183,17 +177,32 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       nodeId,
       leaseMs,
       maxActive: options.maxActive,
-      leases: () => [...this.#running.values()].filter((e) => e.stopReason !== 'lost').map((e) => e.lease),
-      onLost: (id) => {
-        const entry = this.#running.get(id);
-        if (entry) this.#lose(entry);
-      },
-      onChange: (change, task) => this.#onStoreChange(change, task),
-      reclaimed: (done) => this.#settleReclaimed(done),
+      leases: () => this.#runs.leases(),
+      onLost: (id) => this.#runs.lose(id),
+      onChange: (change, task) => this.#sync.onStoreChange(change, task),
+      reclaimed: (done) => this.#sync.settleReclaimed(done),
       afterBeat: () => this.schedule(),
       onError: (err) => {
         if (this.listenerCount('error')) this.emit('error', err);
         else console.error('m3u8dm: node heartbeat failed:', err);
+      },
+    });
+    this.#sync = new ClusterSync({
+      store: this.#store,
+      clock: this.#clock,
+      node: this.#node,
+      runs: this.#runs,
+      writes: this.#writes,
+      scheduler: this.#scheduler,
+      manager: {
+        get: (id) => this.get(id),
+        pause: (id) => this.pause(id),
+        remove: (id) => this.remove(id),
+        filesOf: (task) => this.#filesOf(task),
+        write: (id, patch) => this.#write(id, patch),
+        exclusive: (fn) => this.#locked(fn),
+        emit: (event) => this.emit('task', event),
+        error: (err) => { if (this.listenerCount('error')) this.emit('error', err); },
       },
     });
   }
@@ -218,48 +227,9 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
    */
   async start(): Promise<void> {
     this.#limits.configure(await this.getSettings());
-    await this.#node.touch();
-    const now = this.#clock.now();
-    const alive = new Set((await this.#node.nodes()).map((n) => n.id));
-    const { tasks } = await this.#store.list({ status: TaskStatus.downloading });
-    for (const task of tasks) {
-      if (task.node && task.node !== this.nodeId && alive.has(task.node) && (task.lease_expires_at ?? 0) >= now) continue;
-      await this.#requeue(task);
-    }
+    await this.#sync.recover();
     this.#node.start();
     this.schedule();
-  }
-
-  /**
-   * A task marked running that no node runs back to 等待中 (已暂停 when a pause was pending on it, as
-   * `reclaimExpired` does), fenced by the lease it still names.
-   */
-  async #requeue(task: TaskRecord): Promise<void> {
-    const patch = task.desired === 'pause'
-      ? withLine(task, { ...RECLAIMED_PAUSE, desired: null })
-      : withLine(task, { status: TaskStatus.waiting, phase: 'queued', speed_bps: 0, eta_s: null });
-    if (task.node) await this.#store.release({ id: task.id, node: task.node, epoch: task.lease_epoch ?? 0 }, patch);
-    else await this.#store.patch(task.id, patch);
-  }
-
-  /** Whether another node holds a live lease on the task (so commands go to it through the record). */
-  #heldElsewhere(task: TaskRecord): boolean {
-    return task.status === TaskStatus.downloading && !this.#running.has(task.id) && Boolean(task.node) && task.node !== this.nodeId
-      && (task.lease_expires_at ?? 0) >= this.#clock.now();
-  }
-
-  /** The task as a command should see it: one marked running by a node that is gone is requeued first. */
-  async #settled(id: number): Promise<TaskRecord> {
-    const task = await this.get(id);
-    if (task.status !== TaskStatus.downloading || this.#running.has(id) || this.#heldElsewhere(task)) return task;
-    await this.#requeue(task);
-    return this.get(id);
-  }
-
-  /** Asks the node running the task to carry out `command` (it does on its next notify or heartbeat) and waits for it. */
-  async #askOwner(id: number, command: TaskCommand): Promise<TaskRecord | null> {
-    await this.#store.patch(id, { desired: command });
-    return this.#node.waitFor(id, (t) => !t || !this.#heldElsewhere(t), COMMAND_WAIT_MS);
   }
 
   async #locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -268,118 +238,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return next;
   }
 
-  /** Queues a store write (a patch, or a write of its own) behind the task's earlier ones. */
-  #enqueueWrite(id: number, write: Partial<TaskRecord> | (() => Promise<TaskRecord | null>)): Promise<TaskRecord | null> {
-    const prev = this.#writes.get(id) ?? Promise.resolve();
-    const next = prev.then(() => (typeof write === 'function' ? write() : this.#store.patch(id, write)));
-    const tail = next.catch(() => undefined);
-    this.#writes.set(id, tail);
-    void tail.then(() => { if (this.#writes.get(id) === tail) this.#writes.delete(id); });
-    return next;
-  }
-
   async #write(id: number, patch: Partial<TaskRecord>): Promise<TaskRecord | null> {
-    const task = await this.#enqueueWrite(id, patch);
-    if (task) this.#tell({ type: 'updated', task });
+    const task = await this.#writes.enqueue(id, patch);
+    if (task) this.#sync.tell({ type: 'updated', task });
     return task;
-  }
-
-  /**
-   * A write of a running task about itself, fenced by its lease and queued behind its earlier ones;
-   * `release` also gives the lease up. When the store says the lease is gone the run stops, writing nothing more.
-   */
-  #leasedWrite(entry: RunningTask, patch: Partial<TaskRecord>, how: 'patch' | 'release' = 'patch'): Promise<TaskRecord | null> {
-    return this.#enqueueWrite(entry.lease.id, async () => {
-      if (entry.stopReason === 'lost') return null;
-      const result = how === 'release' ? await this.#store.release(entry.lease, patch) : await this.#store.patchLeased(entry.lease, patch);
-      if (result !== 'lost' && result !== null) return result;
-      this.#lose(entry);
-      return null;
-    });
-  }
-
-  /** Emits a change this node made, remembering the record so the store's echo of it is not told again. */
-  #tell(event: TaskEvent): void {
-    this.#seen.delete(event.task.id);
-    if (event.type !== 'deleted') {
-      this.#seen.set(event.task.id, event.task);
-      if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value!);
-    }
-    this.emit('task', event);
-  }
-
-  /**
-   * A task changed in the store, read again (null: gone). For a task this node runs: its lease and its
-   * `desired` command are checked. For any other: the change is emitted (unless it is the echo of one
-   * this node told already) and a task that became runnable gets a pass.
-   */
-  #onStoreChange(change: TaskChange, task: TaskRecord | null): void {
-    const entry = this.#running.get(change.id);
-    if (entry) return this.#checkOwn(entry, task);
-    // This node's own write is on its way: it tells its own event.
-    if (this.#writes.has(change.id)) return;
-    const last = this.#seen.get(change.id);
-    if (!task) {
-      this.#seen.delete(change.id);
-      if (last) this.emit('task', { type: 'deleted', task: last, remote: true });
-      return;
-    }
-    if (last && last.updated_at >= task.updated_at) return;
-    this.#seen.delete(task.id);
-    this.#seen.set(task.id, task);
-    if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value!);
-    this.emit('task', { type: change.kind === 'created' && !last ? 'created' : 'updated', task, remote: true });
-    if (task.status === TaskStatus.waiting && this.#scheduler.wouldMatter(task.start_time ? new Date(task.start_time) : null)) this.schedule();
-  }
-
-  /** A task this node runs, as the store has it now: stopped when the lease went elsewhere, or as another node asked. */
-  #checkOwn(entry: RunningTask, task: TaskRecord | null): void {
-    if (entry.stopReason) return;
-    if (!task || task.node !== entry.lease.node || (task.lease_epoch ?? 0) !== entry.lease.epoch) return this.#lose(entry);
-    // Paused by a node that wrote the record without seeing the lease (a pause racing this node's claim).
-    const command = task.desired ?? (task.status === TaskStatus.paused ? 'pause' : undefined);
-    if (command) return this.#carryOut(task.id, command);
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a task saved by an older version may lack it
-    const speed = task.options.max_speed ?? 0;
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a task saved by an older version may lack it
-    if (speed !== (entry.live.options.max_speed ?? 0)) {
-      entry.live = { ...entry.live, options: { ...entry.live.options, max_speed: speed } };
-      this.#limits.setTaskSpeed(task.id, speed);
-    }
-  }
-
-  /** Carries out a command another node left on the record of a task this node runs. */
-  #carryOut(id: number, command: TaskCommand): void {
-    if (this.#acting.has(id)) return;
-    this.#acting.add(id);
-    const done = command === 'delete' ? this.remove(id)
-      : command === 'pause' ? this.pause(id)
-      : this.#locked(() => Promise.resolve({ done: this.#stop(id, 'shutdown') })).then((s) => s.done);
-    void done.catch((err: unknown) => {
-      if (err instanceof TaskNotFoundError || err instanceof TransitionError) return;
-      if (this.listenerCount('error')) this.emit('error', err);
-    }).finally(() => this.#acting.delete(id));
-  }
-
-  /**
-   * Before each request of a run: past a lease length since the last renew (the node stalled, or the store
-   * does not answer) the task may be another node's already, so the run stops as with a lost lease, writing
-   * nothing, before its next request rather than at the next heartbeat. Its segments stay on disk for
-   * whoever takes it over, this node included once the lease is reclaimed.
-   */
-  #mayRequest(entry: RunningTask): boolean {
-    if (entry.stopReason === 'lost') return false;
-    if (this.#node.fresh) return true;
-    this.#lose(entry);
-    return false;
-  }
-
-  /** This node no longer holds the task: the run stops at once and writes nothing (another node may own it now). */
-  #lose(entry: RunningTask): void {
-    if (entry.stopReason === 'lost') return;
-    entry.stopReason = 'lost';
-    entry.progress.cancel();
-    entry.controller.abort(new Error('task lease lost'));
   }
 
   // ---- settings ------------------------------------------------------------
@@ -440,7 +302,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   // ---- queries -------------------------------------------------------------
 
   async get(id: number): Promise<TaskRecord> {
-    const live = this.#running.get(id)?.live;
+    const live = this.#runs.live(id);
     if (live) return live;
     const task = await this.#store.get(id);
     if (!task) throw new TaskNotFoundError(id);
@@ -449,15 +311,13 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   async list(filter?: TaskFilter, page?: TaskPage): Promise<TaskList> {
     const result = await this.#store.list(filter, page);
-    result.tasks = result.tasks.map((t) => this.#running.get(t.id)?.live ?? t);
+    result.tasks = result.tasks.map((t) => this.#runs.live(t.id) ?? t);
     return result;
   }
 
   async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number; speed_limit_bps: number }> {
     const counts = await this.#store.countByStatus();
-    let speed = 0;
-    for (const r of this.#running.values()) speed += r.live.speed_bps;
-    return { counts, speed_bps: speed, speed_limit_bps: this.#limits.shared.rate };
+    return { counts, speed_bps: this.#runs.speed(), speed_limit_bps: this.#limits.shared.rate };
   }
 
   /**
@@ -519,7 +379,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       live: false,
       recorded_s: 0,
     });
-    this.#tell({ type: 'created', task });
+    this.#sync.tell({ type: 'created', task });
     // A pass only when it can change something: a free slot for a due task, or an earlier timer
     // for a scheduled one. (A full queue otherwise paid a pass per create.)
     if (this.#scheduler.wouldMatter(startAt)) this.schedule();
@@ -569,11 +429,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
       const task = await this.get(id);
       const options: TaskOptions = { ...task.options };
       if (update.max_speed !== undefined) options.max_speed = update.max_speed;
-      const entry = this.#running.get(id);
-      if (entry) {
-        entry.live = { ...entry.live, options };
-        if (update.max_speed !== undefined) this.#limits.setTaskSpeed(id, update.max_speed);
-      }
+      this.#runs.setOptions(id, options, update.max_speed);
       return (await this.#write(id, { options })) ?? task;
     });
   }
@@ -588,26 +444,20 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   async #pause(id: number, mayAsk: boolean): Promise<TaskRecord> {
     const running = await this.#locked(async () => {
-      const task = await this.#settled(id);
-      if (mayAsk && this.#heldElsewhere(task)) return { elsewhere: true as const };
+      const task = await this.#sync.settled(id);
+      if (mayAsk && this.#sync.heldElsewhere(task)) return { elsewhere: true as const };
       const step = this.#step(task, 'pause');
       if (step.kind === 'stay') return undefined;
       if (step.kind === 'set') {
         await this.#write(id, withLine(task, { status: step.status, phase: step.phase, ...(task.desired ? { desired: null } : {}) }));
         return undefined;
       }
-      const entry = this.#running.get(id);
-      if (entry?.live.live && (entry.finishing || entry.live.phase === 'recording')) {
-        // Stopping a recording finishes it: what was recorded becomes the output (已完成).
-        entry.finishing = true;
-        entry.finish.abort();
-        return { done: entry.done };
-      }
+      // Stopping a recording finishes it: what was recorded becomes the output (已完成).
       // Wrapped: a returned promise would make the lock wait for the run, which needs the lock to end.
-      return { done: this.#stop(id, 'pause') };
+      return { done: this.#runs.finishRecording(id) ?? this.#runs.stop(id, 'pause') };
     });
     if (running && 'elsewhere' in running) {
-      await this.#askOwner(id, 'pause');
+      await this.#sync.askOwner(id, 'pause');
       // Its node has paused it (or finished, or died meanwhile): the table decides from what is there now.
       return this.#pause(id, false);
     }
@@ -618,7 +468,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   /** 等待中: from 已暂停 (resume) or 失败 (resume, retry), keeping downloaded segments; no-op when waiting or running. */
   async resume(id: number, command: 'resume' | 'retry' = 'resume'): Promise<TaskRecord> {
     const task = await this.#locked(async () => {
-      const current = await this.#settled(id);
+      const current = await this.#sync.settled(id);
       const step = this.#step(current, command);
       if (step.kind !== 'set') return current;
       const clear = { ...(step.clearError ? { err_msg: '' } : {}), ...(current.desired ? { desired: null } : {}) };
@@ -664,25 +514,25 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   async #remove(id: number, mayAsk: boolean): Promise<TaskRecord> {
     const stopping = await this.#locked(async (): Promise<{ elsewhere?: TaskRecord; done?: Promise<void> }> => {
-      const task = await this.#settled(id);
-      if (mayAsk && this.#heldElsewhere(task)) return { elsewhere: task };
-      return { done: this.#stop(id, 'delete') };
+      const task = await this.#sync.settled(id);
+      if (mayAsk && this.#sync.heldElsewhere(task)) return { elsewhere: task };
+      return { done: this.#runs.stop(id, 'delete') };
     });
     if (stopping.elsewhere) {
       // Gone: its node deleted it. Still there (it finished meanwhile, or its node does not answer): deleted
       // here; a node still running it then finds the record gone and stops.
-      if (!(await this.#askOwner(id, 'delete'))) return stopping.elsewhere;
+      if (!(await this.#sync.askOwner(id, 'delete'))) return stopping.elsewhere;
       return this.#remove(id, false);
     }
     await stopping.done;
     return this.#locked(async () => {
       const task = await this.#store.get(id);
       if (!task) throw new TaskNotFoundError(id);
-      await this.#writes.get(id);
+      await this.#writes.settled(id);
       const files = this.#filesOf(task);
       if (!(await this.#store.delete(id))) throw new TaskNotFoundError(id);
       await files();
-      this.#tell({ type: 'deleted', task });
+      this.#sync.tell({ type: 'deleted', task });
       return task;
     });
   }
@@ -708,28 +558,6 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   }
 
   /**
-   * The heartbeat settled tasks whose node died with a command pending: a deleted one's files go as a local
-   * delete's do; a paused one gets its status line (the store does not write lines).
-   */
-  async #settleReclaimed(done: Reclaimed): Promise<void> {
-    for (const task of done.deleted) await this.#filesOf(task)();
-    for (const id of done.paused) {
-      await this.#locked(async () => {
-        const task = await this.#store.get(id);
-        if (task?.status === TaskStatus.paused && !task.node) await this.#write(id, withLine(task, {}));
-      });
-    }
-  }
-
-  #stop(id: number, reason: StopReason): Promise<void> | undefined {
-    const running = this.#running.get(id);
-    if (!running) return undefined;
-    running.stopReason = reason;
-    running.controller.abort(new Error(`task ${reason}`));
-    return running.done;
-  }
-
-  /**
    * Stops accepting work, puts running tasks back to 等待中 (segments stay on disk) and releases their
    * leases so other nodes may take them, closes the store.
    */
@@ -738,14 +566,14 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     const stops = await this.#locked(() => {
       this.#scheduler.close();
       return Promise.resolve({
-        all: Promise.all([...this.#running.keys()].map((id) => this.#stop(id, 'shutdown') ?? Promise.resolve())),
+        all: Promise.all(this.#runs.ids().map((id) => this.#runs.stop(id, 'shutdown') ?? Promise.resolve())),
         node: this.#node.stop(),
       });
     });
     await stops.all;
     await stops.node;
-    await Promise.all([...this.#posters]);
-    await Promise.all([...this.#writes.values()]);
+    await this.#runs.idle();
+    await this.#writes.all();
     await this.#store.close();
   }
 
@@ -756,115 +584,10 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     this.#scheduler.request();
   }
 
-  /** Runs a task the store just gave this node (the claim already wrote it as started). */
-  #begin(task: TaskRecord): void {
-    // The claim wrote one line for every task it took; this task's own (its figures) goes with the first write.
-    const line = { status_bar: statusBar(task) };
-    const live = { ...task, ...line };
-    let resolveDone!: () => void;
-    const entry: RunningTask = {
-      controller: new AbortController(),
-      finish: new AbortController(),
-      live,
-      unsaved: line,
-      progress: new ProgressThrottle(this.#opts.progressWriteMs ?? 500),
-      lease: { id: task.id, node: this.nodeId, epoch: task.lease_epoch ?? 0 },
-      done: new Promise<void>((r) => { resolveDone = r; }),
-    };
-    this.#running.set(task.id, entry);
-    this.#tell({ type: 'updated', task: live });
-    void this.#run(entry).catch((err: unknown) => this.#reportBug(task.id, err)).finally(resolveDone);
-    // Asked of it before this node had it (its node died with the command pending).
-    if (task.desired) this.#carryOut(task.id, task.desired);
-  }
-
-  #onProgress(id: number, entry: RunningTask, snapshot: ProgressSnapshot): void {
-    if (entry.stopReason) return;
-    const patch = progressPatch(entry.live, snapshot);
-    entry.live = { ...entry.live, ...patch, updated_at: new Date(this.#clock.now()).toISOString() };
-    Object.assign(entry.unsaved, patch);
-    this.emit('task', { type: 'updated', task: entry.live });
-    entry.progress.offer(() => {
-      if (entry.stopReason === 'lost') return;
-      const unsaved = entry.unsaved;
-      entry.unsaved = {};
-      // A write that failed (the store away a moment) goes again with the next one.
-      void this.#leasedWrite(entry, unsaved).catch(() => { entry.unsaved = { ...unsaved, ...entry.unsaved }; });
-    });
-  }
-
   /** An unexpected exception ended a run: the user sees an InternalError, the log gets the original. */
   #reportBug(id: number, original: unknown): void {
     const error = new RunBugError(id, { cause: original });
     if (this.listenerCount('error')) this.emit('error', error);
     else console.error(`m3u8dm: task ${id} ended with an unexpected error:`, original);
-  }
-
-  async #run(entry: RunningTask): Promise<void> {
-    const task = entry.live;
-    const id = task.id;
-    let outcome: Partial<TaskRecord>;
-    let poster: Promise<string | undefined> | undefined;
-    // Records from before per-task limits carry no max_speed.
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
-    const limits = this.#limits.open(id, task.options.max_speed ?? 0);
-    try {
-      const { saveDir, workBase, ownBase } = this.#checkFolders(task.options);
-      const workDir = await openWorkFolder(workBase, id, task.work_dir, { adoptUnmarked: ownBase });
-      if (workDir !== task.work_dir) {
-        entry.live = { ...entry.live, work_dir: workDir };
-        await this.#leasedWrite(entry, { work_dir: workDir });
-      }
-      const result = await this.#engine.run({
-        taskId: id,
-        url: task.url,
-        headers: task.header_map,
-        options: task.options,
-        workDir,
-        saveDir,
-        filename: task.filename,
-        signal: entry.controller.signal,
-        finish: entry.finish.signal,
-        onProgress: (s) => this.#onProgress(id, entry, s),
-        mayRequest: () => this.#mayRequest(entry),
-        limits,
-      });
-      if (entry.stopReason) throw new Error('stopped');
-      poster = result.poster;
-      outcome = completedOutcome(entry.live, result, this.#clock.now());
-    } catch (err) {
-      outcome = endedOutcome(entry.live, entry.stopReason, entry.finishing === true, err, (original) => this.#reportBug(id, original));
-    }
-    this.#limits.release(id, limits);
-    entry.progress.cancel();
-    // Nothing when deleted or when the lease went to another node; else the end, and the lease back. It must
-    // reach the store: while the store is away (a database restart) it is tried again, the task still this
-    // node's (its lease renewed); past a lease length the heartbeat gives the lease up and nothing is written.
-    const final = { ...entry.unsaved, ...outcome, desired: null };
-    await retryWhileUnavailable(() => this.#locked(async () => {
-      if (Object.keys(outcome).length && entry.stopReason !== 'lost') {
-        const task = await this.#leasedWrite(entry, final, 'release');
-        if (task) this.#tell({ type: 'updated', task });
-      }
-      this.#running.delete(id);
-    }));
-    this.schedule();
-    if (poster) {
-      const adding = this.#addPoster(id, poster).catch(() => undefined);
-      this.#posters.add(adding);
-      await adding;
-      this.#posters.delete(adding);
-    }
-  }
-
-  /** Puts a poster made after the completion on the record; removes it when the task is gone meanwhile. */
-  async #addPoster(id: number, poster: Promise<string | undefined>): Promise<void> {
-    const file = await poster.catch(() => undefined);
-    if (!file) return;
-    await this.#locked(async () => {
-      const task = await this.#store.get(id);
-      if (task?.status === TaskStatus.completed) await this.#write(id, { poster_path: file });
-      else await rm(file, { force: true }).catch(() => undefined);
-    });
   }
 }
