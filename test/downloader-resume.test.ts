@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { downloadStream, type DownloadRequest } from '../src/downloader/index.js';
+import { WorkDir } from '../src/downloader/work-dir.js';
 import type { ProgressSnapshot } from '../src/types.js';
 import { downloadOptions } from './helpers/task-options.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
@@ -110,6 +111,33 @@ describe('downloader: pause and resume', () => {
     expect(seen).toBeLessThanOrEqual(4);
     await sleep(150);
     expect(segmentRequests(server).length).toBe(seen);
+  });
+});
+
+describe('downloader: one work folder, two runs', () => {
+  it('gives each run its own unfinished files: a fenced run finishing late breaks nothing the new owner writes', async () => {
+    const dir = await workFolder();
+    const [stale, owner] = [new WorkDir(dir), new WorkDir(dir)];
+    await stale.create();
+    await owner.create();
+    const name = 'seg00016.ts';
+    expect(stale.partPath(name)).not.toBe(owner.partPath(name));
+    const segment = Buffer.alloc(4096, 7);
+    // Both fetch the same segment at once (the stale node woke up with it in flight).
+    await Promise.all([writeFile(stale.partPath(name), segment), writeFile(owner.partPath(name), segment)]);
+    await owner.commit(name, { bytes: segment.length });
+    await stale.commit(name, { bytes: segment.length });
+    expect((await readFile(path.join(dir, name))).equals(segment)).toBe(true);
+    expect((await readdir(dir)).filter((n) => /^seg\d/.test(n))).toEqual([name]);
+  });
+
+  it('clears what an earlier run left unfinished when a run starts, and nothing else', async () => {
+    const dir = await workFolder();
+    const left = ['seg00003.ts.part', 'seg00004.ts.0badf00d.part', 'playlist.json.0badf00d.tmp'];
+    const kept = ['seg00001.ts', 'notes.part', 'seg00005.ts.xyz.part'];
+    for (const n of [...left, ...kept]) await writeFile(path.join(dir, n), 'x');
+    await new WorkDir(dir).create();
+    expect((await readdir(dir)).sort()).toEqual([...kept].sort());
   });
 });
 

@@ -75,7 +75,7 @@ export class SegmentFetcher {
   async fetch(target: FetchTarget, onReceived?: () => void): Promise<FinishedFile> {
     await this.#checkFreeSpace(target);
     const key = target.key ? await this.#keys.get(target.key.uri) : undefined;
-    const part = this.#work.path(`${target.name}.part`);
+    const part = this.#work.partPath(target.name);
     // The file opens while the request waits for its answer, so the open is not on the transfer's path.
     const opening = openFile(part);
     opening.catch(() => {});
@@ -182,7 +182,7 @@ export class SegmentFetcher {
       if (fd !== undefined) await closeFile(fd);
       await this.#work.commit(target.name, file, extra);
     } catch (error) {
-      await rm(this.#work.path(`${target.name}.part`), { force: true });
+      await rm(this.#work.partPath(target.name), { force: true });
       throw error;
     }
   }

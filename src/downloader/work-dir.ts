@@ -1,9 +1,13 @@
 // What a download keeps in its work folder so a later run resumes it: the
 // resolved playlist, finished segment files (written as .part, renamed when
 // complete, so a final name is always a whole file) and a small manifest of them.
+// Each run's `.part` and `.tmp` names carry a token of its own (`seg00016.ts.3f9a1c2e.part`):
+// a fenced node that wakes up in a shared work folder and finishes what it had in flight
+// writes and renames its own file, never the new owner's.
 // A separate audio rendition keeps the same three in the `audio/` subfolder
 // (further ones, with the option `audio` at `all` or languages, in `audio1/`, `audio2/`…).
 import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { VariantChoice } from '../types.js';
 import { parsePlaylist, type MediaPlaylist, type RenditionInfo } from './media-playlist.js';
@@ -15,7 +19,9 @@ const MANIFEST = 'segments.jsonl';
 const INIT = 'init.mp4';
 /** Subfolder of the alternate audio track: a work folder of its own. */
 const AUDIO_DIR = 'audio';
-const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\d*\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:\.part|\.tmp)?$/;
+const OUR_FILES = /^(?:seg\d+\.(?:ts|m4s)|init\d*\.mp4|playlist\.(?:m3u8|json)|segments\.jsonl)(?:(?:\.[0-9a-f]{8})?\.(?:part|tmp))?$/;
+/** A `.part` or `.tmp` file of ours: a run's unfinished write (its own token, or none from before tokens). */
+const UNFINISHED = /\.(?:part|tmp)$/;
 
 interface PlaylistInfo {
   /** 1; a file of another layout is not resumed from. */
@@ -67,6 +73,8 @@ export class WorkDir {
   /** The last manifest write started. */
   #lastWrite: Promise<void> = Promise.resolve();
   readonly #audioTracks = new Map<number, WorkDir>();
+  /** This run's token in its unfinished files' names. */
+  readonly #token = randomBytes(4).toString('hex');
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -76,8 +84,17 @@ export class WorkDir {
     return path.join(this.dir, name);
   }
 
+  /** Where this run writes `name` before `commit` makes it final. */
+  partPath(name: string): string {
+    return this.path(`${name}.${this.#token}.part`);
+  }
+
+  /** Makes the folder; unfinished files another run left (crashed or fenced) go, as no commit will take them. */
   async create(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    const names = await readdir(this.dir);
+    const leftover = (n: string) => OUR_FILES.test(n) && UNFINISHED.test(n) && !n.includes(`.${this.#token}.`);
+    await Promise.all(names.filter(leftover).map((n) => rm(this.path(n), { force: true })));
   }
 
   /** The work folder of the alternate audio track (`audio/`), with its own playlist and manifest. */
@@ -166,7 +183,7 @@ export class WorkDir {
   }
 
   async #writePlaylist(text: string, info: PlaylistInfo): Promise<void> {
-    await Promise.all([writeAtomically(this.path(PLAYLIST_TEXT), text), writeAtomically(this.path(PLAYLIST_INFO), `${JSON.stringify(info)}\n`)]);
+    await Promise.all([this.#writeAtomically(PLAYLIST_TEXT, text), this.#writeAtomically(PLAYLIST_INFO, `${JSON.stringify(info)}\n`)]);
   }
 
   #savedBy(saving: Promise<void>): void {
@@ -234,7 +251,7 @@ export class WorkDir {
   async commit(name: string, file: FinishedFile, extra?: Record<string, unknown>): Promise<void> {
     await this.#playlistSaved;
     const manifest = this.#manifest ? await this.#manifest : undefined;
-    await rename(this.path(`${name}.part`), this.path(name));
+    await rename(this.partPath(name), this.path(name));
     const line: ManifestLine = { ...extra, f: name, b: file.bytes, ...(file.lastModified ? { lm: file.lastModified.toISOString() } : {}) };
     const text = `${JSON.stringify(line)}\n`;
     // O_APPEND: each short write lands whole at the end, so concurrent commits need no lock.
@@ -294,6 +311,12 @@ export class WorkDir {
     await Promise.all(names.filter((n) => OUR_FILES.test(n)).map((n) => rm(this.path(n), { force: true })));
   }
 
+  async #writeAtomically(name: string, text: string): Promise<void> {
+    const temp = this.path(`${name}.${this.#token}.tmp`);
+    await writeFile(temp, text);
+    await rename(temp, this.path(name));
+  }
+
   async #removeAudioFolders(): Promise<void> {
     let names: string[];
     try {
@@ -318,9 +341,4 @@ function withSubtitles(stream: ResolvedStream, info: PlaylistInfo): ResolvedStre
     }
   });
   return subtitles.length > 0 ? { ...stream, subtitles } : stream;
-}
-
-async function writeAtomically(file: string, text: string): Promise<void> {
-  await writeFile(`${file}.tmp`, text);
-  await rename(`${file}.tmp`, file);
 }

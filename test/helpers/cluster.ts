@@ -3,12 +3,12 @@
 // latency-throttled origin whose request log tells which node fetched what and when.
 // Every stream copy the origin serves has its own path prefix (`/s01/…`), so the log
 // tells the segments of one task from those of another.
-import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureFixture, type FixtureInfo, type FixtureKind } from './hls-fixtures.js';
 import { startHlsServer, type HlsServer, type RequestLogEntry } from './hls-server.js';
 import type { PgCluster } from './postgres.js';
+import { tempDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 
@@ -80,7 +80,8 @@ let databases = 0;
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const ids = options.nodes ?? ['node-a', 'node-b', 'node-c'];
   const fixture = await ensureFixture(options.fixture ?? 'long');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-cluster-'));
+  const temp = await tempDir('m3u8dm-cluster-');
+  const dir = temp.path;
   const downloadDir = path.join(dir, 'downloads');
   const streamsDir = path.join(dir, 'origin');
   await mkdir(downloadDir, { recursive: true });
@@ -117,7 +118,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     }
     await Promise.all(nodes.map((n) => n.proc.stop('SIGTERM', 6_000)));
     await origin.close();
-    await rm(dir, { recursive: true, force: true });
+    await temp.cleanup();
   };
 
   try {
