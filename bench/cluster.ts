@@ -10,20 +10,16 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startPgCluster } from '../test/helpers/postgres.js';
+import { serviceNodeArgs } from './service-command.js';
 
-const SELF = fileURLToPath(import.meta.url);
-/** The CLI beside this file's build: dist/src/cli.js from dist/bench, src/cli.ts from bench/. */
-const CLI = path.resolve(path.dirname(SELF), '..', 'src', SELF.endsWith('.ts') ? 'cli.ts' : 'cli.js');
 const TASKS = 200;
 const WARMUP = 5;
 
 interface Instance { url: string; child: ChildProcess }
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const loader = SELF.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...loader, CLI, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [...serviceNodeArgs(), 'serve', '--port', '0'], {
     env: { ...process.env, M3U8DM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -21,6 +21,7 @@ import { downloadStream } from '../src/downloader/index.js';
 import { downloadOptionsFor } from '../src/manager/download-options.js';
 import { DEFAULT_SETTINGS, DEFAULT_TASK_EXTRAS } from '../src/manager/settings.js';
 import type { TaskOptions } from '../src/types.js';
+import { serviceNodeArgs } from './service-command.js';
 
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
@@ -239,13 +240,8 @@ async function peakServiceRss(
   threads: number,
   extra: Record<string, unknown> = {},
 ): Promise<{ peakMb: number; idleMb: number; ms: number; status: number; segments: number }> {
-  const cli = SELF.endsWith('.ts') ? path.resolve(path.dirname(SELF), '..', 'src', 'cli.ts') : path.resolve(path.dirname(SELF), '..', 'src', 'cli.js');
-  const loader = SELF.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  // The node flags of the binary's `#!/usr/bin/env -S node …` line: the service as users run it.
-  const shebang = (await readFile(cli, 'utf8')).split('\n', 1)[0] ?? '';
-  const flags = /^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1]?.split(' ').filter(Boolean) ?? [];
   const dir = await mkdtemp(path.join(scratch, 'service-'));
-  const child = spawn(process.execPath, [...flags, ...loader, cli, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [...serviceNodeArgs(), 'serve', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, [CHILD_ENV]: '1', M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'out'), M3U8DM_LOG_LEVEL: 'warn' },
   });

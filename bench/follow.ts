@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { serviceNodeArgs } from './service-command.js';
 
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
@@ -183,9 +184,12 @@ interface ServiceRun {
 
 /** One task through a fresh service process: POST → the `task.updated` event with status 2 (已完成). */
 async function throughService(url: string, origin: string, scratch: string, options: Record<string, unknown>): Promise<ServiceRun> {
-  const cli = SELF.endsWith('.ts') ? path.resolve(path.dirname(SELF), '..', 'src', 'cli.ts') : path.resolve(path.dirname(SELF), '..', 'src', 'cli.js');
   const dir = await mkdtemp(path.join(scratch, 'service-'));
-  const child = spawnNode(cli, ['serve', '--port', '0'], { M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'out'), M3U8DM_LOG_LEVEL: 'warn' });
+  // Started as users run it (the binary's node flags): its memory figure is the service's.
+  const child = spawn(process.execPath, [...serviceNodeArgs(), 'serve', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, [CHILD_ENV]: '1', M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'out'), M3U8DM_LOG_LEVEL: 'warn' },
+  });
   let peakKb = 0;
   const sampler = setInterval(() => {
     readFile(`/proc/${child.pid}/status`, 'utf8').then((s) => { peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0)); }, () => {});
