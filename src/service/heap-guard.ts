@@ -11,7 +11,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 export interface HeapGuardOptions {
-  /** Collect when the used heap passes this many MB. @defaultValue 48 */
+  /** Collect when the used heap plus the Buffers outside it pass this many MB. @defaultValue 48 */
   thresholdMb?: number;
   /** @defaultValue 100 */
   intervalMs?: number;
