@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FfmpegNotFoundError, MergeError, locateFfmpeg, mergeSegments, parseFfmpegVersion, runFfmpeg } from '../src/merge/index.js';
 import { configFromEnv } from '../src/service/config.js';
 import type { OutputFormat } from '../src/types.js';
-import { expectMedia, ffprobe } from './helpers/ffprobe.js';
+import { discontinuitiesOf, expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { downloadResultFrom, ensureMergeFixture } from './helpers/merge-fixtures.js';
 import { tempDir, type TempDir } from './helpers/temp-dir.js';
@@ -134,7 +134,7 @@ describe.each([
       ffmpeg: binary,
     });
     expect(debug.find((line) => line.startsWith('ffmpeg: '))).toContain(binary);
-    expectMedia(await ffprobe(result.outputPath), format, download.duration);
+    expectMedia(await ffprobe(result.outputPath), format, download.duration, discontinuitiesOf(download));
   });
 });
 

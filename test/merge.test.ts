@@ -1,16 +1,19 @@
 // The merge stage on real HLS made by ffmpeg: every fixture kind becomes one
 // playable file of the right container and length, checked with ffprobe.
+import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { mergeSegments, type MergeInput } from '../src/merge/index.js';
 import type { DownloadResult, OutputFormat } from '../src/types.js';
-import { decodeErrors, expectMedia, ffprobe } from './helpers/ffprobe.js';
+import { decodeErrors, discontinuitiesOf, expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture, type FixtureKind } from './helpers/hls-fixtures.js';
 import { downloadResultFrom, ensureMergeFixture } from './helpers/merge-fixtures.js';
 import { tempDir, type TempDir } from './helpers/temp-dir.js';
 
+const run = promisify(execFile);
 let tmp: TempDir;
 beforeAll(async () => {
   tmp = await tempDir('m3u8dm-merge-');
@@ -41,6 +44,15 @@ function merge(download: DownloadResult, extra: Partial<MergeInput> = {}) {
   });
 }
 
+/** The audio packets of `file` in order: start and length in seconds. */
+async function audioPackets(file: string): Promise<Array<{ pts: number; duration: number }>> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file], { maxBuffer: 16 << 20 });
+  return stdout.trim().split('\n').map((line) => {
+    const [pts, duration] = line.split(',').map(Number);
+    return { pts: pts ?? Number.NaN, duration: duration ?? Number.NaN };
+  });
+}
+
 /** The playlist of a fixture kind; for `master`, the variant a download would pick. */
 async function playlistOf(kind: FixtureKind): Promise<string> {
   const fixture = await ensureFixture(kind);
@@ -55,7 +67,7 @@ describe('mergeSegments to MP4, one per fixture kind', () => {
     const result = await merge(download, { workDir });
 
     expect(path.basename(result.outputPath)).toBe('video.mp4');
-    expectMedia(await ffprobe(result.outputPath), 'mp4', download.duration);
+    expectMedia(await ffprobe(result.outputPath), 'mp4', download.duration, discontinuitiesOf(download));
     expect(result.size).toBeGreaterThan(0);
     // No .part, no scratch left behind; the segments are still in the work folder for the caller.
     expect(await readdir(path.dirname(result.outputPath))).toEqual(['video.mp4']);
@@ -86,7 +98,22 @@ describe('discontinuities', () => {
     const download = await downloadResultFrom(fixture.playlist);
     expect(download.segments.filter((s) => s.discontinuity)).toHaveLength(1);
     const result = await merge(download, { format });
-    expectMedia(await ffprobe(result.outputPath), format, fixture.duration);
+    expectMedia(await ffprobe(result.outputPath), format, fixture.duration, 1);
+  });
+
+  it('runs go to the concat demuxer through pipes, no joined copy, and the audio runs on without gap or overlap', async () => {
+    const download = await downloadResultFrom(await playlistOf('discontinuity'));
+    const debug: string[] = [];
+    const { workDir } = folders();
+    const result = await merge(download, { workDir, debug: (line) => debug.push(line) });
+    const command = debug.find((line) => line.startsWith('ffmpeg: ')) ?? '';
+    expect(command).toContain('-f concat -safe 0 -protocol_whitelist file,pipe -i runs.ffconcat');
+    expect(debug.join('\n')).not.toMatch(/run-0000/);
+    // Each audio packet starts where the one before it ends (to the millisecond), across the boundary too.
+    const audio = await audioPackets(result.outputPath);
+    expect(audio.length).toBeGreaterThan(300);
+    const seams = audio.slice(1).map((packet, i) => Math.abs(packet.pts - (audio[i]!.pts + audio[i]!.duration)));
+    expect(Math.max(...seams)).toBeLessThan(0.001);
   });
 
   it('the discontinuity fixture decodes without errors', async () => {

@@ -10,9 +10,11 @@
 //   The concat demuxer over every segment was 4–5× slower (it opens and probes
 //   each file) and rebases every segment, which leaves tiny audio gaps.
 // - with EXT-X-DISCONTINUITY: timestamps restart at each one, and ffmpeg only
-//   repairs backward jumps, so a forward jump would leave a gap. Each run
-//   between discontinuities becomes one file (joined bytes; a one-segment run
-//   is used in place) and the concat demuxer puts the runs end to end.
+//   repairs backward jumps, so a forward jump would leave a gap. The concat
+//   demuxer puts the runs between discontinuities end to end, each read from
+//   a pipe of its own (piped-runs.ts: no joined copy first, and the same route
+//   the follower takes); past MAX_PIPED_RUNS each run becomes one file (joined
+//   bytes; a one-segment run is used in place).
 // - TS in, TS out, one run: plain byte concatenation, no ffmpeg at all.
 // - a separate audio track (an alternate rendition with its own playlist): its
 //   segments are joined into one file in the scratch folder, given to ffmpeg as
@@ -29,6 +31,7 @@ import path from 'node:path';
 import type { AudioTrack, DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
 import { abortError, MergeError, throwIfAborted } from './errors.js';
 import { concatFilesTo, writeFilesInto, type SourceFile } from './concat-files.js';
+import { PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns } from './piped-runs.js';
 import type { FollowedMerge } from './follow-merge.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
@@ -128,6 +131,8 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
 /** What every ffmpeg route of one merge shares. */
 interface Remux {
   ffmpegPath: string;
+  /** As `ffmpeg -version` says it: whether discontinuity runs can go through pipes. */
+  ffmpegVersion: string;
   /** Inputs after the video's: the separate audio track, if any. */
   extraInputArgs: string[];
   /** Mapping, stream copy, filters, container and the `.part` path. */
@@ -148,7 +153,7 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   // (TS output holds no text subtitles: they go beside it only.)
   if (!packed && !audio && download.container === 'ts' && input.format === 'ts' && runs.length === 1) return joinAsIs(input, part, report);
 
-  const ffmpegPath = (await locateFfmpeg(input.ffmpeg)).path;
+  const { path: ffmpegPath, version: ffmpegVersion } = await locateFfmpeg(input.ffmpeg);
   const durationSeconds = download.duration > 0 ? download.duration : download.segments.reduce((sum, segment) => sum + segment.duration, 0);
   if (packed) return mergePackedAudio(input, packed, part, scratch, ffmpegPath, durationSeconds, report);
   if (download.container === 'ts' && first) await assertMedia(first);
@@ -168,6 +173,7 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   const firstSubtitleInput = separate.length + 1;
   const remux: Remux = {
     ffmpegPath,
+    ffmpegVersion,
     extraInputArgs: [...separate.flatMap((track) => track.args), ...muxed.flatMap((sub) => ['-f', 'srt', '-i', sub.srtFile])],
     outputArgs: [
       ...(separate.length > 0 ? ['-map', '0:v?', ...separate.flatMap((_t, n) => ['-map', `${n + 1}:a`])] : ['-map', '0:v?', '-map', '0:a?']),
@@ -414,6 +420,30 @@ async function remuxRuns(
   const { download, signal } = input;
   input.debug?.(`merge: ${download.segments.length} segments in ${runs.length} runs (split at discontinuities and skipped segments), joined by the concat demuxer`);
   await mkdir(scratch, { recursive: true });
+  if (pipesRuns(runs.length, download.container, remux.ffmpegVersion)) {
+    await writeFile(path.join(scratch, PIPED_LIST), pipedRunsList(runs.length));
+    await runFfmpeg({
+      ffmpegPath: remux.ffmpegPath,
+      args: [...pipedRunsInput(), ...remux.extraInputArgs, ...remux.outputArgs],
+      cwd: scratch,
+      durationSeconds: remux.durationSeconds,
+      signal,
+      onProgress: report,
+      feedPipes: {
+        count: runs.length,
+        feed: async (pipes, stop) => {
+          for (const [i, run] of runs.entries()) {
+            const pipe = pipes[i];
+            if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
+            await writeFilesInto([...(await leadingFor(run, remux)), ...sourcesOf(run)], pipe, stop);
+            pipe.end();
+          }
+        },
+      },
+      debug: input.debug,
+    });
+    return;
+  }
   // A lone TS segment is a run file already; everything else is joined first (half the progress bar).
   const needsJoining = (run: DownloadedSegment[]) => run.length > 1 || remux.leading.length > 0 || run[0]?.initFile !== undefined;
   const joinBytes = runs.filter(needsJoining).flat().reduce((sum, segment) => sum + segment.bytes, 0);

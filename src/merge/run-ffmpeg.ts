@@ -21,6 +21,12 @@ export interface FfmpegRun {
    * Its signal aborts when ffmpeg exits or the run is aborted, so it never writes into a dead pipe for long.
    */
   feedStdin?: (stdin: Writable, signal: AbortSignal) => Promise<void>;
+  /**
+   * More inputs through pipes of their own at file descriptors 3, 4, … (`pipe:3`, … in a concat list).
+   * `feed` ends each pipe once its input is whole (ffmpeg reads the next one only after that end);
+   * any still open are ended when it resolves. Its signal aborts as `feedStdin`'s does.
+   */
+  feedPipes?: { count: number; feed: (pipes: Writable[], signal: AbortSignal) => Promise<void> };
   debug?: DebugLog;
   /** Working folder of the ffmpeg process (relative input names resolve from it). */
   cwd?: string;
@@ -36,18 +42,19 @@ const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warni
 
 /** Resolves when ffmpeg exits 0; rejects with a MergeError (stderr tail inside) or the signal's AbortError. */
 export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
-  const { signal, feedStdin } = options;
+  const { signal, feedStdin, feedPipes } = options;
   if (signal?.aborted) throw abortError(signal);
   const args = [...GLOBAL_ARGS, ...options.args];
   options.debug?.(`ffmpeg: ${shellQuote([options.ffmpegPath, ...args])}`);
 
   const child = spawn(options.ffmpegPath, args, {
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', ...Array.from({ length: feedPipes?.count ?? 0 }, () => 'pipe' as const)],
     windowsHide: true,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
+  const pipes = child.stdio.slice(3, 3 + (feedPipes?.count ?? 0)).map((pipe) => pipe as Writable);
   // ffmpeg closing its input early (it failed, or it was killed) surfaces here as EPIPE; its exit code tells why.
-  child.stdin.on('error', () => {});
+  for (const input of [child.stdin, ...pipes]) input.on('error', () => {});
   const exited = new Promise<{ code: number | null; killedBy: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.once('error', (spawnError) => resolve({ code: null, killedBy: null, spawnError }));
     child.once('close', (code, killedBy) => resolve({ code, killedBy }));
@@ -69,26 +76,31 @@ export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
   if (signal?.aborted) kill(); // aborted between the check above and now: the listener will not fire
 
   let feedError: unknown;
-  let fed: Promise<void> = Promise.resolve();
   const stopFeeding = new AbortController();
-  const stdin = child.stdin;
-  if (!feedStdin) {
-    stdin.end();
-  } else {
-    fed = feedStdin(stdin, stopFeeding.signal).then(
+  const feeding = (write: (() => Promise<void>) | undefined, inputs: Writable[]): Promise<void> => {
+    if (!write) {
+      for (const input of inputs) input.end();
+      return Promise.resolve();
+    }
+    return write().then(
       () => {
-        stdin.end();
+        for (const input of inputs) input.end();
       },
       (error: unknown) => {
-        feedError = error;
+        feedError ??= error;
         kill();
       },
     );
-  }
+  };
+  const stdin = child.stdin;
+  const fed = [
+    feeding(feedStdin && (() => feedStdin(stdin, stopFeeding.signal)), [stdin]),
+    feeding(feedPipes && (() => feedPipes.feed(pipes, stopFeeding.signal)), pipes),
+  ];
 
   const exit = await exited;
   stopFeeding.abort();
-  await fed;
+  await Promise.all(fed);
   signal?.removeEventListener('abort', kill);
 
   if (signal?.aborted) throw abortError(signal);
