@@ -4,13 +4,16 @@
 // segment lands only the tail of the remux and the MP4 finalisation are left.
 //
 // It writes the very bytes, in the very order, with the very arguments of the
-// merge's one-run route (see merge-segments.ts), into the same private `.part`
-// output; the merge stage then publishes that file as it would its own. Anything
-// it does not handle the same way (discontinuities or holes left by skipped
-// segments, which need the concat demuxer; a separate audio track; content that
-// is not what the playlist says) it declines, and the merge runs as before. A
-// failure of its ffmpeg is no failure of the task: it is dropped, its output
-// removed, and the merge runs from the files on disk.
+// merge's route (see merge-segments.ts), into the same private `.part` output;
+// the merge stage then publishes that file as it would its own. One run of
+// continuous timestamps goes into stdin; runs split by discontinuities or by
+// holes the skip rules leave go to the concat demuxer one pipe per run, as the
+// merge sends them (piped-runs.ts), each fed as its segments land. Anything it
+// does not handle the same way (a separate audio track or subtitles; runs the
+// merge would join into files; content that is not what the playlist says) it
+// declines, and the merge runs as before. A failure of its ffmpeg is no
+// failure of the task: it is dropped, its output removed, and the merge runs
+// from the files on disk.
 //
 // Segments still go to disk first and are read back from there (the page cache),
 // so resume and crash safety are the downloader's, unchanged. A new run (resume,
@@ -23,9 +26,10 @@ import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher
 import { abortError } from './errors.js';
 import { writeFileBy, writeFilesInto, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
-import { audioBitstreamFilters, containerArgs } from './merge-segments.js';
+import { audioBitstreamFilters, containerArgs, splitIntoRuns } from './merge-segments.js';
 import { partPath } from './output-path.js';
 import { detectPackedAudio } from './packed-audio.js';
+import { MAX_PIPED_RUNS, PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns } from './piped-runs.js';
 import { runFfmpeg } from './run-ffmpeg.js';
 
 export interface FollowMergeOptions {
@@ -217,50 +221,77 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     const durationSeconds = plan.segments.reduce((sum, segment) => sum + segment.duration, 0);
     opts.debug?.(`merge: following the download, ${plan.segments.length} ${plan.container} segments into ${this.#part}`);
 
-    if (plan.container === 'ts' && opts.format === 'ts') {
+    const runs = splitIntoRuns(plan.segments);
+    if (plan.container === 'ts' && opts.format === 'ts' && runs.length === 1) {
       // TS in, TS out: the merge joins the bytes as they are, and so does this.
-      await writeFileBy(this.#part, (out) => this.#feed(plan, leading, out, signal));
+      await writeFileBy(this.#part, (out) => this.#feed(plan.segments, leading, out, signal));
       return;
     }
 
-    const ffmpegPath = (await locateFfmpeg(opts.ffmpeg)).path;
+    const { path: ffmpegPath, version } = await locateFfmpeg(opts.ffmpeg);
+    if (runs.length > 1 && !pipesRuns(runs.length, plan.container, version)) throw new Error(`ffmpeg ${version} cannot take the ${runs.length} runs through pipes; the merge joins them into files`);
     const filters = await audioBitstreamFilters(
       { format: opts.format, signal, ...(opts.debug ? { debug: opts.debug } : {}) },
       plan.container,
       { index: plan.segments[0]?.index ?? 0, file: first.file, bytes: first.bytes, duration: 0, discontinuity: false },
       ffmpegPath,
     );
-    await runFfmpeg({
+    // Exactly the merge's command (remuxOneRun, or remuxRuns through pipes), so the file is the one it would write.
+    const output = [
+      '-map', '0:v?', '-map', '0:a?',
+      '-c', 'copy',
+      ...filters,
+      '-max_muxing_queue_size', '4096',
+      ...containerArgs(opts.format),
+      '-y', this.#part,
+    ];
+    const common = {
       ffmpegPath,
-      // Exactly the merge's one-run command (remuxOneRun), so the file is the one the merge would write.
-      args: [
-        '-f', plan.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0',
-        '-map', '0:v?', '-map', '0:a?',
-        '-c', 'copy',
-        ...filters,
-        '-max_muxing_queue_size', '4096',
-        ...containerArgs(opts.format),
-        '-y', this.#part,
-      ],
       durationSeconds,
       signal,
-      onProgress: (fraction) => {
+      onProgress: (fraction: number) => {
         this.#fraction = fraction;
         this.#report?.(fraction);
       },
-      feedStdin: (stdin, stop) => this.#feed(plan, leading, stdin, AbortSignal.any([signal, stop])),
       ...(opts.debug ? { debug: opts.debug } : {}),
+    };
+    if (runs.length === 1) {
+      await runFfmpeg({
+        ...common,
+        args: ['-f', plan.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...output],
+        feedStdin: (stdin, stop) => this.#feed(plan.segments, leading, stdin, AbortSignal.any([signal, stop])),
+      });
+      return;
+    }
+    const folder = path.dirname(this.#part);
+    await writeFile(path.join(folder, PIPED_LIST), pipedRunsList(runs.length));
+    await runFfmpeg({
+      ...common,
+      args: [...pipedRunsInput(), ...output],
+      cwd: folder,
+      feedPipes: {
+        count: runs.length,
+        feed: async (pipes, stop) => {
+          const feeding = AbortSignal.any([signal, stop]);
+          for (const [i, run] of runs.entries()) {
+            const pipe = pipes[i];
+            if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
+            await this.#feed(run, leading, pipe, feeding);
+            pipe.end();
+          }
+        },
+      },
     });
   }
 
   /** Writes the init section, then each segment as soon as it and all before it have landed. */
-  async #feed(plan: FollowPlan, leading: SourceFile[], sink: Writable, signal: AbortSignal): Promise<void> {
+  async #feed(segments: FollowPlan['segments'], leading: SourceFile[], sink: Writable, signal: AbortSignal): Promise<void> {
     await writeFilesInto(leading, sink, signal);
     let next = 0;
-    while (next < plan.segments.length) {
+    while (next < segments.length) {
       signal.throwIfAborted();
       const ready: SourceFile[] = [];
-      for (let landed = this.#landed.get(plan.segments[next]?.index ?? -1); landed; landed = this.#landed.get(plan.segments[next]?.index ?? -1)) {
+      for (let landed = this.#landed.get(segments[next]?.index ?? -1); landed; landed = this.#landed.get(segments[next]?.index ?? -1)) {
         ready.push({ path: landed.file, bytes: landed.bytes });
         next++;
       }
@@ -287,20 +318,17 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   }
 }
 
-/** Why one run of stdin cannot take `plan` as the merge would, or undefined when it can. */
+/** Why the follower cannot take `plan` as the merge would, or undefined when it can. */
 function unsupported(plan: FollowPlan): string | undefined {
   if (plan.otherTracks) return 'the audio is a separate track or there are subtitles, muxed in as more inputs';
   if (plan.initSections > 1) return `EXT-X-MAP changes mid-stream (${plan.initSections} init sections)`;
-  const [first, ...rest] = plan.segments;
-  if (!first) return 'no segments to merge';
-  let previous = first.index;
-  for (const segment of rest) {
-    if (segment.discontinuity) return `a discontinuity before segment ${segment.index + 1} needs the concat demuxer`;
-    if (segment.index !== previous + 1) return `skipped segments before segment ${segment.index + 1} leave a hole the concat demuxer closes`;
-    previous = segment.index;
-  }
+  if (plan.segments.length === 0) return 'no segments to merge';
+  const runs = splitIntoRuns(plan.segments).length;
+  if (runs > 1 && plan.container !== 'ts') return `${runs} runs of fMP4 fragments, which the merge joins into files first`;
+  if (runs > MAX_PIPED_RUNS) return `${runs} runs between discontinuities, which the merge joins into files first`;
   return undefined;
 }
+
 
 /** Tracks the merge adds as inputs of their own: audio renditions, subtitles. */
 function hasMoreTracks(download: DownloadResult): boolean {

@@ -699,8 +699,8 @@ async function moveWithoutMerging(input: MergeInput): Promise<MergeResult> {
  * where skipped segments left a hole: joined as they are, the hole would stay in
  * the timeline (a 12 s stream less one skipped second must play 11 s, not 12).
  */
-export function splitIntoRuns(segments: readonly DownloadedSegment[]): DownloadedSegment[][] {
-  const runs: DownloadedSegment[][] = [];
+export function splitIntoRuns<T extends Pick<DownloadedSegment, 'index' | 'discontinuity' | 'initFile'>>(segments: readonly T[]): T[][] {
+  const runs: T[][] = [];
   for (const segment of segments) {
     const current = runs.at(-1);
     const previous = current?.at(-1);
