@@ -85,12 +85,18 @@ async function ensureSet(root: string, name: string, segments: number, seconds: 
 /** The origin process: serves `root` after `latency` ms per request; `/big?n=` for loopback bandwidth; `/last` the time the last segment body ended. */
 async function serve(root: string, latencyMs: number): Promise<void> {
   let lastSegmentEnd = 0;
+  let firstSegmentAsked = 0;
   const files = new Map<string, Buffer>();
   for (const name of await readdir(root)) if (/\.(ts|m3u8)$/.test(name)) files.set(`/${name}`, await readFile(path.join(root, name)));
   const sample = files.get('/s00000.ts') ?? Buffer.alloc(1 << 20);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/last') return void res.end(JSON.stringify({ at: lastSegmentEnd }));
+    if (url.pathname === '/last') {
+      res.end(JSON.stringify({ at: lastSegmentEnd, first: firstSegmentAsked }));
+      firstSegmentAsked = 0;
+      return;
+    }
+    if (url.pathname.endsWith('.ts') && firstSegmentAsked === 0) firstSegmentAsked = performance.timeOrigin + performance.now();
     if (url.pathname === '/big') {
       const count = Number(url.searchParams.get('n') ?? '1');
       res.writeHead(200, { 'content-length': sample.length * count });
@@ -179,6 +185,10 @@ interface ServiceRun {
   ms: number;
   /** From the end of the last segment's body at the origin to the 已完成 event. */
   tailMs: number;
+  /** From the POST to the first segment request at the origin (resolving the playlist is one request of it). */
+  startMs: number;
+  /** From the first segment request to the end of the last segment's body. */
+  downloadMs: number;
   peakRssMb: number;
 }
 
@@ -229,10 +239,10 @@ async function throughService(url: string, origin: string, scratch: string, opti
     }
     const doneAt = performance.timeOrigin + performance.now();
     const ms = performance.now() - started;
-    const last = ((await (await fetch(`${origin}/last`)).json()) as { at: number }).at;
+    const { at: last, first } = (await (await fetch(`${origin}/last`)).json()) as { at: number; first: number };
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
     peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-    return { ms, tailMs: doneAt - last, peakRssMb: peakKb / 1024 };
+    return { ms, tailMs: doneAt - last, startMs: first - (performance.timeOrigin + started), downloadMs: last - first, peakRssMb: peakKb / 1024 };
   } finally {
     events.abort();
     clearInterval(sampler);
@@ -269,7 +279,8 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
         const bandwidth = await loopbackBandwidth(origin);
         const lower = await catAndRemux(set, scratch);
         const n = set.files.length;
-        const idealMs = Math.ceil(n / THREADS) * LATENCY_MS + (set.bytes / bandwidth) * 1000 + lower.catMs + lower.remuxMs;
+        const downloadIdealMs = Math.ceil(n / THREADS) * LATENCY_MS + (set.bytes / bandwidth) * 1000;
+        const idealMs = downloadIdealMs + lower.catMs + lower.remuxMs;
         // Alternated rounds, medians (by total time) of each: the big case once, it takes long.
         const rounds = c.name === 'big' ? 1 : 3;
         const followedRuns: ServiceRun[] = [];
@@ -293,6 +304,9 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
           followed_ms: Math.round(followed.ms),
           followed_ratio: Number((followed.ms / idealMs).toFixed(2)),
           followed_tail_ms: Math.round(followed.tailMs),
+          followed_first_segment_ms: Math.round(followed.startMs),
+          followed_download_ms: Math.round(followed.downloadMs),
+          download_ideal_ms: Math.round(downloadIdealMs),
           followed_peak_rss_mb: Number(followed.peakRssMb.toFixed(0)),
           sequential_ms: Math.round(sequential.ms),
           sequential_ratio: Number((sequential.ms / idealMs).toFixed(2)),
@@ -304,6 +318,7 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
           `${c.name}: ${n} segments, ${row.mb} MB, ${LATENCY_MS} ms latency, ${THREADS} threads, loopback ${(bandwidth / 1e6).toFixed(0)} MB/s, median of ${rounds}`,
           `  sequential ideal ${s(idealMs)} (cat ${s(lower.catMs)} + remux ${s(lower.remuxMs)}; without +faststart ${s(lower.remuxNoFaststartMs)}, faststart ${Math.round(row.faststart_share * 100)}% of the remux)`,
           `  followed:   ${s(followed.ms)} = ${row.followed_ratio}× ideal (target ≤ ${TARGET_RATIO}×), last segment → 已完成 ${s(followed.tailMs)}, peak RSS ${row.followed_peak_rss_mb} MB`,
+          `              POST → first segment request ${s(followed.startMs)}, first request → last body ${s(followed.downloadMs)} (its ideal ${s(downloadIdealMs)})`,
           `  sequential: ${s(sequential.ms)} = ${row.sequential_ratio}× ideal, last segment → 已完成 ${s(sequential.tailMs)}, peak RSS ${row.sequential_peak_rss_mb} MB`,
         );
       } finally {

@@ -259,7 +259,10 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       await runFfmpeg({
         ...common,
         args: ['-f', plan.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...output],
-        feedStdin: (stdin, stop) => this.#feed(plan.segments, leading, stdin, AbortSignal.any([signal, stop])),
+        feedStdin: async (stdin, stop) => {
+          await this.#feed(plan.segments, leading, stdin, AbortSignal.any([signal, stop]));
+          opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
+        },
       });
       return;
     }
@@ -279,6 +282,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
             await this.#feed(run, leading, pipe, feeding);
             pipe.end();
           }
+          opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
         },
       },
     });
