@@ -343,6 +343,11 @@ export interface SegmentWatcher {
   landed(index: number, file: string, bytes: number): void;
   /** Segment `index` will not come after all (an `http.code=` skip rule covered its answer). */
   dropped(index: number): void;
+  /**
+   * Told of the separate audio track the same way, when the stream has exactly one (and no subtitles);
+   * the main track's plan then says `separateAudio`.
+   */
+  readonly audio?: SegmentWatcher;
 }
 
 /** The shape of the main track, as the downloader sees it once the playlist is planned. */
@@ -354,8 +359,12 @@ export interface FollowPlan {
   initSections: number;
   /** The segments the skip rules keep, in playlist order. */
   segments: Array<Pick<DownloadedSegment, 'index' | 'duration' | 'discontinuity'>>;
-  /** True when the merge muxes in tracks of their own (separate audio renditions, subtitles) as more inputs. */
+  /** True when the merge muxes in tracks this watcher is not told of (more audio renditions, subtitles) as more inputs. */
   otherTracks: boolean;
+  /** True when the one separate audio track comes through the watcher's `audio`. */
+  separateAudio: boolean;
+  /** An audio track's rendition (NAME, LANGUAGE, DEFAULT=YES), for the output's stream tags. */
+  rendition?: Pick<AudioTrack, 'name' | 'language' | 'isDefault'>;
 }
 
 /**

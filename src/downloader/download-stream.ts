@@ -9,14 +9,14 @@
 // media time.
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { cuesOnClock, parseVtt, stitchCues } from './webvtt.js';
-import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, EngineObserver, SubtitleTrack, HeaderMap, ProgressSnapshot, SegmentWatcher, SkippedSegment } from '../types.js';
+import type { AudioTrack, DebugLog, DownloadedSegment, DownloadResult, EngineObserver, FollowPlan, SubtitleTrack, HeaderMap, ProgressSnapshot, SegmentWatcher, SkippedSegment } from '../types.js';
 import { AbortError, DownloadError, isBug, RequestFailure, SegmentError, SegmentHttpError, UnsupportedStreamError } from './errors.js';
 import { credentialScope } from './credential-scope.js';
 import { describe, HttpClient } from './http-client.js';
 import { LiveRecorder, resolveWhenLive } from './live-recorder.js';
 import type { MediaPlaylist, Segment } from './media-playlist.js';
+import { orderedLimit, type OrderedLimit } from './ordered-limit.js';
 import { ProgressMeter } from './progress-meter.js';
 import { resolvePlaylist } from './resolve-playlist.js';
 import { SegmentFetcher, type FetchLimits, type FetchTarget } from './segment-fetcher.js';
@@ -139,7 +139,10 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       }
     }
     const main = new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug, limits), meter, '', debug, req.observer);
-    if (req.watcher) main.watch(req.watcher, audios.length > 0 || (stream.subtitles?.length ?? 0) > 0);
+    const subtitled = (stream.subtitles?.length ?? 0) > 0;
+    // One separate audio track and no subtitles: the watcher follows the audio too.
+    const audioWatcher = audios.length === 1 && !subtitled ? req.watcher?.audio : undefined;
+    if (req.watcher) main.watch(req.watcher, { otherTracks: subtitled || (audios.length > 0 && !audioWatcher), separateAudio: audioWatcher !== undefined });
     const tracks = [main];
     for (const [n, audio] of audios.entries()) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
@@ -148,7 +151,16 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       const fetcher = new SegmentFetcher(client, folder, meter, audio.container, debug, limits);
       const label = audios.length > 1 ? `audio ${audio.rendition?.language ?? n + 1} ` : 'audio ';
       // The audio track has no rules: it is fetched whole, and the merge cuts it by the video's media time.
-      tracks.push(new DownloadRun(audio, NO_SKIP_RULES, folder, fetcher, meter, label, debug, req.observer));
+      const run = new DownloadRun(audio, NO_SKIP_RULES, folder, fetcher, meter, label, debug, req.observer);
+      if (audioWatcher) {
+        const { rendition } = audio;
+        run.watch(audioWatcher, {
+          otherTracks: false,
+          separateAudio: false,
+          ...(rendition ? { rendition: { name: rendition.name, isDefault: rendition.isDefault, ...(rendition.language ? { language: rendition.language } : {}) } } : {}),
+        });
+      }
+      tracks.push(run);
     }
     // A fresh playlist comes after loadPlaylist cleared the folder: no finished file to look for.
     const fresh = saved !== undefined;
@@ -159,7 +171,8 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       plans.reduce((sum, p) => sum + p.done, 0),
       plans.reduce((sum, p) => sum + p.bytesOnDisk, 0),
     );
-    const limit = pLimit(threads);
+    // Shared by the tracks in media-time order: audio and video advance side by side.
+    const limit = orderedLimit(threads);
     const abortOthers = (error: unknown) => stop.abort(error);
     // Settled, not raced: a failing track stops the other, which must be off the work folder before it closes.
     const outcomes = await Promise.allSettled(
@@ -212,7 +225,7 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
  * A subtitle rendition's WebVTT segments, read as text and stitched into one cue list. A segment that
  * cannot be fetched is left out with a debug line: subtitles are an extra the video does not depend on.
  */
-async function fetchSubtitles(client: HttpClient, playlist: MediaPlaylist, limit: LimitFunction, debug?: DebugLog): Promise<SubtitleTrack> {
+async function fetchSubtitles(client: HttpClient, playlist: MediaPlaylist, limit: OrderedLimit, debug?: DebugLog): Promise<SubtitleTrack> {
   const rendition = playlist.rendition ?? { name: 'Subtitles', isDefault: false };
   let mapped = false;
   const parts = await Promise.all(playlist.segments.filter((segment) => !segment.gap).map((segment) => limit(async () => {
@@ -255,6 +268,9 @@ interface TrackPlan {
   bytesOnDisk: number;
 }
 
+/** What a watcher is told of the other tracks beside this one. */
+type TrackShape = Pick<FollowPlan, 'otherTracks' | 'separateAudio' | 'rendition'>;
+
 /** One pass over a media playlist: what is on disk, what the rules skip, what to fetch. */
 class DownloadRun {
   readonly #playlist: MediaPlaylist;
@@ -272,7 +288,7 @@ class DownloadRun {
   #pending: Segment[] = [];
   #manifest: Promise<void> = Promise.resolve();
   #watcher: SegmentWatcher | undefined;
-  #otherTracks = false;
+  #shape: TrackShape = { otherTracks: false, separateAudio: false };
 
   constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, track: string, debug?: DebugLog, observer?: EngineObserver) {
     this.#observer = observer;
@@ -286,9 +302,9 @@ class DownloadRun {
   }
 
   /** Tells `watcher` of this track's files as they become final. */
-  watch(watcher: SegmentWatcher, otherTracks: boolean): void {
+  watch(watcher: SegmentWatcher, shape: TrackShape): void {
     this.#watcher = watcher;
-    this.#otherTracks = otherTracks;
+    this.#shape = shape;
   }
 
   /** Sorts the segments into on disk, skipped and to fetch. */
@@ -320,7 +336,7 @@ class DownloadRun {
   }
 
   /** Fetches what `plan` found missing, `limit` deciding how many at once (shared with the other track, if any). */
-  async execute(limit: LimitFunction, threads: number, signal: AbortSignal, abortOthers: (error: unknown) => void): Promise<DownloadResult> {
+  async execute(limit: OrderedLimit, threads: number, signal: AbortSignal, abortOthers: (error: unknown) => void): Promise<DownloadResult> {
     const pending = this.#pending;
     const manifest = this.#manifest;
     manifest.catch(abortOthers);
@@ -346,7 +362,7 @@ class DownloadRun {
               fetching = this.#fetcher.fetch(target, received);
               fetching.then(() => received(), () => received());
             });
-          });
+          }, segment.start);
           if (!fetching) return;
           const file = await fetching;
           await this.#fetcher.commit(target, file);
@@ -381,7 +397,7 @@ class DownloadRun {
       ...(initFile ? { initFile } : {}),
       initSections: initFiles.size,
       segments: segments.filter((s) => !skipped.has(s.index)).map(({ index, duration, discontinuity }) => ({ index, duration, discontinuity })),
-      otherTracks: this.#otherTracks,
+      ...this.#shape,
     });
     for (const [index, file] of [...this.#done].sort(([a], [b]) => a - b)) watcher.landed(index, this.#work.path(segmentFileName(index, container)), file.bytes);
   }

@@ -8,10 +8,12 @@
 // the merge stage then publishes that file as it would its own. One run of
 // continuous timestamps goes into stdin; runs split by discontinuities or by
 // holes the skip rules leave go to the concat demuxer one pipe per run, as the
-// merge sends them (piped-runs.ts), each fed as its segments land. Anything it
-// does not handle the same way (a separate audio track or subtitles; runs the
-// merge would join into files; content that is not what the playlist says) it
-// declines, and the merge runs as before. A failure of its ffmpeg is no
+// merge sends them (piped-runs.ts), each fed as its segments land. One separate
+// audio track goes in beside the video through a pipe of its own (`pipe:3`),
+// where the merge reads its joined file. Anything it does not handle the same
+// way (more audio tracks or subtitles; a separate audio track beside skipped
+// video, which the merge cuts; runs the merge would join into files; content
+// that is not what the playlist says) it declines, and the merge runs as before. A failure of its ffmpeg is no
 // failure of the task: it is dropped, its output removed, and the merge runs
 // from the files on disk.
 //
@@ -26,7 +28,7 @@ import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher
 import { abortError } from './errors.js';
 import { writeFileBy, writeFilesInto, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
-import { audioBitstreamFilters, containerArgs, splitIntoRuns } from './merge-segments.js';
+import { audioBitstreamFilters, containerArgs, retarget, splitIntoRuns, trackTags } from './merge-segments.js';
 import { partPath } from './output-path.js';
 import { detectPackedAudio } from './packed-audio.js';
 import { MAX_PIPED_RUNS, PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns } from './piped-runs.js';
@@ -79,10 +81,30 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   /** Why it does not follow; set once, never cleared. */
   #declined: string | undefined;
   readonly #landed = new Map<number, Landed>();
+  /** The separate audio track's plan and files, when the main plan says `separateAudio`. */
+  #audioPlan: FollowPlan | undefined;
+  readonly #audioLanded = new Map<number, Landed>();
+  /** Told of the separate audio track by the downloader. */
+  readonly audio: SegmentWatcher = {
+    planned: (plan) => {
+      if (this.#audioPlan || this.#declined) return;
+      this.#audioPlan = plan;
+      if (plan.initSections > 1) this.#decline(`the audio track's EXT-X-MAP changes mid-stream (${plan.initSections} init sections)`);
+      this.#maybeStart();
+    },
+    landed: (index, file, bytes) => {
+      if (this.#declined || !this.#audioPlan) return;
+      this.#audioLanded.set(index, { file, bytes });
+      this.#maybeStart();
+      this.#wakeAll();
+    },
+    dropped: (index) => this.#decline(`audio segment ${index + 1} was dropped`),
+  };
   /** The remux (or, TS to TS, the byte copy) in flight; settles when it has written the whole output or failed. */
   #run: Promise<void> | undefined;
   #failure: unknown;
-  #wake: (() => void) | undefined;
+  /** The feeders waiting for the next landing (video and audio each feed on their own). */
+  readonly #waiting = new Set<() => void>();
   #fraction = 0;
   #report: ((fraction: number) => void) | undefined;
 
@@ -101,14 +123,24 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   landed(index: number, file: string, bytes: number): void {
     if (this.#declined || !this.#plan) return;
     this.#landed.set(index, { file, bytes });
-    if (!this.#run && index === this.#plan.segments[0]?.index) {
-      this.#run = this.#follow(this.#plan);
-      this.#run.catch((error: unknown) => {
-        this.#failure = error;
-        this.#opts.debug?.(`merge: the following remux stopped (${error instanceof Error ? error.message : String(error)}); the merge will run from the files`);
-      });
-    }
-    this.#wake?.();
+    this.#maybeStart();
+    this.#wakeAll();
+  }
+
+  /** Starts the remux once the first segment of each track it takes is on disk. */
+  #maybeStart(): void {
+    const plan = this.#plan;
+    if (this.#run || this.#declined || !plan || !this.#landed.has(plan.segments[0]?.index ?? -1)) return;
+    if (plan.separateAudio && !this.#audioLanded.has(this.#audioPlan?.segments[0]?.index ?? -1)) return;
+    this.#run = this.#follow(plan, plan.separateAudio ? this.#audioPlan : undefined);
+    this.#run.catch((error: unknown) => {
+      this.#failure = error;
+      this.#opts.debug?.(`merge: the following remux stopped (${error instanceof Error ? error.message : String(error)}); the merge will run from the files`);
+    });
+  }
+
+  #wakeAll(): void {
+    for (const wake of [...this.#waiting]) wake();
   }
 
   dropped(index: number): void {
@@ -144,7 +176,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
    */
   async close(): Promise<void> {
     this.#stop.abort();
-    this.#wake?.();
+    this.#wakeAll();
     const run = this.#run;
     this.#run = undefined;
     if (run) {
@@ -186,27 +218,24 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     this.#opts.debug?.(`merge: not following the download: ${reason}`);
     // Whatever ran is of no use now; its output goes when the merge (or the engine) closes it.
     this.#stop.abort();
-    this.#wake?.();
+    this.#wakeAll();
   }
 
   /** Why `download` is not what was fed, or undefined when it is exactly that. */
   #differs(download: DownloadResult): string | undefined {
     const plan = this.#plan;
     if (!plan) return 'no plan';
-    if (download.audio || hasMoreTracks(download)) return 'the download has more than one track';
-    if (download.container !== plan.container || download.initFile !== plan.initFile || (download.initFiles?.length ?? 0) > 1) return 'the container or init section changed';
-    if (download.segments.length !== plan.segments.length) return `${download.segments.length} segments downloaded, ${plan.segments.length} followed`;
-    for (const [i, segment] of download.segments.entries()) {
-      const fed = this.#landed.get(segment.index);
-      if (plan.segments[i]?.index !== segment.index || !fed || fed.file !== segment.file || fed.bytes !== segment.bytes) {
-        return `segment ${segment.index + 1} is not the file that was followed`;
-      }
+    if (hasMoreTracks(download) || Boolean(download.audio) !== plan.separateAudio) return 'the tracks are not the ones followed';
+    const audio = this.#audioPlan;
+    if (download.audio && audio) {
+      const differs = sameTrack(download.audio, audio, this.#audioLanded);
+      if (differs) return `the audio track: ${differs}`;
     }
-    return undefined;
+    return sameTrack(download, plan, this.#landed);
   }
 
   /** Starts the output once the first segment is on disk and feeds it segment after segment, in order. */
-  async #follow(plan: FollowPlan): Promise<void> {
+  async #follow(plan: FollowPlan, audio: FollowPlan | undefined): Promise<void> {
     const opts = this.#opts;
     const signal = this.#signal;
     const first = this.#landed.get(plan.segments[0]?.index ?? -1);
@@ -214,6 +243,12 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     if (plan.container === 'ts' && !(await startsWithTsSync(first.file))) throw new Error('the first segment is not MPEG-TS');
     // Packed audio may carry stray sync bytes; the merge decides by content, and so does this.
     if (plan.container === 'ts' && (await detectPackedAudio(first.file).catch(() => undefined))) throw new Error('the segments are packed audio');
+    const audioFirst = audio && this.#audioLanded.get(audio.segments[0]?.index ?? -1);
+    if (audio && !audioFirst) throw new Error('the first audio segment is not on disk');
+    if (audio?.container === 'ts' && audioFirst) {
+      if (!(await startsWithTsSync(audioFirst.file))) throw new Error('the first audio segment is not MPEG-TS');
+      if (await detectPackedAudio(audioFirst.file).catch(() => undefined)) throw new Error('the audio track is packed audio, which the merge places by its ID3 time');
+    }
     await mkdir(opts.saveDir, { recursive: true });
     this.#part = partPath(await this.#privateFolder(), opts.filename, opts.workDir);
     signal.throwIfAborted();
@@ -222,25 +257,27 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     opts.debug?.(`merge: following the download, ${plan.segments.length} ${plan.container} segments into ${this.#part}`);
 
     const runs = splitIntoRuns(plan.segments);
-    if (plan.container === 'ts' && opts.format === 'ts' && runs.length === 1) {
+    if (plan.container === 'ts' && opts.format === 'ts' && runs.length === 1 && !audio) {
       // TS in, TS out: the merge joins the bytes as they are, and so does this.
-      await writeFileBy(this.#part, (out) => this.#feed(plan.segments, leading, out, signal));
+      await writeFileBy(this.#part, (out) => this.#feed(plan.segments, this.#landed, leading, out, signal));
       return;
     }
 
     const { path: ffmpegPath, version } = await locateFfmpeg(opts.ffmpeg);
     if (runs.length > 1 && !pipesRuns(runs.length, plan.container, version)) throw new Error(`ffmpeg ${version} cannot take the ${runs.length} runs through pipes; the merge joins them into files`);
+    const audioSource = audio && audioFirst ? { container: audio.container, first: audioFirst } : { container: plan.container, first };
     const filters = await audioBitstreamFilters(
       { format: opts.format, signal, ...(opts.debug ? { debug: opts.debug } : {}) },
-      plan.container,
-      { index: plan.segments[0]?.index ?? 0, file: first.file, bytes: first.bytes, duration: 0, discontinuity: false },
+      audioSource.container,
+      { index: 0, file: audioSource.first.file, bytes: audioSource.first.bytes, duration: 0, discontinuity: false },
       ffmpegPath,
     );
     // Exactly the merge's command (remuxOneRun, or remuxRuns through pipes), so the file is the one it would write.
     const output = [
-      '-map', '0:v?', '-map', '0:a?',
+      ...(audio ? ['-map', '0:v?', '-map', '1:a'] : ['-map', '0:v?', '-map', '0:a?']),
       '-c', 'copy',
-      ...filters,
+      ...(audio ? retarget(filters, 0) : filters),
+      ...(audio ? trackTags([audio.rendition ?? {}], opts.format) : []),
       '-max_muxing_queue_size', '4096',
       ...containerArgs(opts.format),
       '-y', this.#part,
@@ -256,13 +293,31 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       ...(opts.debug ? { debug: opts.debug } : {}),
     };
     if (runs.length === 1) {
+      const audioLeading: SourceFile[] = audio?.initFile ? [{ path: audio.initFile }] : [];
       await runFfmpeg({
         ...common,
-        args: ['-f', plan.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...output],
+        args: [
+          '-f', demuxerOf(plan.container), '-i', 'pipe:0',
+          // Where the merge names the audio's joined file (audioInput), the same bytes through a pipe.
+          ...(audio ? ['-f', demuxerOf(audio.container), '-i', `pipe:${AUDIO_FD}`] : []),
+          ...output,
+        ],
         feedStdin: async (stdin, stop) => {
-          await this.#feed(plan.segments, leading, stdin, AbortSignal.any([signal, stop]));
+          await this.#feed(plan.segments, this.#landed, leading, stdin, AbortSignal.any([signal, stop]));
           opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
         },
+        ...(audio ? {
+          feedPipes: {
+            count: 1,
+            feed: async (pipes: Writable[], stop: AbortSignal) => {
+              const pipe = pipes[0];
+              if (!pipe) throw new Error('no pipe for the audio');
+              await this.#feed(audio.segments, this.#audioLanded, audioLeading, pipe, AbortSignal.any([signal, stop]));
+              pipe.end();
+              opts.debug?.(`merge: all ${audio.segments.length} audio segments fed to the remux`);
+            },
+          },
+        } : {}),
       });
       return;
     }
@@ -279,7 +334,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
           for (const [i, run] of runs.entries()) {
             const pipe = pipes[i];
             if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
-            await this.#feed(run, leading, pipe, feeding);
+            await this.#feed(run, this.#landed, leading, pipe, feeding);
             pipe.end();
           }
           opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
@@ -289,13 +344,13 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   }
 
   /** Writes the init section, then each segment as soon as it and all before it have landed. */
-  async #feed(segments: FollowPlan['segments'], leading: SourceFile[], sink: Writable, signal: AbortSignal): Promise<void> {
+  async #feed(segments: FollowPlan['segments'], files: ReadonlyMap<number, Landed>, leading: SourceFile[], sink: Writable, signal: AbortSignal): Promise<void> {
     await writeFilesInto(leading, sink, signal);
     let next = 0;
     while (next < segments.length) {
       signal.throwIfAborted();
       const ready: SourceFile[] = [];
-      for (let landed = this.#landed.get(segments[next]?.index ?? -1); landed; landed = this.#landed.get(segments[next]?.index ?? -1)) {
+      for (let landed = files.get(segments[next]?.index ?? -1); landed; landed = files.get(segments[next]?.index ?? -1)) {
         ready.push({ path: landed.file, bytes: landed.bytes });
         next++;
       }
@@ -307,34 +362,54 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   /** Resolves at the next `landed` (or stop); no timer, no polling. */
   #nextLanding(signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        this.#waiting.delete(wake);
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
       const onAbort = () => {
-        this.#wake = undefined;
+        this.#waiting.delete(wake);
         reject(signal.reason instanceof Error ? signal.reason : abortError(signal));
       };
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#wake = () => {
-        this.#wake = undefined;
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      };
+      this.#waiting.add(wake);
     });
   }
 }
 
 /** Why the follower cannot take `plan` as the merge would, or undefined when it can. */
 function unsupported(plan: FollowPlan): string | undefined {
-  if (plan.otherTracks) return 'the audio is a separate track or there are subtitles, muxed in as more inputs';
+  if (plan.otherTracks) return 'more audio tracks or subtitles, muxed in as more inputs';
   if (plan.initSections > 1) return `EXT-X-MAP changes mid-stream (${plan.initSections} init sections)`;
   if (plan.segments.length === 0) return 'no segments to merge';
   const runs = splitIntoRuns(plan.segments).length;
+  if (plan.separateAudio && (runs > 1 || plan.segments[0]?.index !== 0)) return 'the separate audio track is cut to the kept video by the merge';
   if (runs > 1 && plan.container !== 'ts') return `${runs} runs of fMP4 fragments, which the merge joins into files first`;
   if (runs > MAX_PIPED_RUNS) return `${runs} runs between discontinuities, which the merge joins into files first`;
   return undefined;
 }
 
 
-/** Tracks the merge adds as inputs of their own: audio renditions, subtitles. */
+/** Where the follower gives ffmpeg the separate audio track (0–2 are stdin, progress, stderr). */
+const AUDIO_FD = 3;
+
+const demuxerOf = (container: 'ts' | 'fmp4') => (container === 'fmp4' ? 'mov' : 'mpegts');
+
+/** Why `track` (what was downloaded) is not what `plan` and `landed` fed, or undefined when it is exactly that. */
+function sameTrack(track: Pick<DownloadResult, 'container' | 'initFile' | 'initFiles' | 'segments'>, plan: FollowPlan, landed: ReadonlyMap<number, Landed>): string | undefined {
+  if (track.container !== plan.container || track.initFile !== plan.initFile || (track.initFiles?.length ?? 0) > 1) return 'the container or init section changed';
+  if (track.segments.length !== plan.segments.length) return `${track.segments.length} segments downloaded, ${plan.segments.length} followed`;
+  for (const [i, segment] of track.segments.entries()) {
+    const fed = landed.get(segment.index);
+    if (plan.segments[i]?.index !== segment.index || !fed || fed.file !== segment.file || fed.bytes !== segment.bytes) {
+      return `segment ${segment.index + 1} is not the file that was followed`;
+    }
+  }
+  return undefined;
+}
+
+/** More audio tracks (beyond the one separate track) and subtitles: inputs of their own in the merge. */
 function hasMoreTracks(download: DownloadResult): boolean {
   return (download.audioTracks?.length ?? 0) > 0 || (download.subtitles?.length ?? 0) > 0;
 }

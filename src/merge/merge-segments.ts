@@ -107,8 +107,8 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
   const scratch = path.join(path.resolve(input.workDir), '.merge');
   try {
     const subtitles = await prepareSubtitles(input, scratch);
-    // A remux that followed the download wrote its file in a private folder of its own; it declines any
-    // download with more than one track (audio renditions, subtitles), so it never writes what this would.
+    // A remux that followed the download wrote its file in a private folder of its own; it declines
+    // subtitles and more than one separate audio track, so what it wrote lacks nothing this would add.
     const followed = await input.followed?.complete(download, report);
     if (followed) output = followed;
     else await writeMergedFile(input, part, scratch, report, subtitles);
@@ -196,14 +196,14 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
 }
 
 /** `-bsf:a …` / `-bsf:a:i …` of one input's audio, aimed at output audio stream `n` (one audio stream per separate track). */
-function retarget(filters: string[], n: number): string[] {
+export function retarget(filters: string[], n: number): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < filters.length; i += 2) out.push(`-bsf:a:${n}`, filters[i + 1] as string);
   return out;
 }
 
 /** LANGUAGE and NAME of each separate audio track as stream tags; the first (the DEFAULT rendition) flagged default. */
-function trackTags(tracks: readonly AudioTrack[], format: OutputFormat): string[] {
+export function trackTags(tracks: ReadonlyArray<Pick<AudioTrack, 'name' | 'language'>>, format: OutputFormat): string[] {
   if (tracks.length === 0 || format === 'ts') return [];
   return tracks.flatMap((track, n) => {
     const language = iso639_2(track.language);
@@ -420,7 +420,9 @@ async function remuxRuns(
   const { download, signal } = input;
   input.debug?.(`merge: ${download.segments.length} segments in ${runs.length} runs (split at discontinuities and skipped segments), joined by the concat demuxer`);
   await mkdir(scratch, { recursive: true });
-  if (pipesRuns(runs.length, download.container, remux.ffmpegVersion)) {
+  // With more inputs (a separate audio track cut by media time, subtitles) the runs keep their files: their
+  // lengths as ffmpeg estimates them from a file are what those inputs are cut against.
+  if (pipesRuns(runs.length, download.container, remux.ffmpegVersion) && remux.extraInputArgs.length === 0) {
     await writeFile(path.join(scratch, PIPED_LIST), pipedRunsList(runs.length));
     await runFfmpeg({
       ffmpegPath: remux.ffmpegPath,

@@ -14,9 +14,10 @@
 // Only where that holds: MPEG-TS runs (fMP4 read from a pipe loses a run
 // whose init section changes) and ffmpeg 5 or newer (older builds guess a
 // piped run's length from its bit rate: a 2018 static build put seconds of
-// gap at each discontinuity). Otherwise, and beyond MAX_PIPED_RUNS (a stream
-// cut at every segment), the merge joins run files as before, and the
-// follower does not follow.
+// gap at each discontinuity), and only for the main track alone (a separate
+// audio track is cut against the run lengths the file route gives).
+// Otherwise, and beyond MAX_PIPED_RUNS (a stream cut at every segment), the
+// merge joins run files as before, and the follower does not follow.
 
 /** Runs put through pipes at most: each holds a pipe open in both processes for the whole remux. */
 export const MAX_PIPED_RUNS = 32;
