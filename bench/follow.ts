@@ -37,8 +37,11 @@ const MP4_OUTPUT = ['-map', '0:v?', '-map', '0:a?', '-c', 'copy', '-bsf:a', 'aac
 interface SegmentSet {
   name: string;
   dir: string;
+  /** The muxed stream's segments (`index.m3u8`, `discontinuity.m3u8`). */
   files: string[];
   bytes: number;
+  /** The same media as a video-only and an audio-only rendition (`separate.m3u8`). */
+  separate: { video: string[]; audio: string[]; bytes: number };
 }
 
 /**
@@ -47,7 +50,7 @@ interface SegmentSet {
  */
 async function ensureSet(root: string, name: string, segments: number, seconds: number, kbps: number): Promise<SegmentSet> {
   const dir = path.join(root, `follow-${name}`);
-  const recipe = `v1 ${segments}x${seconds}s ${kbps}k`;
+  const recipe = `v2 ${segments}x${seconds}s ${kbps}k`;
   const stamp = path.join(dir, '.ready');
   if (!(existsSync(stamp) && (await readFile(stamp, 'utf8')) === recipe)) {
     const scratch = `${dir}.tmp-${process.pid}`;
@@ -66,6 +69,21 @@ async function ensureSet(root: string, name: string, segments: number, seconds: 
       '-c', 'copy', '-t', String(segments * seconds),
       '-f', 'hls', '-hls_time', String(seconds), '-hls_list_size', '0', '-hls_playlist_type', 'vod', '-hls_segment_filename', 's%05d.ts', 'index.m3u8',
     ], { cwd: scratch, maxBuffer: 16 << 20 });
+    // The same media as two renditions, the audio one named by EXT-X-MEDIA in a master playlist.
+    for (const [track, map, prefix] of [['video', '0:v', 'v'], ['audio', '0:a', 'a']] as const) {
+      await run(ffmpegBin(), [
+        '-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-stream_loop', String(Math.ceil((segments * seconds) / 10) - 1), '-i', 'source.ts',
+        '-map', map, '-c', 'copy', '-t', String(segments * seconds),
+        '-f', 'hls', '-hls_time', String(seconds), '-hls_list_size', '0', '-hls_playlist_type', 'vod', '-hls_segment_filename', `${prefix}%05d.ts`, `${track}.m3u8`,
+      ], { cwd: scratch, maxBuffer: 16 << 20 });
+    }
+    await writeFile(path.join(scratch, 'separate.m3u8'), [
+      '#EXTM3U',
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="audio.m3u8"',
+      `#EXT-X-STREAM-INF:BANDWIDTH=${kbps * 1000},CODECS="avc1.64001e,mp4a.40.2",AUDIO="aud"`,
+      'video.m3u8',
+      '',
+    ].join('\n'));
     await rm(path.join(scratch, 'source.ts'));
     // The same stream with one discontinuity in the middle (timestamps keep running: the merge still splits there).
     const lines = (await readFile(path.join(scratch, 'index.m3u8'), 'utf8')).split('\n');
@@ -76,10 +94,15 @@ async function ensureSet(root: string, name: string, segments: number, seconds: 
     await rm(dir, { recursive: true, force: true });
     await rename(scratch, dir);
   }
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.ts')).sort().map((f) => path.join(dir, f));
-  let bytes = 0;
-  for (const file of files) bytes += (await stat(file)).size;
-  return { name, dir, files, bytes };
+  const names = (await readdir(dir)).sort();
+  const named = (prefix: string) => names.filter((f) => new RegExp(`^${prefix}\\d+\\.ts$`).test(f)).map((f) => path.join(dir, f));
+  const sizeOf = async (list: string[]) => {
+    let total = 0;
+    for (const file of list) total += (await stat(file)).size;
+    return total;
+  };
+  const [files, video, audio] = [named('s'), named('v'), named('a')];
+  return { name, dir, files, bytes: await sizeOf(files), separate: { video, audio, bytes: (await sizeOf(video)) + (await sizeOf(audio)) } };
 }
 
 /** The origin process: serves `root` after `latency` ms per request; `/big?n=` for loopback bandwidth; `/last` the time the last segment body ended. */
@@ -162,11 +185,18 @@ const timed = async (work: () => Promise<unknown>) => {
   return performance.now() - started;
 };
 
-/** `cat` of the files, then one remux with and without `+faststart`: the merge's lower bound and faststart's share. */
-async function catAndRemux(set: SegmentSet, scratch: string): Promise<{ catMs: number; remuxMs: number; remuxNoFaststartMs: number }> {
+/**
+ * `cat` of the files, then one remux with and without `+faststart`: the merge's lower bound and faststart's
+ * share. With `separate`, the video and the audio rendition are joined each and remuxed as two inputs.
+ */
+async function catAndRemux(set: SegmentSet, scratch: string, separate = false): Promise<{ catMs: number; remuxMs: number; remuxNoFaststartMs: number }> {
   const joined = path.join(scratch, 'all.ts');
-  const catMs = await timed(() => run('sh', ['-c', 'cat "$@" > "$0"', joined, ...set.files]));
-  const remux = (flags: string[]) => timed(() => run(ffmpegBin(), ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', joined, ...MP4_OUTPUT, ...flags, '-f', 'mp4', '-y', path.join(scratch, 'out.mp4')]));
+  const audioJoined = path.join(scratch, 'audio.ts');
+  const catMs = separate
+    ? (await timed(() => run('sh', ['-c', 'cat "$@" > "$0"', joined, ...set.separate.video]))) + (await timed(() => run('sh', ['-c', 'cat "$@" > "$0"', audioJoined, ...set.separate.audio])))
+    : await timed(() => run('sh', ['-c', 'cat "$@" > "$0"', joined, ...set.files]));
+  const inputs = separate ? ['-i', joined, '-i', audioJoined, '-map', '0:v', '-map', '1:a', ...MP4_OUTPUT.slice(4)] : ['-i', joined, ...MP4_OUTPUT];
+  const remux = (flags: string[]) => timed(() => run(ffmpegBin(), ['-hide_banner', '-nostdin', '-loglevel', 'error', ...inputs, ...flags, '-f', 'mp4', '-y', path.join(scratch, 'out.mp4')]));
   // Alternated, medians of three each: one sample is noise on a shared machine.
   const withFaststart: number[] = [];
   const without: number[] = [];
@@ -177,6 +207,7 @@ async function catAndRemux(set: SegmentSet, scratch: string): Promise<{ catMs: n
   const remuxNoFaststartMs = median(without);
   const remuxMs = median(withFaststart);
   await rm(joined, { force: true });
+  await rm(audioJoined, { force: true });
   await rm(path.join(scratch, 'out.mp4'), { force: true });
   return { catMs, remuxMs, remuxNoFaststartMs };
 }
@@ -258,10 +289,11 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
   if (process.env[CHILD_ENV]) throw new Error('benchFollow must not run inside one of its own child processes');
   const root = path.resolve(path.dirname(SELF), SELF.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..', 'bench', '.work');
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'm3u8dm-bench-follow-'));
-  const wanted = (process.env.M3U8DM_BENCH_FOLLOW ?? 'default,discontinuity,big').split(',');
+  const wanted = (process.env.M3U8DM_BENCH_FOLLOW ?? 'default,discontinuity,separate-audio,big').split(',');
   const cases = [
     { name: 'default', set: ['default', 200, 2, 1440] as const, playlist: 'index.m3u8' },
     { name: 'discontinuity', set: ['default', 200, 2, 1440] as const, playlist: 'discontinuity.m3u8' },
+    { name: 'separate-audio', set: ['default', 200, 2, 1440] as const, playlist: 'separate.m3u8', separate: true },
     { name: 'big', set: ['big', 2000, 1, 400] as const, playlist: 'index.m3u8' },
   ].filter((c) => wanted.includes(c.name));
   const results: Record<string, unknown> = {};
@@ -277,9 +309,12 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
         const url = `${origin}/${c.playlist}`;
         await loopbackBandwidth(origin); // warm-up
         const bandwidth = await loopbackBandwidth(origin);
-        const lower = await catAndRemux(set, scratch);
-        const n = set.files.length;
-        const downloadIdealMs = Math.ceil(n / THREADS) * LATENCY_MS + (set.bytes / bandwidth) * 1000;
+        const separate = 'separate' in c;
+        const lower = await catAndRemux(set, scratch, separate);
+        // Requests and bytes of both renditions when the audio is separate (its playlist is one more request, not counted).
+        const n = separate ? set.separate.video.length + set.separate.audio.length : set.files.length;
+        const bytes = separate ? set.separate.bytes : set.bytes;
+        const downloadIdealMs = Math.ceil(n / THREADS) * LATENCY_MS + (bytes / bandwidth) * 1000;
         const idealMs = downloadIdealMs + lower.catMs + lower.remuxMs;
         // Alternated rounds, medians (by total time) of each: the big case once, it takes long.
         const rounds = c.name === 'big' ? 1 : 3;
@@ -295,7 +330,7 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
         const row = {
           segments: n,
           rounds,
-          mb: Number((set.bytes / 1e6).toFixed(1)),
+          mb: Number((bytes / 1e6).toFixed(1)),
           ideal_ms: Math.round(idealMs),
           cat_ms: Math.round(lower.catMs),
           remux_ms: Math.round(lower.remuxMs),

@@ -32,7 +32,7 @@ import { audioBitstreamFilters, containerArgs, retarget, splitIntoRuns, trackTag
 import { partPath } from './output-path.js';
 import { detectPackedAudio } from './packed-audio.js';
 import { MAX_PIPED_RUNS, PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns } from './piped-runs.js';
-import { runFfmpeg } from './run-ffmpeg.js';
+import { INPUT_QUEUE, runFfmpeg } from './run-ffmpeg.js';
 
 export interface FollowMergeOptions {
   /** The merge's save folder, file name and work folder: together they name the `.part` output both write. */
@@ -297,9 +297,9 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       await runFfmpeg({
         ...common,
         args: [
-          '-f', demuxerOf(plan.container), '-i', 'pipe:0',
+          ...INPUT_QUEUE, '-f', demuxerOf(plan.container), '-i', 'pipe:0',
           // Where the merge names the audio's joined file (audioInput), the same bytes through a pipe.
-          ...(audio ? ['-f', demuxerOf(audio.container), '-i', `pipe:${AUDIO_FD}`] : []),
+          ...(audio ? [...INPUT_QUEUE, '-f', demuxerOf(audio.container), '-i', `pipe:${AUDIO_FD}`] : []),
           ...output,
         ],
         feedStdin: async (stdin, stop) => {

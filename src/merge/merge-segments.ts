@@ -40,7 +40,7 @@ import { detectPackedAudio, joinPackedAudio, type PackedAudio } from './packed-a
 import { probeStartSeconds, probeStreams } from './probe-streams.js';
 import { iso639_2 } from './language-codes.js';
 import { formatSrt, formatVtt, stitchCues } from '../downloader/webvtt.js';
-import { runFfmpeg } from './run-ffmpeg.js';
+import { INPUT_QUEUE, runFfmpeg } from './run-ffmpeg.js';
 import { adtsAudio, readTsStreamTypes } from './ts-stream-types.js';
 
 export interface MergeInput {
@@ -174,7 +174,7 @@ async function writeMergedFile(input: MergeInput, part: string, scratch: string,
   const remux: Remux = {
     ffmpegPath,
     ffmpegVersion,
-    extraInputArgs: [...separate.flatMap((track) => track.args), ...muxed.flatMap((sub) => ['-f', 'srt', '-i', sub.srtFile])],
+    extraInputArgs: [...separate.flatMap((track) => track.args), ...muxed.flatMap((sub) => [...INPUT_QUEUE, '-f', 'srt', '-i', sub.srtFile])],
     outputArgs: [
       ...(separate.length > 0 ? ['-map', '0:v?', ...separate.flatMap((_t, n) => ['-map', `${n + 1}:a`])] : ['-map', '0:v?', '-map', '0:a?']),
       ...muxed.flatMap((_sub, j) => ['-map', `${firstSubtitleInput + j}:s`]),
@@ -400,7 +400,7 @@ async function remuxOneRun(input: MergeInput, remux: Remux, report: (fraction: n
   input.debug?.(`merge: ${download.segments.length} segments streamed into ffmpeg as one ${download.container} input`);
   await runFfmpeg({
     ffmpegPath: remux.ffmpegPath,
-    args: ['-f', download.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...remux.extraInputArgs, ...remux.outputArgs],
+    args: [...INPUT_QUEUE, '-f', download.container === 'fmp4' ? 'mov' : 'mpegts', '-i', 'pipe:0', ...remux.extraInputArgs, ...remux.outputArgs],
     durationSeconds: remux.durationSeconds,
     signal: input.signal,
     onProgress: report,
@@ -473,7 +473,7 @@ async function remuxRuns(
     ffmpegPath: remux.ffmpegPath,
     // Run from the scratch folder with the list by its plain name: ffmpeg resolves list entries like URLs
     // against the list's own name, so a `#` or `?` in the folder's path must not be part of it.
-    args: ['-f', 'concat', '-safe', '1', '-protocol_whitelist', 'file', '-i', path.basename(listFile), ...remux.extraInputArgs, ...remux.outputArgs],
+    args: [...INPUT_QUEUE, '-f', 'concat', '-safe', '1', '-protocol_whitelist', 'file', '-i', path.basename(listFile), ...remux.extraInputArgs, ...remux.outputArgs],
     cwd: scratch,
     durationSeconds: remux.durationSeconds,
     signal,
@@ -526,7 +526,7 @@ async function audioInput(input: MergeInput, audio: AudioTrack, n: number, kept:
   if (!kept || input.download.skipped.length === 0) {
     // Nothing cut from the video: the audio only needs placing.
     const shift = origin - (kept?.[0]?.start ?? 0);
-    return { ...base, args: [...(Math.abs(shift) >= 0.001 ? ['-itsoffset', shift.toFixed(6)] : []), '-f', format, '-i', file] };
+    return { ...base, args: [...INPUT_QUEUE, ...(Math.abs(shift) >= 0.001 ? ['-itsoffset', shift.toFixed(6)] : []), '-f', format, '-i', file] };
   }
   // The video lost stretches (skip rules, gaps): the audio loses the same media time, cut by the concat
   // demuxer's in and out points (audio packets are all key frames, so the cut is within one packet).
@@ -557,7 +557,7 @@ async function audioInput(input: MergeInput, audio: AudioTrack, n: number, kept:
   const list = path.join(scratch, `audio${suffix}.ffconcat`);
   await writeFile(list, `${lines.join('\n')}\n`);
   input.debug?.(`merge: audio input ${n + 1} cut to the video's ${kept.length} kept stretches (${kept.map((k) => `${k.start.toFixed(3)}-${k.end.toFixed(3)}`).join(', ')} s)`);
-  return { ...base, args: [...(lead >= 0.001 ? ['-itsoffset', lead.toFixed(6)] : []), '-f', 'concat', '-safe', '1', '-i', list] };
+  return { ...base, args: [...INPUT_QUEUE, ...(lead >= 0.001 ? ['-itsoffset', lead.toFixed(6)] : []), '-f', 'concat', '-safe', '1', '-i', list] };
 }
 
 const RAW_FORMATS: Record<string, { format: string; extension: string }> = {

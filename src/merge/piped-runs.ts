@@ -19,6 +19,8 @@
 // Otherwise, and beyond MAX_PIPED_RUNS (a stream cut at every segment), the
 // merge joins run files as before, and the follower does not follow.
 
+import { INPUT_QUEUE } from './run-ffmpeg.js';
+
 /** Runs put through pipes at most: each holds a pipe open in both processes for the whole remux. */
 export const MAX_PIPED_RUNS = 32;
 
@@ -47,5 +49,5 @@ export function pipedRunsList(runs: number): string {
  * because `pipe:` is a protocol; the list is ours and names pipes alone, and the whitelist allows no other.
  */
 export function pipedRunsInput(): string[] {
-  return ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file,pipe', '-i', PIPED_LIST];
+  return [...INPUT_QUEUE, '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file,pipe', '-i', PIPED_LIST];
 }

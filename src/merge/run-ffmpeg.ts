@@ -37,6 +37,14 @@ export interface FfmpegRunResult {
   stderrTail: string;
 }
 
+/**
+ * In front of every input of a merge. With more than one input ffmpeg reads each in a thread of its own
+ * through a queue of 8 packets by default, and sleeps 10 ms whenever the one it needs is empty: fed through
+ * a pipe beside a second input, a 78 MB remux took 5.4 s instead of 0.5 s. 256 packets: 0.52 s, 3 MB more
+ * of ffmpeg's memory (1,024: no faster).
+ */
+export const INPUT_QUEUE = ['-thread_queue_size', '256'];
+
 const STDERR_TAIL_CHARS = 4096;
 const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning', '-progress', 'pipe:1'];
 
