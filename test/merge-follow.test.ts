@@ -164,9 +164,13 @@ describe('merge that follows the download', () => {
     expectMedia(await ffprobe(task.output_path), 'mp4', fixture.duration - 1);
   });
 
-  it('a pause while it runs kills its ffmpeg and leaves no partial output; the resume starts it again', async () => {
-    const { fixture, url } = await origin('long', 60);
-    const id = await create(svc.url, url, 'paused', {});
+  it.each<[FixtureKind, number]>([
+    ['long', 60],
+    // Two inputs: the video through stdin, the separate audio through a pipe of its own.
+    ['alt-audio', 250],
+  ])('%s: a pause while it runs kills its ffmpeg and leaves no partial output; the resume starts it again', async (kind, latencyMs) => {
+    const { fixture, url } = await origin(kind, latencyMs);
+    const id = await create(svc.url, url, `paused-${kind}`, {});
     const saveDir = svc.downloadDir;
     await waitFor(async () => (await ffmpegChildren(process.pid)).length > 0, { timeoutMs: 30_000, what: 'the following ffmpeg to start' });
     await waitFor(async () => (await taskOf(svc.url, id)).segments_done >= 4, { timeoutMs: 30_000, what: 'a few segments' });
