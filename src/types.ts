@@ -344,10 +344,10 @@ export interface SegmentWatcher {
   /** Segment `index` will not come after all (an `http.code=` skip rule covered its answer). */
   dropped(index: number): void;
   /**
-   * Told of the separate audio track the same way, when the stream has exactly one (and no subtitles);
-   * the main track's plan then says `separateAudio`.
+   * A watcher told of separate audio track `n` the same way, asked for each of them when the stream has
+   * no subtitles; the main track's plan then says how many (`separateAudio`).
    */
-  readonly audio?: SegmentWatcher;
+  audioTrack?(n: number): SegmentWatcher;
 }
 
 /** The shape of the main track, as the downloader sees it once the playlist is planned. */
@@ -361,8 +361,8 @@ export interface FollowPlan {
   segments: Array<Pick<DownloadedSegment, 'index' | 'duration' | 'discontinuity'>>;
   /** True when the merge muxes in tracks this watcher is not told of (more audio renditions, subtitles) as more inputs. */
   otherTracks: boolean;
-  /** True when the one separate audio track comes through the watcher's `audio`. */
-  separateAudio: boolean;
+  /** How many separate audio tracks come through the watcher's `audioTrack` (0: none). */
+  separateAudio: number;
   /** An audio track's rendition (NAME, LANGUAGE, DEFAULT=YES), for the output's stream tags. */
   rendition?: Pick<AudioTrack, 'name' | 'language' | 'isDefault'>;
 }

@@ -136,7 +136,7 @@ describe('merge that follows the download', () => {
 
   it.each<[FixtureKind, RegExp]>([
     ['packed-audio', /the following remux stopped \((the first segment is not MPEG-TS|the segments are packed audio)\)/],
-    ['subtitles', /not following the download: more audio tracks or subtitles/],
+    ['subtitles', /not following the download: subtitles, muxed in as more inputs/],
   ])('%s: not followed, and the file is the one the ordinary merge writes', async (kind, reason) => {
     const { fixture, url } = await origin(kind, 10);
     const id = await create(svc.url, url, `fallback-${kind}`, {});
@@ -146,6 +146,35 @@ describe('merge that follows the download', () => {
     const media = await ffprobe(a.output_path);
     expect(Math.abs(media.duration - fixture.duration)).toBeLessThanOrEqual(fixture.duration * 0.02);
     expect(media.streams.map((s) => s.type).sort()).toEqual((await ffprobe(b.output_path)).streams.map((s) => s.type).sort());
+    expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
+  });
+
+  it('two separate audio renditions (audio "all"): a pipe each, the same file as the merge after the download', async () => {
+    const fixture = await ensureFixture('alt-audio');
+    const server = await startHlsServer({ root: fixture.dir, latencyMs: 30 });
+    servers.push(server);
+    // The fixture's audio rendition twice, as English and French (the query keeps the two playlists apart).
+    server.override((_req, res, urlPath) => {
+      if (urlPath !== '/two-audio.m3u8') return false;
+      res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end([
+        '#EXTM3U',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="audio/index.m3u8"',
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Français",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,URI="audio/index.m3u8?fr"',
+        '#EXT-X-STREAM-INF:BANDWIDTH=600000,RESOLUTION=320x240,CODECS="avc1.42c00d,mp4a.40.2",AUDIO="aud"',
+        'video/index.m3u8',
+        '',
+      ].join('\n'));
+      return true;
+    });
+    const url = server.url('two-audio.m3u8');
+    const followed = await create(svc.url, url, 'two-audio', { audio: 'all' });
+    const sequential = await create(svc.url, url, 'two-audio-sequential', { audio: 'all', follow_merge: false });
+    const [a, b] = [await finished(svc.url, followed), await finished(svc.url, sequential)];
+    expect(await logOf(followed)).toMatch(/merge: all segments of 2 audio track\(s\) fed to the remux/);
+    expect(await logOf(followed)).toMatch(/merge: followed the download/);
+    const media = await ffprobe(a.output_path);
+    expect(media.streams.filter((s) => s.type === 'audio').map((s) => [s.language, s.isDefault])).toEqual([['eng', true], ['fre', false]]);
+    expect(media.streams).toEqual((await ffprobe(b.output_path)).streams);
     expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
   });
 

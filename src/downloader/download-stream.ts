@@ -140,9 +140,10 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
     }
     const main = new DownloadRun(playlist, rules, work, new SegmentFetcher(client, work, meter, playlist.container, debug, limits), meter, '', debug, req.observer);
     const subtitled = (stream.subtitles?.length ?? 0) > 0;
-    // One separate audio track and no subtitles: the watcher follows the audio too.
-    const audioWatcher = audios.length === 1 && !subtitled ? req.watcher?.audio : undefined;
-    if (req.watcher) main.watch(req.watcher, { otherTracks: subtitled || (audios.length > 0 && !audioWatcher), separateAudio: audioWatcher !== undefined });
+    // Separate audio tracks and no subtitles: the watcher follows the audio too.
+    const { watcher } = req;
+    const audioWatchers = !subtitled && watcher?.audioTrack ? audios.map((_audio, n) => watcher.audioTrack?.(n)) : [];
+    if (watcher) main.watch(watcher, { otherTracks: subtitled || audioWatchers.length < audios.length, separateAudio: audioWatchers.length });
     const tracks = [main];
     for (const [n, audio] of audios.entries()) {
       // Before planning: its manifest opens right away, while the playlist save (which also makes the folder) runs.
@@ -152,11 +153,12 @@ export async function downloadStream(req: DownloadRequest): Promise<DownloadResu
       const label = audios.length > 1 ? `audio ${audio.rendition?.language ?? n + 1} ` : 'audio ';
       // The audio track has no rules: it is fetched whole, and the merge cuts it by the video's media time.
       const run = new DownloadRun(audio, NO_SKIP_RULES, folder, fetcher, meter, label, debug, req.observer);
+      const audioWatcher = audioWatchers[n];
       if (audioWatcher) {
         const { rendition } = audio;
         run.watch(audioWatcher, {
           otherTracks: false,
-          separateAudio: false,
+          separateAudio: 0,
           ...(rendition ? { rendition: { name: rendition.name, isDefault: rendition.isDefault, ...(rendition.language ? { language: rendition.language } : {}) } } : {}),
         });
       }
@@ -288,7 +290,7 @@ class DownloadRun {
   #pending: Segment[] = [];
   #manifest: Promise<void> = Promise.resolve();
   #watcher: SegmentWatcher | undefined;
-  #shape: TrackShape = { otherTracks: false, separateAudio: false };
+  #shape: TrackShape = { otherTracks: false, separateAudio: 0 };
 
   constructor(playlist: MediaPlaylist, rules: SkipRules, work: WorkDir, fetcher: SegmentFetcher, meter: ProgressMeter, track: string, debug?: DebugLog, observer?: EngineObserver) {
     this.#observer = observer;

@@ -8,12 +8,12 @@
 // the merge stage then publishes that file as it would its own. One run of
 // continuous timestamps goes into stdin; runs split by discontinuities or by
 // holes the skip rules leave go to the concat demuxer one pipe per run, as the
-// merge sends them (piped-runs.ts), each fed as its segments land. One separate
-// audio track goes in beside the video through a pipe of its own (`pipe:3`),
-// where the merge reads its joined file. Anything it does not handle the same
-// way (more audio tracks or subtitles; a separate audio track beside skipped
-// video, which the merge cuts; runs the merge would join into files; content
-// that is not what the playlist says) it declines, and the merge runs as before. A failure of its ffmpeg is no
+// merge sends them (piped-runs.ts), each fed as its segments land. Separate
+// audio tracks go in beside the video through a pipe each (`pipe:3`, …), where
+// the merge reads their joined files. Anything it does not handle the same way
+// (subtitles; packed audio; separate audio beside skipped video, which the
+// merge cuts; runs the merge would join into files; content that is not what
+// the playlist says) it declines, and the merge runs as before. A failure of its ffmpeg is no
 // failure of the task: it is dropped, its output removed, and the merge runs
 // from the files on disk.
 //
@@ -81,25 +81,8 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   /** Why it does not follow; set once, never cleared. */
   #declined: string | undefined;
   readonly #landed = new Map<number, Landed>();
-  /** The separate audio track's plan and files, when the main plan says `separateAudio`. */
-  #audioPlan: FollowPlan | undefined;
-  readonly #audioLanded = new Map<number, Landed>();
-  /** Told of the separate audio track by the downloader. */
-  readonly audio: SegmentWatcher = {
-    planned: (plan) => {
-      if (this.#audioPlan || this.#declined) return;
-      this.#audioPlan = plan;
-      if (plan.initSections > 1) this.#decline(`the audio track's EXT-X-MAP changes mid-stream (${plan.initSections} init sections)`);
-      this.#maybeStart();
-    },
-    landed: (index, file, bytes) => {
-      if (this.#declined || !this.#audioPlan) return;
-      this.#audioLanded.set(index, { file, bytes });
-      this.#maybeStart();
-      this.#wakeAll();
-    },
-    dropped: (index) => this.#decline(`audio segment ${index + 1} was dropped`),
-  };
+  /** The separate audio tracks' plans and files, as many as the main plan says (`separateAudio`). */
+  readonly #audio: AudioFeed[] = [];
   /** The remux (or, TS to TS, the byte copy) in flight; settles when it has written the whole output or failed. */
   #run: Promise<void> | undefined;
   #failure: unknown;
@@ -131,12 +114,39 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   #maybeStart(): void {
     const plan = this.#plan;
     if (this.#run || this.#declined || !plan || !this.#landed.has(plan.segments[0]?.index ?? -1)) return;
-    if (plan.separateAudio && !this.#audioLanded.has(this.#audioPlan?.segments[0]?.index ?? -1)) return;
-    this.#run = this.#follow(plan, plan.separateAudio ? this.#audioPlan : undefined);
+    const audio: PlannedAudio[] = [];
+    for (let n = 0; n < plan.separateAudio; n++) {
+      const track = this.#audio[n];
+      const first = track?.plan && track.landed.get(track.plan.segments[0]?.index ?? -1);
+      if (!track?.plan || !first) return;
+      audio.push({ plan: track.plan, landed: track.landed, first });
+    }
+    this.#run = this.#follow(plan, audio);
     this.#run.catch((error: unknown) => {
       this.#failure = error;
       this.#opts.debug?.(`merge: the following remux stopped (${error instanceof Error ? error.message : String(error)}); the merge will run from the files`);
     });
+  }
+
+  /** The watcher the downloader tells of separate audio track `n`. */
+  audioTrack(n: number): SegmentWatcher {
+    const track: AudioFeed = (this.#audio[n] ??= { landed: new Map() });
+    const name = `audio track ${n + 1}`;
+    return {
+      planned: (plan) => {
+        if (track.plan || this.#declined) return;
+        track.plan = plan;
+        if (plan.initSections > 1) this.#decline(`the ${name}'s EXT-X-MAP changes mid-stream (${plan.initSections} init sections)`);
+        this.#maybeStart();
+      },
+      landed: (index, file, bytes) => {
+        if (this.#declined || !track.plan) return;
+        track.landed.set(index, { file, bytes });
+        this.#maybeStart();
+        this.#wakeAll();
+      },
+      dropped: (index) => this.#decline(`segment ${index + 1} of the ${name} was dropped`),
+    };
   }
 
   #wakeAll(): void {
@@ -225,17 +235,18 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   #differs(download: DownloadResult): string | undefined {
     const plan = this.#plan;
     if (!plan) return 'no plan';
-    if (hasMoreTracks(download) || Boolean(download.audio) !== plan.separateAudio) return 'the tracks are not the ones followed';
-    const audio = this.#audioPlan;
-    if (download.audio && audio) {
-      const differs = sameTrack(download.audio, audio, this.#audioLanded);
-      if (differs) return `the audio track: ${differs}`;
+    const audio = download.audioTracks ?? (download.audio ? [download.audio] : []);
+    if ((download.subtitles?.length ?? 0) > 0 || audio.length !== plan.separateAudio) return 'the tracks are not the ones followed';
+    for (const [n, track] of audio.entries()) {
+      const fed = this.#audio[n];
+      const differs = fed?.plan ? sameTrack(track, fed.plan, fed.landed) : 'not followed';
+      if (differs) return `audio track ${n + 1}: ${differs}`;
     }
     return sameTrack(download, plan, this.#landed);
   }
 
   /** Starts the output once the first segment is on disk and feeds it segment after segment, in order. */
-  async #follow(plan: FollowPlan, audio: FollowPlan | undefined): Promise<void> {
+  async #follow(plan: FollowPlan, audio: readonly PlannedAudio[]): Promise<void> {
     const opts = this.#opts;
     const signal = this.#signal;
     const first = this.#landed.get(plan.segments[0]?.index ?? -1);
@@ -243,11 +254,10 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     if (plan.container === 'ts' && !(await startsWithTsSync(first.file))) throw new Error('the first segment is not MPEG-TS');
     // Packed audio may carry stray sync bytes; the merge decides by content, and so does this.
     if (plan.container === 'ts' && (await detectPackedAudio(first.file).catch(() => undefined))) throw new Error('the segments are packed audio');
-    const audioFirst = audio && this.#audioLanded.get(audio.segments[0]?.index ?? -1);
-    if (audio && !audioFirst) throw new Error('the first audio segment is not on disk');
-    if (audio?.container === 'ts' && audioFirst) {
-      if (!(await startsWithTsSync(audioFirst.file))) throw new Error('the first audio segment is not MPEG-TS');
-      if (await detectPackedAudio(audioFirst.file).catch(() => undefined)) throw new Error('the audio track is packed audio, which the merge places by its ID3 time');
+    for (const [n, track] of audio.entries()) {
+      if (track.plan.container !== 'ts') continue;
+      if (!(await startsWithTsSync(track.first.file))) throw new Error(`the first segment of audio track ${n + 1} is not MPEG-TS`);
+      if (await detectPackedAudio(track.first.file).catch(() => undefined)) throw new Error(`audio track ${n + 1} is packed audio, which the merge places by its ID3 time`);
     }
     await mkdir(opts.saveDir, { recursive: true });
     this.#part = partPath(await this.#privateFolder(), opts.filename, opts.workDir);
@@ -257,7 +267,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     opts.debug?.(`merge: following the download, ${plan.segments.length} ${plan.container} segments into ${this.#part}`);
 
     const runs = splitIntoRuns(plan.segments);
-    if (plan.container === 'ts' && opts.format === 'ts' && runs.length === 1 && !audio) {
+    if (plan.container === 'ts' && opts.format === 'ts' && runs.length === 1 && audio.length === 0) {
       // TS in, TS out: the merge joins the bytes as they are, and so does this.
       await writeFileBy(this.#part, (out) => this.#feed(plan.segments, this.#landed, leading, out, signal));
       return;
@@ -265,19 +275,22 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
 
     const { path: ffmpegPath, version } = await locateFfmpeg(opts.ffmpeg);
     if (runs.length > 1 && !pipesRuns(runs.length, plan.container, version)) throw new Error(`ffmpeg ${version} cannot take the ${runs.length} runs through pipes; the merge joins them into files`);
-    const audioSource = audio && audioFirst ? { container: audio.container, first: audioFirst } : { container: plan.container, first };
-    const filters = await audioBitstreamFilters(
+    // As the merge decides them: per separate track (aimed at its output stream), else the main track's.
+    const filtersOf = (container: 'ts' | 'fmp4', file: Landed) => audioBitstreamFilters(
       { format: opts.format, signal, ...(opts.debug ? { debug: opts.debug } : {}) },
-      audioSource.container,
-      { index: 0, file: audioSource.first.file, bytes: audioSource.first.bytes, duration: 0, discontinuity: false },
+      container,
+      { index: 0, file: file.file, bytes: file.bytes, duration: 0, discontinuity: false },
       ffmpegPath,
     );
+    const filters = audio.length > 0
+      ? (await Promise.all(audio.map(async (track, n) => retarget(await filtersOf(track.plan.container, track.first), n)))).flat()
+      : await filtersOf(plan.container, first);
     // Exactly the merge's command (remuxOneRun, or remuxRuns through pipes), so the file is the one it would write.
     const output = [
-      ...(audio ? ['-map', '0:v?', '-map', '1:a'] : ['-map', '0:v?', '-map', '0:a?']),
+      ...(audio.length > 0 ? ['-map', '0:v?', ...audio.flatMap((_track, n) => ['-map', `${n + 1}:a`])] : ['-map', '0:v?', '-map', '0:a?']),
       '-c', 'copy',
-      ...(audio ? retarget(filters, 0) : filters),
-      ...(audio ? trackTags([audio.rendition ?? {}], opts.format) : []),
+      ...filters,
+      ...trackTags(audio.map((track) => track.plan.rendition ?? {}), opts.format),
       '-max_muxing_queue_size', '4096',
       ...containerArgs(opts.format),
       '-y', this.#part,
@@ -293,28 +306,31 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       ...(opts.debug ? { debug: opts.debug } : {}),
     };
     if (runs.length === 1) {
-      const audioLeading: SourceFile[] = audio?.initFile ? [{ path: audio.initFile }] : [];
       await runFfmpeg({
         ...common,
         args: [
           ...INPUT_QUEUE, '-f', demuxerOf(plan.container), '-i', 'pipe:0',
-          // Where the merge names the audio's joined file (audioInput), the same bytes through a pipe.
-          ...(audio ? [...INPUT_QUEUE, '-f', demuxerOf(audio.container), '-i', `pipe:${AUDIO_FD}`] : []),
+          // Where the merge names each audio track's joined file (audioInput), the same bytes through a pipe.
+          ...audio.flatMap((track, n) => [...INPUT_QUEUE, '-f', demuxerOf(track.plan.container), '-i', `pipe:${FIRST_AUDIO_FD + n}`]),
           ...output,
         ],
         feedStdin: async (stdin, stop) => {
           await this.#feed(plan.segments, this.#landed, leading, stdin, AbortSignal.any([signal, stop]));
           opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
         },
-        ...(audio ? {
+        ...(audio.length > 0 ? {
           feedPipes: {
-            count: 1,
+            count: audio.length,
+            // All at once: ffmpeg reads its inputs side by side.
             feed: async (pipes: Writable[], stop: AbortSignal) => {
-              const pipe = pipes[0];
-              if (!pipe) throw new Error('no pipe for the audio');
-              await this.#feed(audio.segments, this.#audioLanded, audioLeading, pipe, AbortSignal.any([signal, stop]));
-              pipe.end();
-              opts.debug?.(`merge: all ${audio.segments.length} audio segments fed to the remux`);
+              await Promise.all(audio.map(async (track, n) => {
+                const pipe = pipes[n];
+                if (!pipe) throw new Error(`no pipe for audio track ${n + 1}`);
+                const init: SourceFile[] = track.plan.initFile ? [{ path: track.plan.initFile }] : [];
+                await this.#feed(track.plan.segments, track.landed, init, pipe, AbortSignal.any([signal, stop]));
+                pipe.end();
+              }));
+              opts.debug?.(`merge: all segments of ${audio.length} audio track(s) fed to the remux`);
             },
           },
         } : {}),
@@ -380,7 +396,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
 
 /** Why the follower cannot take `plan` as the merge would, or undefined when it can. */
 function unsupported(plan: FollowPlan): string | undefined {
-  if (plan.otherTracks) return 'more audio tracks or subtitles, muxed in as more inputs';
+  if (plan.otherTracks) return 'subtitles, muxed in as more inputs';
   if (plan.initSections > 1) return `EXT-X-MAP changes mid-stream (${plan.initSections} init sections)`;
   if (plan.segments.length === 0) return 'no segments to merge';
   const runs = splitIntoRuns(plan.segments).length;
@@ -391,8 +407,21 @@ function unsupported(plan: FollowPlan): string | undefined {
 }
 
 
-/** Where the follower gives ffmpeg the separate audio track (0–2 are stdin, progress, stderr). */
-const AUDIO_FD = 3;
+/** Where the follower gives ffmpeg the separate audio tracks, one after another (0–2 are stdin, progress, stderr). */
+const FIRST_AUDIO_FD = 3;
+
+/** A separate audio track as the downloader tells of it. */
+interface AudioFeed {
+  plan?: FollowPlan;
+  landed: Map<number, Landed>;
+}
+
+/** …once planned and its first segment is on disk. */
+interface PlannedAudio {
+  plan: FollowPlan;
+  landed: ReadonlyMap<number, Landed>;
+  first: Landed;
+}
 
 const demuxerOf = (container: 'ts' | 'fmp4') => (container === 'fmp4' ? 'mov' : 'mpegts');
 
@@ -409,10 +438,6 @@ function sameTrack(track: Pick<DownloadResult, 'container' | 'initFile' | 'initF
   return undefined;
 }
 
-/** More audio tracks (beyond the one separate track) and subtitles: inputs of their own in the merge. */
-function hasMoreTracks(download: DownloadResult): boolean {
-  return (download.audioTracks?.length ?? 0) > 0 || (download.subtitles?.length ?? 0) > 0;
-}
 
 async function startsWithTsSync(file: string): Promise<boolean> {
   const handle = await open(file, 'r');
