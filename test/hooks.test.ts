@@ -53,7 +53,11 @@ describe('on_complete / on_fail hooks', () => {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const taskLog = (id: number) => readFile(path.join(dir, 'data', 'logs', `task-${id}.log`), 'utf8').catch(() => '');
-  const facts = async (file: string) => Object.fromEntries((await readFile(file, 'utf8')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  // The hook's facts once it has written them all (the file exists, empty, from the moment the script starts).
+  const facts = async (file: string) => {
+    const entries = Object.fromEntries((await readFile(file, 'utf8')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return 'arg2' in entries ? entries : null;
+  };
   const create = async (filename: string) => ((await (await api('/api/v1/tasks', { url: `http://127.0.0.1:1/${filename}.m3u8`, filename })).json()) as { data: { task_ids: number[] } }).data.task_ids[0]!;
 
   it('runs on_complete and on_fail with the task in the environment and records the exit code and output', async () => {
