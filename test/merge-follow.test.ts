@@ -38,6 +38,12 @@ async function packets(file: string): Promise<Record<string, { packets: number; 
   return Object.fromEntries(streams.map((s) => [s.codec_type, { packets: Number(s.nb_read_packets), duration: Number(s.duration ?? Number.NaN) }]));
 }
 
+/** The first packet time of each audio stream: where it is placed against the video. */
+async function audioStarts(file: string): Promise<number[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', file]);
+  return stdout.trim().split('\n').map(Number);
+}
+
 /** ffmpeg processes whose parent is `ppid` and whose command line names a `.part` output. */
 async function ffmpegChildren(ppid: number): Promise<number[]> {
   const found: number[] = [];
@@ -176,6 +182,28 @@ describe('merge that follows the download', () => {
     expect(media.streams.filter((s) => s.type === 'audio').map((s) => [s.language, s.isDefault])).toEqual([['eng', true], ['fre', false]]);
     expect(media.streams).toEqual((await ffprobe(b.output_path)).streams);
     expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['master.m3u8', {}],
+    ['master.m3u8', { audio: 'all', format: 'mkv' }],
+    // The English rendition starts a segment late: only its ID3 time says so, and it must play that late.
+    ['master-late.m3u8', {}],
+  ])('packed-AAC renditions (%s %j): without their ID3 tags through a pipe, placed by ID3 time as the merge places them', async (playlist, extra) => {
+    const fixture = await ensureFixture('packed-audio');
+    const server = await startHlsServer({ root: fixture.dir, latencyMs: 30 });
+    servers.push(server);
+    const url = server.url(playlist);
+    const name = `packed-${playlist.replace(/\W/g, '')}-${Object.keys(extra).length}`;
+    const followed = await create(svc.url, url, name, extra);
+    const sequential = await create(svc.url, url, `${name}-sequential`, { ...extra, follow_merge: false });
+    const [a, b] = [await finished(svc.url, followed), await finished(svc.url, sequential)];
+    expect(await logOf(followed)).toMatch(/merge: followed the download/);
+    expect(await logOf(followed)).toMatch(/-f aac -i pipe:3/);
+    if (playlist === 'master-late.m3u8') expect(await logOf(followed)).toMatch(/-itsoffset \d\.\d+ -f aac -i pipe:3/);
+    expect((await ffprobe(a.output_path)).streams).toEqual((await ffprobe(b.output_path)).streams);
+    expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
+    expect(await audioStarts(a.output_path)).toEqual(await audioStarts(b.output_path));
   });
 
   it('an http.code skip in the middle drops the follower; the merge closes the hole', async () => {

@@ -10,10 +10,11 @@
 // holes the skip rules leave go to the concat demuxer one pipe per run, as the
 // merge sends them (piped-runs.ts), each fed as its segments land. Separate
 // audio tracks go in beside the video through a pipe each (`pipe:3`, …), where
-// the merge reads their joined files. Anything it does not handle the same way
-// (subtitles; packed audio; separate audio beside skipped video, which the
-// merge cuts; runs the merge would join into files; content that is not what
-// the playlist says) it declines, and the merge runs as before. A failure of its ffmpeg is no
+// the merge reads their joined files (packed audio without its ID3 tags, placed
+// by its ID3 time as the merge places it). Anything it does not handle the same
+// way (subtitles; separate audio beside skipped video, which the merge cuts;
+// runs the merge would join into files; content that is not what the playlist
+// says) it declines, and the merge runs as before. A failure of its ffmpeg is no
 // failure of the task: it is dropped, its output removed, and the merge runs
 // from the files on disk.
 //
@@ -21,6 +22,7 @@
 // so resume and crash safety are the downloader's, unchanged. A new run (resume,
 // restart after a crash) makes a new follower, which starts from segment 1.
 import { lstat, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 
@@ -28,9 +30,9 @@ import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher
 import { abortError } from './errors.js';
 import { writeFileBy, writeFilesInto, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
-import { audioBitstreamFilters, containerArgs, retarget, splitIntoRuns, trackTags } from './merge-segments.js';
+import { audioBitstreamFilters, containerArgs, offsetAfter, packedFilters, retarget, segmentStartSeconds, splitIntoRuns, trackTags } from './merge-segments.js';
 import { partPath } from './output-path.js';
-import { detectPackedAudio } from './packed-audio.js';
+import { detectPackedAudio, id3Length, type PackedAudio } from './packed-audio.js';
 import { MAX_PIPED_RUNS, PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns } from './piped-runs.js';
 import { INPUT_QUEUE, runFfmpeg } from './run-ffmpeg.js';
 
@@ -254,10 +256,12 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     if (plan.container === 'ts' && !(await startsWithTsSync(first.file))) throw new Error('the first segment is not MPEG-TS');
     // Packed audio may carry stray sync bytes; the merge decides by content, and so does this.
     if (plan.container === 'ts' && (await detectPackedAudio(first.file).catch(() => undefined))) throw new Error('the segments are packed audio');
+    // As the merge decides (audioInput): by content, packed audio first.
+    const packed: Array<PackedAudio | undefined> = [];
     for (const [n, track] of audio.entries()) {
-      if (track.plan.container !== 'ts') continue;
-      if (!(await startsWithTsSync(track.first.file))) throw new Error(`the first segment of audio track ${n + 1} is not MPEG-TS`);
-      if (await detectPackedAudio(track.first.file).catch(() => undefined)) throw new Error(`audio track ${n + 1} is packed audio, which the merge places by its ID3 time`);
+      const found = track.plan.container === 'ts' ? await detectPackedAudio(track.first.file).catch(() => undefined) : undefined;
+      packed.push(found);
+      if (!found && track.plan.container === 'ts' && !(await startsWithTsSync(track.first.file))) throw new Error(`the first segment of audio track ${n + 1} is not MPEG-TS`);
     }
     await mkdir(opts.saveDir, { recursive: true });
     this.#part = partPath(await this.#privateFolder(), opts.filename, opts.workDir);
@@ -283,8 +287,26 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       ffmpegPath,
     );
     const filters = audio.length > 0
-      ? (await Promise.all(audio.map(async (track, n) => retarget(await filtersOf(track.plan.container, track.first), n)))).flat()
+      ? (await Promise.all(audio.map(async (track, n) => {
+        const raw = packed[n];
+        return raw ? packedFilters(raw, opts.format, n) : retarget(await filtersOf(track.plan.container, track.first), n);
+      }))).flat()
       : await filtersOf(plan.container, first);
+    // Packed audio has no timestamps of its own: it starts where its first ID3 time is against the video's first
+    // timestamp (the merge's packedOffset; the video starts at playlist time 0 here, nothing is cut).
+    let videoStart: number | undefined;
+    const audioInputs: string[][] = [];
+    for (const [n, track] of audio.entries()) {
+      const raw = packed[n];
+      const pipe = `pipe:${FIRST_AUDIO_FD + n}`;
+      if (!raw) {
+        audioInputs.push([...INPUT_QUEUE, '-f', demuxerOf(track.plan.container), '-i', pipe]);
+        continue;
+      }
+      if (raw.startSeconds !== undefined) videoStart ??= await segmentStartSeconds(plan.container, first.file, plan.initFile, path.dirname(this.#part), ffmpegPath, signal);
+      const shift = raw.startSeconds === undefined || videoStart === undefined ? 0 : offsetAfter(raw.startSeconds, videoStart);
+      audioInputs.push([...INPUT_QUEUE, ...(Math.abs(shift) >= 0.001 ? ['-itsoffset', shift.toFixed(6)] : []), '-f', raw.format, '-i', pipe]);
+    }
     // Exactly the merge's command (remuxOneRun, or remuxRuns through pipes), so the file is the one it would write.
     const output = [
       ...(audio.length > 0 ? ['-map', '0:v?', ...audio.flatMap((_track, n) => ['-map', `${n + 1}:a`])] : ['-map', '0:v?', '-map', '0:a?']),
@@ -311,7 +333,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
         args: [
           ...INPUT_QUEUE, '-f', demuxerOf(plan.container), '-i', 'pipe:0',
           // Where the merge names each audio track's joined file (audioInput), the same bytes through a pipe.
-          ...audio.flatMap((track, n) => [...INPUT_QUEUE, '-f', demuxerOf(track.plan.container), '-i', `pipe:${FIRST_AUDIO_FD + n}`]),
+          ...audioInputs.flat(),
           ...output,
         ],
         feedStdin: async (stdin, stop) => {
@@ -327,7 +349,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
                 const pipe = pipes[n];
                 if (!pipe) throw new Error(`no pipe for audio track ${n + 1}`);
                 const init: SourceFile[] = track.plan.initFile ? [{ path: track.plan.initFile }] : [];
-                await this.#feed(track.plan.segments, track.landed, init, pipe, AbortSignal.any([signal, stop]));
+                await this.#feed(track.plan.segments, track.landed, init, pipe, AbortSignal.any([signal, stop]), packed[n] ? withoutId3 : undefined);
                 pipe.end();
               }));
               opts.debug?.(`merge: all segments of ${audio.length} audio track(s) fed to the remux`);
@@ -360,7 +382,14 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
   }
 
   /** Writes the init section, then each segment as soon as it and all before it have landed. */
-  async #feed(segments: FollowPlan['segments'], files: ReadonlyMap<number, Landed>, leading: SourceFile[], sink: Writable, signal: AbortSignal): Promise<void> {
+  async #feed(
+    segments: FollowPlan['segments'],
+    files: ReadonlyMap<number, Landed>,
+    leading: SourceFile[],
+    sink: Writable,
+    signal: AbortSignal,
+    trim?: (data: Buffer) => Buffer,
+  ): Promise<void> {
     await writeFilesInto(leading, sink, signal);
     let next = 0;
     while (next < segments.length) {
@@ -370,8 +399,9 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
         ready.push({ path: landed.file, bytes: landed.bytes });
         next++;
       }
-      if (ready.length > 0) await writeFilesInto(ready, sink, signal);
-      else await this.#nextLanding(signal);
+      if (ready.length === 0) await this.#nextLanding(signal);
+      else if (!trim) await writeFilesInto(ready, sink, signal);
+      else for (const file of ready) await writeTrimmed(file.path, trim, sink, signal);
     }
   }
 
@@ -438,6 +468,15 @@ function sameTrack(track: Pick<DownloadResult, 'container' | 'initFile' | 'initF
   return undefined;
 }
 
+
+/** Packed audio as the merge joins it (joinPackedAudio): each segment's frames, its ID3 tag dropped. */
+const withoutId3 = (data: Buffer): Buffer => data.subarray(id3Length(data));
+
+async function writeTrimmed(file: string, trim: (data: Buffer) => Buffer, sink: Writable, signal: AbortSignal): Promise<void> {
+  const data = trim(await readFile(file, { signal }));
+  if (sink.destroyed) throw sink.errored ?? Object.assign(new Error('The output closed early'), { code: 'ERR_STREAM_DESTROYED' });
+  if (!sink.write(data)) await once(sink, 'drain', { signal });
+}
 
 async function startsWithTsSync(file: string): Promise<boolean> {
   const handle = await open(file, 'r');

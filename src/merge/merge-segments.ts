@@ -353,7 +353,7 @@ async function assertMedia(segment: DownloadedSegment): Promise<void> {
 }
 
 /** ADTS AAC needs the ADTS → MP4 filter for MP4 and MKV; MP3, AC-3 and E-AC-3 go in as they are. */
-function packedFilters(packed: PackedAudio, format: OutputFormat, stream?: number): string[] {
+export function packedFilters(packed: PackedAudio, format: OutputFormat, stream?: number): string[] {
   return packed.codec === 'aac' && format !== 'ts' ? [stream === undefined ? '-bsf:a' : `-bsf:a:${stream}`, 'aac_adtstoasc'] : [];
 }
 
@@ -582,14 +582,26 @@ async function firstTimestamp(input: MergeInput, scratch: string, ffmpegPath: st
   const { download } = input;
   const first = download.segments[0];
   if (!first) return undefined;
-  let probed = first.file;
   const init = first.initFile ?? download.initFile;
-  if (download.container === 'fmp4' && init) {
+  return segmentStartSeconds(download.container, first.file, init, scratch, ffmpegPath, input.signal);
+}
+
+/** The first timestamp (seconds) of one segment; an fMP4 fragment is probed with `init` in front, in `scratch`. */
+export async function segmentStartSeconds(
+  container: 'ts' | 'fmp4',
+  file: string,
+  init: string | undefined,
+  scratch: string,
+  ffmpegPath: string,
+  signal: AbortSignal,
+): Promise<number | undefined> {
+  let probed = file;
+  if (container === 'fmp4' && init) {
     // A fragment alone is unreadable; with its init section in front it is a tiny MP4.
     probed = path.join(scratch, 'probe-start.mp4');
-    await concatFilesTo([{ path: init }, { path: first.file, bytes: first.bytes }], probed, input.signal);
+    await concatFilesTo([{ path: init }, { path: file }], probed, signal);
   }
-  return probeStartSeconds(ffmpegPath, probed, input.signal);
+  return probeStartSeconds(ffmpegPath, probed, signal);
 }
 
 /** 2^33 ticks of the 90 kHz clock: where MPEG-TS timestamps wrap. */
@@ -601,7 +613,11 @@ const PTS_WRAP_SECONDS = 2 ** 33 / 90_000;
  */
 async function packedOffset(input: MergeInput, audioStart: number, scratch: string, ffmpegPath: string): Promise<number | undefined> {
   const videoStart = await firstTimestamp(input, scratch, ffmpegPath);
-  if (videoStart === undefined) return undefined;
+  return videoStart === undefined ? undefined : offsetAfter(audioStart, videoStart);
+}
+
+/** Seconds from `videoStart` to `audioStart`, both MPEG-TS clock readings. */
+export function offsetAfter(audioStart: number, videoStart: number): number {
   let offset = audioStart - videoStart;
   // Timestamps on either side of a wrap: take the short way round.
   if (offset > PTS_WRAP_SECONDS / 2) offset -= PTS_WRAP_SECONDS;
