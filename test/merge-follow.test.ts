@@ -141,7 +141,6 @@ describe('merge that follows the download', () => {
   });
 
   it.each<[FixtureKind, RegExp]>([
-    ['packed-audio', /the following remux stopped \((the first segment is not MPEG-TS|the segments are packed audio)\)/],
     ['subtitles', /not following the download: subtitles, muxed in as more inputs/],
   ])('%s: not followed, and the file is the one the ordinary merge writes', async (kind, reason) => {
     const { fixture, url } = await origin(kind, 10);
@@ -181,6 +180,24 @@ describe('merge that follows the download', () => {
     const media = await ffprobe(a.output_path);
     expect(media.streams.filter((s) => s.type === 'audio').map((s) => [s.language, s.isDefault])).toEqual([['eng', true], ['fre', false]]);
     expect(media.streams).toEqual((await ffprobe(b.output_path)).streams);
+    expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
+  });
+
+  it.each(['aac', 'mp3', 'ac3', 'ec3'])('an audio-only stream of packed %s: its frames without the ID3 tags into the remux', async (codec) => {
+    const fixture = await ensureFixture('packed-audio');
+    const server = await startHlsServer({ root: fixture.dir, latencyMs: 30 });
+    servers.push(server);
+    const url = server.url(`${codec}/index.m3u8`);
+    const followed = await create(svc.url, url, `packed-only-${codec}`, { format: 'mkv' });
+    const sequential = await create(svc.url, url, `packed-only-${codec}-sequential`, { format: 'mkv', follow_merge: false });
+    const [a, b] = [await finished(svc.url, followed), await finished(svc.url, sequential)];
+    expect(await logOf(followed)).toMatch(/merge: followed the download/);
+    expect(await logOf(followed)).toMatch(/segments of packed \w+ audio fed to the remux/);
+    const media = await ffprobe(a.output_path);
+    expect(media.streams.map((s) => s.type)).toEqual(['audio']);
+    const reference = await ffprobe(b.output_path);
+    expect(media.duration).toBe(reference.duration);
+    expect(media.streams).toEqual(reference.streams);
     expect(await packets(a.output_path)).toEqual(await packets(b.output_path));
   });
 

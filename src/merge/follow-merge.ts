@@ -253,9 +253,10 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     const signal = this.#signal;
     const first = this.#landed.get(plan.segments[0]?.index ?? -1);
     if (!first) throw new Error('the first segment is not on disk');
-    if (plan.container === 'ts' && !(await startsWithTsSync(first.file))) throw new Error('the first segment is not MPEG-TS');
-    // Packed audio may carry stray sync bytes; the merge decides by content, and so does this.
-    if (plan.container === 'ts' && (await detectPackedAudio(first.file).catch(() => undefined))) throw new Error('the segments are packed audio');
+    // Packed audio (an ID3 tag in front, stray sync bytes) is told by content, as the merge tells it.
+    const mainPacked = plan.container === 'ts' ? await detectPackedAudio(first.file).catch(() => undefined) : undefined;
+    if (mainPacked && audio.length > 0) throw new Error('the segments are packed audio beside separate audio tracks');
+    if (plan.container === 'ts' && !mainPacked && !(await startsWithTsSync(first.file))) throw new Error('the first segment is not MPEG-TS');
     // As the merge decides (audioInput): by content, packed audio first.
     const packed: Array<PackedAudio | undefined> = [];
     for (const [n, track] of audio.entries()) {
@@ -270,6 +271,10 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     const durationSeconds = plan.segments.reduce((sum, segment) => sum + segment.duration, 0);
     opts.debug?.(`merge: following the download, ${plan.segments.length} ${plan.container} segments into ${this.#part}`);
 
+    if (mainPacked) {
+      await this.#followPackedAudio(plan, mainPacked, durationSeconds);
+      return;
+    }
     const runs = splitIntoRuns(plan.segments);
     if (plan.container === 'ts' && opts.format === 'ts' && runs.length === 1 && audio.length === 0) {
       // TS in, TS out: the merge joins the bytes as they are, and so does this.
@@ -378,6 +383,27 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
           opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
         },
       },
+    });
+  }
+
+  /** An audio-only stream of packed audio: its frames without the ID3 tags, as the merge joins them (mergePackedAudio). */
+  async #followPackedAudio(plan: FollowPlan, packed: PackedAudio, durationSeconds: number): Promise<void> {
+    const opts = this.#opts;
+    const signal = this.#signal;
+    await runFfmpeg({
+      ffmpegPath: (await locateFfmpeg(opts.ffmpeg)).path,
+      args: ['-f', packed.format, '-i', 'pipe:0', '-map', '0:a', '-c', 'copy', ...packedFilters(packed, opts.format), ...containerArgs(opts.format), '-y', this.#part],
+      durationSeconds,
+      signal,
+      onProgress: (fraction) => {
+        this.#fraction = fraction;
+        this.#report?.(fraction);
+      },
+      feedStdin: async (stdin, stop) => {
+        await this.#feed(plan.segments, this.#landed, [], stdin, AbortSignal.any([signal, stop]), withoutId3);
+        opts.debug?.(`merge: all ${plan.segments.length} segments of packed ${packed.codec} audio fed to the remux`);
+      },
+      ...(opts.debug ? { debug: opts.debug } : {}),
     });
   }
 
