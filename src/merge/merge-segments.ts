@@ -108,7 +108,7 @@ export async function mergeSegments(input: MergeInput): Promise<MergeResult> {
   try {
     const subtitles = await prepareSubtitles(input, scratch);
     // A remux that followed the download wrote its file in a private folder of its own; it declines
-    // subtitles and more than one separate audio track, so what it wrote lacks nothing this would add.
+    // subtitles (muxed in from the files prepared here), so what it wrote lacks nothing this would add.
     const followed = await input.followed?.complete(download, report);
     if (followed) output = followed;
     else await writeMergedFile(input, part, scratch, report, subtitles);
