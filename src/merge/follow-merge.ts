@@ -28,7 +28,7 @@ import type { Writable } from 'node:stream';
 
 import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher } from '../types.js';
 import { abortError } from './errors.js';
-import { writeFileBy, writeFilesInto, type SourceFile } from './concat-files.js';
+import { FileFeeder, writeFileBy, type SourceFile } from './concat-files.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { audioBitstreamFilters, containerArgs, offsetAfter, packedFilters, retarget, segmentStartSeconds, splitIntoRuns, trackTags } from './merge-segments.js';
 import { partPath } from './output-path.js';
@@ -416,7 +416,9 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
     signal: AbortSignal,
     trim?: (data: Buffer) => Buffer,
   ): Promise<void> {
-    await writeFilesInto(leading, sink, signal);
+    // One feeder for the whole feed: its chunks are reused from segment to segment.
+    const feeder = new FileFeeder(sink, signal);
+    await feeder.add(leading);
     let next = 0;
     while (next < segments.length) {
       signal.throwIfAborted();
@@ -426,9 +428,10 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
         next++;
       }
       if (ready.length === 0) await this.#nextLanding(signal);
-      else if (!trim) await writeFilesInto(ready, sink, signal);
+      else if (!trim) await feeder.add(ready);
       else for (const file of ready) await writeTrimmed(file.path, trim, sink, signal);
     }
+    await feeder.end();
   }
 
   /** Resolves at the next `landed` (or stop); no timer, no polling. */
