@@ -1,11 +1,15 @@
 // ffmpeg discovery (the chosen M3U8DM_FFMPEG, PATH, the npm-bundled binary), the typed
 // ffmpeg runner, and the merge run with both the system and the bundled build.
 import { execFileSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { FfmpegNotFoundError, MergeError, locateFfmpeg, mergeSegments, parseFfmpegVersion, runFfmpeg } from '../src/merge/index.js';
+import { writeFilesInto } from '../src/merge/concat-files.js';
+import { makeFifo } from '../src/merge/fifo.js';
+import { INPUT_QUEUE, withInputQueues } from '../src/merge/run-ffmpeg.js';
 import { configFromEnv } from '../src/service/config.js';
 import type { OutputFormat } from '../src/types.js';
 import { discontinuitiesOf, expectMedia, ffprobe } from './helpers/ffprobe.js';
@@ -71,6 +75,13 @@ describe('locateFfmpeg', () => {
 });
 
 describe('runFfmpeg', () => {
+  it('gives the input queue only to commands with several inputs', () => {
+    const one = [...INPUT_QUEUE, '-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy', 'out.mp4'];
+    expect(withInputQueues(one)).toEqual(['-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy', 'out.mp4']);
+    const two = [...INPUT_QUEUE, '-i', 'pipe:0', ...INPUT_QUEUE, '-i', 'pipe:3', 'out.mp4'];
+    expect(withInputQueues(two)).toEqual(two);
+  });
+
   it('reports progress as a fraction of the known duration, ending at 1', async () => {
     const fractions: number[] = [];
     await runFfmpeg({
@@ -95,6 +106,58 @@ describe('runFfmpeg', () => {
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('feeds the main input through a FIFO', async () => {
+    const fixture = await ensureFixture('ts');
+    const fifo = await makeFifo(tmp.path, 'feed.fifo');
+    expect(fifo).toBeDefined();
+    const files = (await readdir(fixture.dir)).filter((f) => f.endsWith('.ts')).sort().map((f) => ({ path: path.join(fixture.dir, f) }));
+    const out = path.join(tmp.path, 'from-fifo.ts');
+    await runFfmpeg({
+      ffmpegPath: SYSTEM,
+      args: ['-f', 'mpegts', '-i', `file:${fifo}`, '-c', 'copy', '-f', 'mpegts', '-y', out],
+      fifo: { path: fifo as string, feed: (sink, signal) => writeFilesInto(files, sink, signal) },
+    });
+    expect((await ffprobe(out)).duration).toBeCloseTo(fixture.duration, 0);
+  });
+
+  it('ffmpeg failing before it opens its FIFO leaves no thread-pool thread blocked', async () => {
+    let fed = false;
+    // Five such runs would block the pool (four threads) for good if an open stayed pending.
+    for (let i = 0; i < 5; i++) {
+      const fifo = await makeFifo(tmp.path, `never-${i}.fifo`);
+      const error = await runFfmpeg({
+        ffmpegPath: SYSTEM,
+        args: ['-no_such_option', '-f', 'mpegts', '-i', `file:${fifo}`, '-f', 'null', '-'],
+        fifo: { path: fifo as string, feed: () => Promise.resolve(void (fed = true)) },
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MergeError);
+    }
+    expect(fed).toBe(false);
+    // Each open is released just after its run: in a moment the pool is free again.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(readFile(path.join(tmp.path, 'from-fifo.ts'))).resolves.toBeInstanceOf(Buffer);
+  });
+
+  it('an abort while feeding a FIFO ends the run', async () => {
+    const fifo = await makeFifo(tmp.path, 'abort.fifo');
+    const controller = new AbortController();
+    const run = runFfmpeg({
+      ffmpegPath: SYSTEM,
+      args: ['-f', 'mpegts', '-i', `file:${fifo}`, '-c', 'copy', '-f', 'mpegts', '-y', path.join(tmp.path, 'aborted.ts')],
+      signal: controller.signal,
+      fifo: {
+        path: fifo as string,
+        feed: async (sink, signal) => {
+          // A feed that never ends on its own: a segment that is not there yet.
+          sink.write(Buffer.alloc(188 * 100));
+          controller.abort();
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        },
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('bad arguments give a MergeError carrying the stderr tail', async () => {

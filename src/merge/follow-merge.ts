@@ -29,6 +29,7 @@ import type { Writable } from 'node:stream';
 import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher } from '../types.js';
 import { abortError } from './errors.js';
 import { FileFeeder, writeFileBy, type SourceFile } from './concat-files.js';
+import { makeFifo } from './fifo.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { audioBitstreamFilters, containerArgs, offsetAfter, packedFilters, retarget, segmentStartSeconds, splitIntoRuns, trackTags } from './merge-segments.js';
 import { partPath } from './output-path.js';
@@ -333,18 +334,22 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       ...(opts.debug ? { debug: opts.debug } : {}),
     };
     if (runs.length === 1) {
+      const feedVideo = async (sink: Writable, stop: AbortSignal) => {
+        await this.#feed(plan.segments, this.#landed, leading, sink, AbortSignal.any([signal, stop]));
+        opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
+      };
+      // Alone, the stream goes through a FIFO, written from the thread pool (fifo.ts). Not beside other
+      // inputs: ffmpeg may wait for audio while the video write holds a pool thread the audio reads need.
+      const fifo = audio.length === 0 ? await makeFifo(path.dirname(this.#part), 'input.fifo') : undefined;
       await runFfmpeg({
         ...common,
         args: [
-          ...INPUT_QUEUE, '-f', demuxerOf(plan.container), '-i', 'pipe:0',
+          ...INPUT_QUEUE, '-f', demuxerOf(plan.container), '-i', fifo ? `file:${fifo}` : 'pipe:0',
           // Where the merge names each audio track's joined file (audioInput), the same bytes through a pipe.
           ...audioInputs.flat(),
           ...output,
         ],
-        feedStdin: async (stdin, stop) => {
-          await this.#feed(plan.segments, this.#landed, leading, stdin, AbortSignal.any([signal, stop]));
-          opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
-        },
+        ...(fifo ? { fifo: { path: fifo, feed: feedVideo } } : { feedStdin: feedVideo }),
         ...(audio.length > 0 ? {
           feedPipes: {
             count: audio.length,
