@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { FfmpegNotFoundError, MergeError, locateFfmpeg, mergeSegments, parseFfmpegVersion, runFfmpeg } from '../src/merge/index.js';
 import { writeFilesInto } from '../src/merge/concat-files.js';
-import { makeFifo } from '../src/merge/fifo.js';
+import { makeFifos } from '../src/merge/fifo.js';
 import { INPUT_QUEUE, withInputQueues } from '../src/merge/run-ffmpeg.js';
 import { configFromEnv } from '../src/service/config.js';
 import type { OutputFormat } from '../src/types.js';
@@ -110,14 +110,14 @@ describe('runFfmpeg', () => {
 
   it('feeds the main input through a FIFO', async () => {
     const fixture = await ensureFixture('ts');
-    const fifo = await makeFifo(tmp.path, 'feed.fifo');
+    const fifo = (await makeFifos(tmp.path, ['feed.fifo']))?.[0];
     expect(fifo).toBeDefined();
     const files = (await readdir(fixture.dir)).filter((f) => f.endsWith('.ts')).sort().map((f) => ({ path: path.join(fixture.dir, f) }));
     const out = path.join(tmp.path, 'from-fifo.ts');
     await runFfmpeg({
       ffmpegPath: SYSTEM,
       args: ['-f', 'mpegts', '-i', `file:${fifo}`, '-c', 'copy', '-f', 'mpegts', '-y', out],
-      fifo: { path: fifo as string, feed: (sink, signal) => writeFilesInto(files, sink, signal) },
+      fifos: { paths: [fifo as string], feed: (fill, signal) => fill(0, (sink) => writeFilesInto(files, sink, signal)) },
     });
     expect((await ffprobe(out)).duration).toBeCloseTo(fixture.duration, 0);
   });
@@ -126,11 +126,11 @@ describe('runFfmpeg', () => {
     let fed = false;
     // Five such runs would block the pool (four threads) for good if an open stayed pending.
     for (let i = 0; i < 5; i++) {
-      const fifo = await makeFifo(tmp.path, `never-${i}.fifo`);
+      const fifo = (await makeFifos(tmp.path, [`never-${i}.fifo`]))?.[0];
       const error = await runFfmpeg({
         ffmpegPath: SYSTEM,
         args: ['-no_such_option', '-f', 'mpegts', '-i', `file:${fifo}`, '-f', 'null', '-'],
-        fifo: { path: fifo as string, feed: () => Promise.resolve(void (fed = true)) },
+        fifos: { paths: [fifo as string], feed: (fill) => fill(0, () => Promise.resolve(void (fed = true))) },
       }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MergeError);
     }
@@ -141,20 +141,20 @@ describe('runFfmpeg', () => {
   });
 
   it('an abort while feeding a FIFO ends the run', async () => {
-    const fifo = await makeFifo(tmp.path, 'abort.fifo');
+    const fifo = (await makeFifos(tmp.path, ['abort.fifo']))?.[0];
     const controller = new AbortController();
     const run = runFfmpeg({
       ffmpegPath: SYSTEM,
       args: ['-f', 'mpegts', '-i', `file:${fifo}`, '-c', 'copy', '-f', 'mpegts', '-y', path.join(tmp.path, 'aborted.ts')],
       signal: controller.signal,
-      fifo: {
-        path: fifo as string,
-        feed: async (sink, signal) => {
+      fifos: {
+        paths: [fifo as string],
+        feed: (fill, signal) => fill(0, async (sink) => {
           // A feed that never ends on its own: a segment that is not there yet.
           sink.write(Buffer.alloc(188 * 100));
           controller.abort();
           await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-        },
+        }),
       },
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });

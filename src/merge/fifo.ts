@@ -1,23 +1,25 @@
-// A named pipe as ffmpeg's main input, for a merge that follows the download.
+// Named pipes as ffmpeg's inputs, for the stream alone or its runs one after another.
 //
 // Through stdin the bytes go out on the event loop: each turn of the loop refills the
 // socket pair once (~200 KB), and while 16 segment bodies come in, a turn handles about
-// 1 MB of them. ffmpeg then got a third of the stream as it arrived and remuxed the
-// rest after the last segment (ffmpeg asleep 75–90% of the download, measured). A write
-// to a FIFO is a blocking write on a thread-pool thread instead: it goes on as fast as
-// ffmpeg reads, whatever the loop is doing. Linux and macOS have mkfifo; where it
-// fails, the caller keeps stdin.
+// 1 MB of them. A following merge's ffmpeg then got a third of the stream as it arrived
+// and remuxed the rest after the last segment (asleep 75–90% of the download, measured).
+// A write to a FIFO is a blocking write on a thread-pool thread instead: it goes on as
+// fast as ffmpeg reads, whatever the loop is doing. So a FIFO is fed only when nothing
+// else is: a pool thread waiting on ffmpeg while ffmpeg waits on another input that
+// needs the pool could stall every download. Linux and macOS have mkfifo; where it
+// fails, the caller keeps stdin and pipes.
 import { execFile } from 'node:child_process';
 import { close, constants, createWriteStream, open, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 
-/** Creates a FIFO named `name` in `dir` (private to the user); resolves to its path, or undefined where there is none. */
-export function makeFifo(dir: string, name: string): Promise<string | undefined> {
-  const file = path.join(dir, name);
+/** Creates FIFOs named `names` in `dir` (private to the user); resolves to their paths, or undefined where there are none. */
+export function makeFifos(dir: string, names: readonly string[]): Promise<string[] | undefined> {
+  const files = names.map((name) => path.join(dir, name));
   return new Promise((resolve) => {
-    execFile('mkfifo', ['-m', '600', file], { timeout: 5_000 }, (error) => resolve(error ? undefined : file));
+    execFile('mkfifo', ['-m', '600', '--', ...files], { timeout: 5_000 }, (error) => resolve(error ? undefined : files));
   });
 }
 

@@ -29,13 +29,13 @@ import type { Writable } from 'node:stream';
 import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher } from '../types.js';
 import { abortError } from './errors.js';
 import { FileFeeder, writeFileBy, type SourceFile } from './concat-files.js';
-import { makeFifo } from './fifo.js';
+import { makeFifos } from './fifo.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { audioBitstreamFilters, containerArgs, offsetAfter, packedFilters, retarget, segmentStartSeconds, splitIntoRuns, trackTags } from './merge-segments.js';
 import { partPath } from './output-path.js';
 import { detectPackedAudio, id3Length, type PackedAudio } from './packed-audio.js';
-import { MAX_PIPED_RUNS, PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns } from './piped-runs.js';
-import { INPUT_QUEUE, runFfmpeg } from './run-ffmpeg.js';
+import { MAX_PIPED_RUNS, PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns, runFifos } from './piped-runs.js';
+import { INPUT_QUEUE, runFfmpeg, type FifoFill } from './run-ffmpeg.js';
 
 export interface FollowMergeOptions {
   /** The merge's save folder, file name and work folder: together they name the `.part` output both write. */
@@ -340,7 +340,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       };
       // Alone, the stream goes through a FIFO, written from the thread pool (fifo.ts). Not beside other
       // inputs: ffmpeg may wait for audio while the video write holds a pool thread the audio reads need.
-      const fifo = audio.length === 0 ? await makeFifo(path.dirname(this.#part), 'input.fifo') : undefined;
+      const fifo = audio.length === 0 ? (await makeFifos(path.dirname(this.#part), ['input.fifo']))?.[0] : undefined;
       await runFfmpeg({
         ...common,
         args: [
@@ -349,7 +349,7 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
           ...audioInputs.flat(),
           ...output,
         ],
-        ...(fifo ? { fifo: { path: fifo, feed: feedVideo } } : { feedStdin: feedVideo }),
+        ...(fifo ? { fifos: { paths: [fifo], feed: (fill: FifoFill, stop: AbortSignal) => fill(0, (sink) => feedVideo(sink, stop)) } } : { feedStdin: feedVideo }),
         ...(audio.length > 0 ? {
           feedPipes: {
             count: audio.length,
@@ -370,24 +370,38 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       return;
     }
     const folder = path.dirname(this.#part);
-    await writeFile(path.join(folder, PIPED_LIST), pipedRunsList(runs.length));
+    const fifos = await runFifos(folder, runs.length);
+    await writeFile(path.join(folder, PIPED_LIST), pipedRunsList(runs.length, fifos));
+    opts.debug?.(`merge: ${runs.length} runs through ${fifos ? 'FIFOs' : 'pipes'}`);
+    const fed = () => opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
     await runFfmpeg({
       ...common,
       args: [...pipedRunsInput(), ...output],
       cwd: folder,
-      feedPipes: {
-        count: runs.length,
-        feed: async (pipes, stop) => {
-          const feeding = AbortSignal.any([signal, stop]);
-          for (const [i, run] of runs.entries()) {
-            const pipe = pipes[i];
-            if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
-            await this.#feed(run, this.#landed, leading, pipe, feeding);
-            pipe.end();
-          }
-          opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
+      ...(fifos ? {
+        fifos: {
+          paths: fifos,
+          feed: async (fill: FifoFill, stop: AbortSignal) => {
+            const feeding = AbortSignal.any([signal, stop]);
+            for (const [i, run] of runs.entries()) await fill(i, (sink) => this.#feed(run, this.#landed, leading, sink, feeding));
+            fed();
+          },
         },
-      },
+      } : {
+        feedPipes: {
+          count: runs.length,
+          feed: async (pipes: Writable[], stop: AbortSignal) => {
+            const feeding = AbortSignal.any([signal, stop]);
+            for (const [i, run] of runs.entries()) {
+              const pipe = pipes[i];
+              if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
+              await this.#feed(run, this.#landed, leading, pipe, feeding);
+              pipe.end();
+            }
+            fed();
+          },
+        },
+      }),
     });
   }
 

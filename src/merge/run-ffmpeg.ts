@@ -29,14 +29,18 @@ export interface FfmpegRun {
    */
   feedPipes?: { count: number; feed: (pipes: Writable[], signal: AbortSignal) => Promise<void> };
   /**
-   * The main input through the FIFO at `path` (made by makeFifo; `-i file:<path>` in the arguments)
-   * instead of stdin: see fifo.ts. Ended once `feed` resolves; its signal aborts as `feedStdin`'s does.
+   * Inputs through the FIFOs at `paths` (made by makeFifo, named in the arguments or a concat list)
+   * instead of stdin or pipes: see fifo.ts. `feed` fills them with `fill(index, write)`, which opens
+   * that FIFO once ffmpeg opens its end, lets `write` write into it and ends it. One at a time: each
+   * open waits on a thread-pool thread. Its signal aborts as `feedStdin`'s does.
    */
-  fifo?: { path: string; feed: (sink: Writable, signal: AbortSignal) => Promise<void> };
+  fifos?: { paths: readonly string[]; feed: (fill: FifoFill, signal: AbortSignal) => Promise<void> };
   debug?: DebugLog;
   /** Working folder of the ffmpeg process (relative input names resolve from it). */
   cwd?: string;
 }
+
+export type FifoFill = (index: number, write: (sink: Writable) => Promise<void>) => Promise<void>;
 
 export interface FfmpegRunResult {
   /** The last ~4 KB ffmpeg wrote to stderr (warnings, even when it succeeded). */
@@ -71,7 +75,7 @@ const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warni
 
 /** Resolves when ffmpeg exits 0; rejects with a MergeError (stderr tail inside) or the signal's AbortError. */
 export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
-  const { signal, feedStdin, feedPipes, fifo } = options;
+  const { signal, feedStdin, feedPipes, fifos } = options;
   if (signal?.aborted) throw abortError(signal);
   const args = [...GLOBAL_ARGS, ...withInputQueues(options.args)];
   options.debug?.(`ffmpeg: ${shellQuote([options.ffmpegPath, ...args])}`);
@@ -125,7 +129,10 @@ export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
   const fed = [
     feeding(feedStdin && (() => feedStdin(stdin, stopFeeding.signal)), [stdin]),
     feeding(feedPipes && (() => feedPipes.feed(pipes, stopFeeding.signal)), pipes),
-    feeding(fifo && (() => feedFifo(fifo.path, exited, (sink) => fifo.feed(sink, stopFeeding.signal))), []),
+    feeding(fifos && (() => fifos.feed((index, write) => {
+      const fifo = fifos.paths[index];
+      return fifo ? feedFifo(fifo, exited, write) : Promise.reject(new Error(`no FIFO ${index + 1} of ${fifos.paths.length}`));
+    }, stopFeeding.signal)), []),
   ];
 
   const exit = await exited;
