@@ -244,6 +244,8 @@ export interface EngineResult {
   posterPath?: string;
   /** The same, still being made when the result comes: the task is completed first, its poster added when it resolves. */
   poster?: Promise<string | undefined>;
+  /** The work folder, set aside (work-folders.ts): the caller removes it once the completion is out. */
+  leftover?: string;
 }
 
 /** Downloads and merges one job. Rejects with an AbortError when `job.signal` aborts. */

@@ -140,6 +140,9 @@ describe('merge that follows the download', () => {
     expect((await ffprobe(a.output_path)).streams).toEqual((await ffprobe(b.output_path)).streams);
     // No `.part` nor private output folder left beside the outputs.
     expect((await readdir(path.dirname(a.output_path))).filter((f) => f.startsWith('.'))).toEqual([]);
+    // The work folders are gone too: set aside before the completion, removed right after it.
+    const ours = (name: string) => [followed, sequential].some((id) => name === String(id) || name.startsWith(`.m3u8dm-done-${id}-`));
+    await waitFor(async () => !(await readdir(path.join(svc.dataDir, 'work'))).some(ours), { timeoutMs: 5_000, what: 'the work folders removed' });
   });
 
   it.each<[FixtureKind, RegExp]>([

@@ -1,8 +1,10 @@
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
 import { TaskManager, TransitionError, TaskNotFoundError, type CreateTaskInput } from '../src/manager/task-manager.js';
+import { setAsideWorkFolder, WORK_MARKER } from '../src/manager/work-folders.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
 import { ScriptedEngine, type ScriptedEngineOptions } from './helpers/scripted-engine.js';
 import { ManualClock } from './helpers/manual-clock.js';
@@ -36,6 +38,28 @@ describe('TaskManager', () => {
   afterEach(async () => {
     await manager.shutdown().catch(() => undefined);
     await dir.cleanup();
+  });
+
+  it('start removes the finished work folders a crash left set aside, and nothing else', async () => {
+    const work = path.join(dir.path, 'data', 'work');
+    const folder = async (name: string, marker?: string) => {
+      await mkdir(path.join(work, name), { recursive: true });
+      await writeFile(path.join(work, name, 'seg00000.ts'), 'x');
+      if (marker) await writeFile(path.join(work, name, WORK_MARKER), marker);
+      return path.join(work, name);
+    };
+    // One set aside by the engine itself, as it does at the end of a run.
+    const aside = await setAsideWorkFolder(await folder('6', 'task 6\n'), 6);
+    expect(aside).toMatch(/\.m3u8dm-done-6-[0-9a-f]{8}$/);
+    expect(existsSync(path.join(work, '6'))).toBe(false);
+    const left = await folder('.m3u8dm-done-7-0123abcd', 'task 7\n');
+    const unmarked = await folder('.m3u8dm-done-8-89abcdef');
+    const otherTask = await folder('.m3u8dm-done-9-deadbeef', 'task 10\n');
+    const running = await folder('7', 'task 7\n');
+    const users = await folder('.m3u8dm-done-notes');
+    await boot({ segments: 1, segmentMs: 1 });
+    await waitFor(() => !existsSync(left) && !existsSync(aside as string), { what: 'the set-aside folders removed' });
+    for (const kept of [unmarked, otherTask, running, users]) expect(existsSync(kept)).toBe(true);
   });
 
   it('runs at most maxActive tasks at once, starting them in creation order, until all complete', async () => {

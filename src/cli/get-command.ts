@@ -182,6 +182,7 @@ export async function runGet(url: string, opts: GetOptions): Promise<ExitCode> {
     process.off('SIGTERM', onSignal);
   }
   view.stop();
+  if (result.leftover) await rm(result.leftover, { recursive: true, force: true }).catch(() => undefined);
   // The engine's poster goes to its data folder, here the work folder: no use to a one-off download.
   if (result.poster) {
     await result.poster;

@@ -2,12 +2,13 @@
 // write the skipped-segments list and the debug log. The task manager sees only
 // the Engine interface.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../service/private-files.js';
 import { downloadStream, formatSkippedLog } from '../downloader/index.js';
 import type { Logger } from '../service/log.js';
 import { downloadOptionsFor } from './download-options.js';
+import { setAsideWorkFolder } from './work-folders.js';
 import { makePoster, MergeFollower, mergeSegments } from '../merge/index.js';
 import type { DebugLog, DownloadJob, Engine, EngineObserver, EngineResult, ProgressSnapshot } from '../types.js';
 
@@ -141,11 +142,13 @@ export class HlsEngine implements Engine {
         signal: job.signal,
         ffmpeg: this.#opts.ffmpeg,
       });
-      // Segments worth keeping were moved beside the output by the merge stage.
-      await rm(job.workDir, { recursive: true, force: true });
+      // Segments worth keeping were moved beside the output by the merge stage; the rest goes once the
+      // completion is out (one rename now, not hundreds of unlinks between the file and its announcement).
+      const leftover = await setAsideWorkFolder(job.workDir, job.taskId);
       return {
         outputPath: merged.outputPath, size: merged.size, segments_total: segmentsTotal, segments_skipped: download.skipped.length,
         ...(poster ? { poster } : {}),
+        ...(leftover ? { leftover } : {}),
         ...(download.live ? { live: download.live } : {}),
       };
     } catch (err) {

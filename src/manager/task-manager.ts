@@ -17,7 +17,7 @@ import { TaskRuns } from './task-runs.js';
 import { ClusterSync } from './cluster-sync.js';
 import { WriteChain } from './write-chain.js';
 import { filenameFromUrl, resolveSaveDir, sanitizeFilename } from './paths.js';
-import { isTaskId, removeWorkFolders } from './work-folders.js';
+import { isTaskId, removeSetAside, removeWorkFolders } from './work-folders.js';
 import { withLine } from './progress-writer.js';
 import { statusBar } from './progress-text.js';
 import { DEFAULT_INTEGRATIONS, mergeIntegrations, type IntegrationSettings } from './integration-settings.js';
@@ -228,6 +228,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   async start(): Promise<void> {
     this.#limits.configure(await this.getSettings());
     await this.#sync.recover();
+    // Finished work folders a crash left set aside (work-folders.ts), in the service's own base: in the background.
+    void removeSetAside(path.join(this.#opts.dataDir, 'work')).catch(() => undefined);
     this.#node.start();
     this.schedule();
   }

@@ -62,8 +62,8 @@ interface RunningTask {
 export class TaskRuns {
   readonly #o: TaskRunsOptions;
   readonly #running = new Map<number, RunningTask>();
-  /** Posters of completed tasks still being made; shutdown waits for them before the store closes. */
-  readonly #posters = new Set<Promise<void>>();
+  /** Posters of completed tasks still being made, finished work folders being removed; shutdown waits for them before the store closes. */
+  readonly #afterwards = new Set<Promise<void>>();
 
   constructor(options: TaskRunsOptions) {
     this.#o = options;
@@ -100,9 +100,17 @@ export class TaskRuns {
     return [...this.#running.values()].filter((e) => e.stopReason !== 'lost').map((e) => e.lease);
   }
 
-  /** Resolves once every poster being made is on its record (at shutdown, before the store closes). */
+  /** Resolves once every poster being made is on its record and every finished work folder is gone (at shutdown, before the store closes). */
   async idle(): Promise<void> {
-    await Promise.all([...this.#posters]);
+    await Promise.all([...this.#afterwards]);
+  }
+
+  /** Waits for `work`, which shutdown waits for too. */
+  async #track(work: Promise<unknown>): Promise<void> {
+    const done = work.then(() => undefined, () => undefined);
+    this.#afterwards.add(done);
+    await done;
+    this.#afterwards.delete(done);
   }
 
   /** New options of a running task: its record follows, and the speed limit at once when given. */
@@ -241,6 +249,7 @@ export class TaskRuns {
     const id = task.id;
     let outcome: Partial<TaskRecord>;
     let poster: Promise<string | undefined> | undefined;
+    let leftover: string | undefined;
     // Records from before per-task limits carry no max_speed.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
     const limits = transfer.open(id, task.options.max_speed ?? 0);
@@ -267,6 +276,7 @@ export class TaskRuns {
       });
       if (entry.stopReason) throw new Error('stopped');
       poster = result.poster;
+      leftover = result.leftover;
       outcome = completedOutcome(entry.live, result, clock.now());
     } catch (err) {
       outcome = endedOutcome(entry.live, entry.stopReason, entry.finishing === true, err, (original) => this.#o.bug(id, original));
@@ -285,12 +295,10 @@ export class TaskRuns {
       this.#running.delete(id);
     }));
     this.#o.ended();
-    if (poster) {
-      const adding = this.#addPoster(id, poster).catch(() => undefined);
-      this.#posters.add(adding);
-      await adding;
-      this.#posters.delete(adding);
-    }
+    // The finished work folder, set aside by the engine: removed now the completion is out (a crash
+    // meanwhile leaves it to the sweep at the next start).
+    if (leftover) await this.#track(rm(leftover, { recursive: true, force: true }).catch(() => undefined));
+    if (poster) await this.#track(this.#addPoster(id, poster));
   }
 
   /** Puts a poster made after the completion on the record; removes it when the task is gone meanwhile. */

@@ -3,7 +3,8 @@
 // exclusively (mode 0700) with a marker file naming its task; a folder of that name
 // which is not ours (a user's `26/`) is passed over for `26_1`, and a folder without
 // our marker is never removed, whatever a settings value or a tampered database says.
-import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkFolderError } from './errors.js';
 
@@ -87,5 +88,35 @@ export async function removeWorkFolders(base: string, id: number, known: string 
   if (known && path.dirname(path.resolve(known)) === root) dirs.add(path.resolve(known));
   for (const dir of dirs) {
     if (await isOurWorkFolder(dir, id)) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Folders of finished tasks waiting to be removed: `.m3u8dm-done-<task id>-<random>`, beside the others. */
+const SET_ASIDE = /^\.m3u8dm-done-(\d+)-[0-9a-f]{8}$/;
+
+/**
+ * Moves a finished task's work folder out of the way in one rename, so the task is announced without
+ * waiting for its segments' removal (hundreds of unlinks, 20–60 ms for 200): its caller removes the
+ * returned folder afterwards, and a new run of the task meanwhile gets a fresh folder. Undefined when it
+ * cannot be renamed; then it is removed at once.
+ */
+export async function setAsideWorkFolder(dir: string, id: number): Promise<string | undefined> {
+  const aside = path.join(path.dirname(dir), `.m3u8dm-done-${id}-${randomBytes(4).toString('hex')}`);
+  try {
+    await rename(dir, aside);
+    return aside;
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+/** Removes what set-aside folders a crash left in `base` (ours only: named so and carrying the task's marker). */
+export async function removeSetAside(base: string): Promise<void> {
+  const names = await readdir(base).catch(() => [] as string[]);
+  for (const name of names) {
+    const id = Number(SET_ASIDE.exec(name)?.[1]);
+    const dir = path.join(base, name);
+    if (isTaskId(id) && (await isOurWorkFolder(dir, id))) await rm(dir, { recursive: true, force: true });
   }
 }
