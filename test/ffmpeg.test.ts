@@ -140,6 +140,31 @@ describe('runFfmpeg', () => {
     await expect(readFile(path.join(tmp.path, 'from-fifo.ts'))).resolves.toBeInstanceOf(Buffer);
   });
 
+  it('FIFO writes leave the thread pool room, however many ffmpeg keep them waiting', async () => {
+    const fixture = await ensureFixture('ts');
+    const files = (await readdir(fixture.dir)).filter((f) => f.endsWith('.ts')).sort().map((f) => ({ path: path.join(fixture.dir, f) }));
+    const controller = new AbortController();
+    // Four ffmpeg reading at the media's pace (-re): each write into their FIFOs blocks for seconds.
+    const runs = Array.from({ length: 4 }, async (_, i) => {
+      const fifo = (await makeFifos(tmp.path, [`slow-${i}.fifo`]))?.[0] as string;
+      return runFfmpeg({
+        ffmpegPath: SYSTEM,
+        args: ['-re', '-f', 'mpegts', '-i', `file:${fifo}`, '-c', 'copy', '-f', 'null', '-'],
+        signal: controller.signal,
+        fifos: { paths: [fifo], feed: (fill, signal) => fill(0, (sink) => writeFilesInto(files, sink, signal)) },
+      }).catch((e: unknown) => e);
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const started = performance.now();
+      await readFile(files[0]?.path as string);
+      expect(performance.now() - started).toBeLessThan(500);
+    } finally {
+      controller.abort();
+      for (const run of await Promise.all(runs)) expect(run).toMatchObject({ name: 'AbortError' });
+    }
+  });
+
   it('an abort while feeding a FIFO ends the run', async () => {
     const fifo = (await makeFifos(tmp.path, ['abort.fifo']))?.[0];
     const controller = new AbortController();

@@ -338,9 +338,8 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
         await this.#feed(plan.segments, this.#landed, leading, sink, AbortSignal.any([signal, stop]));
         opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
       };
-      // Alone, the stream goes through a FIFO, written from the thread pool (fifo.ts). Not beside other
-      // inputs: ffmpeg may wait for audio while the video write holds a pool thread the audio reads need.
-      const fifo = audio.length === 0 ? (await makeFifos(path.dirname(this.#part), ['input.fifo']))?.[0] : undefined;
+      // The stream through a FIFO, written from the thread pool (fifo.ts); separate audio through pipes.
+      const fifo = (await makeFifos(path.dirname(this.#part), ['input.fifo']))?.[0];
       await runFfmpeg({
         ...common,
         args: [
