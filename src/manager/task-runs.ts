@@ -295,10 +295,13 @@ export class TaskRuns {
       this.#running.delete(id);
     }));
     this.#o.ended();
-    // The finished work folder, set aside by the engine: removed now the completion is out (a crash
-    // meanwhile leaves it to the sweep at the next start).
-    if (leftover) await this.#track(rm(leftover, { recursive: true, force: true }).catch(() => undefined));
-    if (poster) await this.#track(this.#addPoster(id, poster));
+    // Both tracked at once, so a shutdown from now on waits for each: the finished work folder, set
+    // aside by the engine, removed now the completion is out (a crash meanwhile leaves it to the sweep
+    // at the next start), and the poster.
+    await Promise.all([
+      leftover ? this.#track(rm(leftover, { recursive: true, force: true })) : undefined,
+      poster ? this.#track(this.#addPoster(id, poster)) : undefined,
+    ]);
   }
 
   /** Puts a poster made after the completion on the record; removes it when the task is gone meanwhile. */
