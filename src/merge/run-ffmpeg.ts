@@ -29,7 +29,7 @@ export interface FfmpegRun {
    */
   feedPipes?: { count: number; feed: (pipes: Writable[], signal: AbortSignal) => Promise<void> };
   /**
-   * Inputs through the FIFOs at `paths` (made by makeFifo, named in the arguments or a concat list)
+   * Inputs through the FIFOs at `paths` (made by makeFifos, named in the arguments or a concat list)
    * instead of stdin or pipes: see fifo.ts. `feed` fills them with `fill(index, write)`, which opens
    * that FIFO once ffmpeg opens its end, lets `write` write into it and ends it. One at a time: each
    * open waits on a thread-pool thread. Its signal aborts as `feedStdin`'s does.
