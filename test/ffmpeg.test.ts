@@ -1,14 +1,13 @@
 // ffmpeg discovery (the chosen M3U8DM_FFMPEG, PATH, the npm-bundled binary), the typed
 // ffmpeg runner, and the merge run with both the system and the bundled build.
-import { execFileSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { FfmpegNotFoundError, MergeError, locateFfmpeg, mergeSegments, parseFfmpegVersion, runFfmpeg } from '../src/merge/index.js';
 import { writeFilesInto } from '../src/merge/concat-files.js';
-import { makeFifos } from '../src/merge/fifo.js';
 import { INPUT_QUEUE, withInputQueues } from '../src/merge/run-ffmpeg.js';
 import { configFromEnv } from '../src/service/config.js';
 import type { OutputFormat } from '../src/types.js';
@@ -16,6 +15,7 @@ import { discontinuitiesOf, expectMedia, ffprobe } from './helpers/ffprobe.js';
 import { ensureFixture } from './helpers/hls-fixtures.js';
 import { downloadResultFrom, ensureMergeFixture } from './helpers/merge-fixtures.js';
 import { tempDir, type TempDir } from './helpers/temp-dir.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const BUNDLED = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
 const SYSTEM = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
@@ -108,52 +108,77 @@ describe('runFfmpeg', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('feeds the main input through a FIFO', async () => {
+  const segmentFiles = async () => {
     const fixture = await ensureFixture('ts');
-    const fifo = (await makeFifos(tmp.path, ['feed.fifo']))?.[0];
-    expect(fifo).toBeDefined();
     const files = (await readdir(fixture.dir)).filter((f) => f.endsWith('.ts')).sort().map((f) => ({ path: path.join(fixture.dir, f) }));
+    return { fixture, files };
+  };
+
+  it('feeds stdin through a FIFO, which leaves no name behind', async () => {
+    const { fixture, files } = await segmentFiles();
+    const dir = path.join(tmp.path, 'fifo-feed');
+    await mkdir(dir);
     const out = path.join(tmp.path, 'from-fifo.ts');
+    const debug: string[] = [];
     await runFfmpeg({
       ffmpegPath: SYSTEM,
-      args: ['-f', 'mpegts', '-i', `file:${fifo}`, '-c', 'copy', '-f', 'mpegts', '-y', out],
-      fifos: { paths: [fifo as string], feed: (fill, signal) => fill(0, (sink) => writeFilesInto(files, sink, signal)) },
+      args: ['-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy', '-f', 'mpegts', '-y', out],
+      feedStdin: (stdin, signal) => writeFilesInto(files, stdin, signal),
+      fifos: { dir, pipes: false },
+      debug: (line) => debug.push(line),
     });
+    expect(debug).toContain('ffmpeg: stdin through FIFOs');
+    expect((await ffprobe(out)).duration).toBeCloseTo(fixture.duration, 0);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('keeps the socket pairs where there is no mkfifo', async () => {
+    const { fixture, files } = await segmentFiles();
+    const bin = path.join(tmp.path, 'bin-no-mkfifo');
+    await mkdir(bin);
+    await symlink(SYSTEM, path.join(bin, 'ffmpeg'));
+    const debug: string[] = [];
+    const out = path.join(tmp.path, 'from-socket.ts');
+    process.env.PATH = bin;
+    await runFfmpeg({
+      ffmpegPath: SYSTEM,
+      args: ['-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy', '-f', 'mpegts', '-y', out],
+      feedStdin: (stdin, signal) => writeFilesInto(files, stdin, signal),
+      fifos: { dir: tmp.path, pipes: false },
+      debug: (line) => debug.push(line),
+    });
+    process.env.PATH = savedPath;
+    expect(debug.join('\n')).not.toMatch(/through FIFOs/);
     expect((await ffprobe(out)).duration).toBeCloseTo(fixture.duration, 0);
   });
 
-  it('ffmpeg failing before it opens its FIFO leaves no thread-pool thread blocked', async () => {
-    let fed = false;
-    // Five such runs would block the pool (four threads) for good if an open stayed pending.
+  it('an ffmpeg that fails at once ends its FIFO feed with its error, and holds no pool thread', async () => {
+    const { files } = await segmentFiles();
+    // Five such runs would block the pool (four threads) for good if a write stayed pending.
     for (let i = 0; i < 5; i++) {
-      const fifo = (await makeFifos(tmp.path, [`never-${i}.fifo`]))?.[0];
       const error = await runFfmpeg({
         ffmpegPath: SYSTEM,
-        args: ['-no_such_option', '-f', 'mpegts', '-i', `file:${fifo}`, '-f', 'null', '-'],
-        fifos: { paths: [fifo as string], feed: (fill) => fill(0, () => Promise.resolve(void (fed = true))) },
+        args: ['-no_such_option', '-f', 'mpegts', '-i', 'pipe:0', '-f', 'null', '-'],
+        feedStdin: (stdin, signal) => writeFilesInto(files, stdin, signal),
+        fifos: { dir: tmp.path, pipes: false },
       }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MergeError);
+      expect((error as MergeError).message).toMatch(/ffmpeg exited with code/);
     }
-    expect(fed).toBe(false);
-    // Each open is released just after its run: in a moment the pool is free again.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await expect(readFile(path.join(tmp.path, 'from-fifo.ts'))).resolves.toBeInstanceOf(Buffer);
+    await expect(readFile(files[0]?.path as string)).resolves.toBeInstanceOf(Buffer);
   });
 
   it('FIFO writes leave the thread pool room, however many ffmpeg keep them waiting', async () => {
-    const fixture = await ensureFixture('ts');
-    const files = (await readdir(fixture.dir)).filter((f) => f.endsWith('.ts')).sort().map((f) => ({ path: path.join(fixture.dir, f) }));
+    const { files } = await segmentFiles();
     const controller = new AbortController();
     // Four ffmpeg reading at the media's pace (-re): each write into their FIFOs blocks for seconds.
-    const runs = Array.from({ length: 4 }, async (_, i) => {
-      const fifo = (await makeFifos(tmp.path, [`slow-${i}.fifo`]))?.[0] as string;
-      return runFfmpeg({
-        ffmpegPath: SYSTEM,
-        args: ['-re', '-f', 'mpegts', '-i', `file:${fifo}`, '-c', 'copy', '-f', 'null', '-'],
-        signal: controller.signal,
-        fifos: { paths: [fifo], feed: (fill, signal) => fill(0, (sink) => writeFilesInto(files, sink, signal)) },
-      }).catch((e: unknown) => e);
-    });
+    const runs = Array.from({ length: 4 }, () => runFfmpeg({
+      ffmpegPath: SYSTEM,
+      args: ['-re', '-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy', '-f', 'null', '-'],
+      signal: controller.signal,
+      feedStdin: (stdin, signal) => writeFilesInto(files, stdin, signal),
+      fifos: { dir: tmp.path, pipes: false },
+    }).catch((e: unknown) => e));
     try {
       await new Promise((resolve) => setTimeout(resolve, 700));
       const started = performance.now();
@@ -166,23 +191,49 @@ describe('runFfmpeg', () => {
   });
 
   it('an abort while feeding a FIFO ends the run', async () => {
-    const fifo = (await makeFifos(tmp.path, ['abort.fifo']))?.[0];
     const controller = new AbortController();
     const run = runFfmpeg({
       ffmpegPath: SYSTEM,
-      args: ['-f', 'mpegts', '-i', `file:${fifo}`, '-c', 'copy', '-f', 'mpegts', '-y', path.join(tmp.path, 'aborted.ts')],
+      args: ['-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy', '-f', 'mpegts', '-y', path.join(tmp.path, 'aborted.ts')],
       signal: controller.signal,
-      fifos: {
-        paths: [fifo as string],
-        feed: (fill, signal) => fill(0, async (sink) => {
-          // A feed that never ends on its own: a segment that is not there yet.
-          sink.write(Buffer.alloc(188 * 100));
-          controller.abort();
-          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-        }),
+      fifos: { dir: tmp.path, pipes: false },
+      feedStdin: async (stdin, signal) => {
+        // A feed that never ends on its own: a segment that is not there yet.
+        stdin.write(Buffer.alloc(188 * 100));
+        controller.abort();
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       },
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('ffmpeg reading a FIFO ends when the process feeding it dies (kill -9)', async () => {
+    const { files } = await segmentFiles();
+    const marker = `m3u8dm-orphan-${process.pid}-${Date.now()}`;
+    // A feeder that hands ffmpeg one segment through a FIFO, then waits forever, and is killed.
+    const script = [
+      `import { runFfmpeg } from ${JSON.stringify(path.resolve('src/merge/run-ffmpeg.ts'))};`,
+      `import { writeFilesInto } from ${JSON.stringify(path.resolve('src/merge/concat-files.ts'))};`,
+      `await runFfmpeg({ ffmpegPath: ${JSON.stringify(SYSTEM)}, args: ['-f', 'mpegts', '-i', 'pipe:0', '-metadata', 'comment=${marker}', '-c', 'copy', '-f', 'null', '-'],`,
+      `  fifos: { dir: ${JSON.stringify(tmp.path)}, pipes: false },`,
+      `  feedStdin: async (stdin, signal) => { await writeFilesInto([${JSON.stringify(files[0])}], stdin, signal); console.log('fed'); await new Promise(() => {}); } });`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => (String(chunk).includes('fed') ? resolve() : undefined));
+      child.once('exit', () => reject(new Error('the feeder exited early')));
+    });
+    // The ffmpeg processes carrying the marker (pgrep exits 1 when none match).
+    const ffmpegs = () => {
+      try {
+        return execFileSync('pgrep', ['-a', '-f', marker], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`${SYSTEM} `));
+      } catch {
+        return [];
+      }
+    };
+    expect(ffmpegs()).toHaveLength(1);
+    child.kill('SIGKILL');
+    await waitFor(() => ffmpegs().length === 0, { timeoutMs: 5_000, what: 'the orphaned ffmpeg to see the end of its input' });
   });
 
   it('bad arguments give a MergeError carrying the stderr tail', async () => {

@@ -1,25 +1,30 @@
-// Named pipes as ffmpeg's inputs, for the stream alone or its runs one after another.
+// FIFOs in place of ffmpeg's stdin and input pipes, for a merge that follows the download.
 //
-// Through stdin the bytes go out on the event loop: each turn of the loop refills the
-// socket pair once (~200 KB), and while 16 segment bodies come in, a turn handles about
-// 1 MB of them. A following merge's ffmpeg then got a third of the stream as it arrived
-// and remuxed the rest after the last segment (asleep 75–90% of the download, measured).
-// A write to a FIFO is a blocking write on a thread-pool thread instead: it goes on as
-// fast as ffmpeg reads, whatever the loop is doing. Such a write can wait on ffmpeg, and
-// ffmpeg on another input (separate audio, which stays on a pipe and needs the pool to
-// read its files), so FIFO opens and writes share a few slots (half the pool): the
-// other threads are always free. Linux and macOS have mkfifo; where it fails, the
-// caller keeps stdin and pipes.
+// Through a socket pair (what Node gives a child) the bytes go out on the event loop:
+// each turn of the loop refills it once (~200 KB), and while 16 segment bodies come in,
+// a turn handles about 1 MB of them. A following merge's ffmpeg then got a third of the
+// stream as it arrived and remuxed the rest after the last segment (asleep 75–90% of the
+// download, measured). A FIFO's write end takes blocking writes on a thread-pool thread
+// instead: they go on as fast as ffmpeg reads, whatever the loop is doing.
+//
+// Both ends are opened here before ffmpeg starts (the read end first without waiting, so
+// no open ever blocks), the read end is handed to ffmpeg as its stdin or `pipe:N` and
+// closed here, and the name is unlinked at once: to ffmpeg it is a pipe like any other,
+// and if this process dies its write end closes and ffmpeg sees the end of its input.
+// A write can wait on ffmpeg, and ffmpeg on another input (separate audio, which stays on
+// a socket pair and needs the pool to read its files), so all FIFO writes share a few
+// slots (half the pool): the other threads are always free. Where mkfifo fails, the
+// socket pairs as before.
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { close, constants, open, writev } from 'node:fs';
+import { close, constants, open, unlink, writev } from 'node:fs';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 
 /**
- * Pool threads FIFO opens and writes may hold at once, all FIFOs together. The rest of the pool stays
- * free for the downloads and for the reads an ffmpeg waiting on another input needs (its audio, through
- * a pipe): a write blocked on one ffmpeg never holds up another task's. No FIFOs with a pool this small.
+ * Pool threads FIFO writes may hold at once, all FIFOs together. The rest of the pool stays free for
+ * the downloads and for the reads an ffmpeg waiting on another input needs: a write blocked on one
+ * ffmpeg never holds up another task's. No FIFOs with a pool this small.
  */
 const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
 const SLOTS = Math.max(0, Math.floor(POOL_SIZE / 2));
@@ -38,92 +43,69 @@ async function inSlot<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Creates FIFOs named `names` in `dir` (private to the user); resolves to their paths, or undefined where there are none. */
-export function makeFifos(dir: string, names: readonly string[]): Promise<string[] | undefined> {
-  if (SLOTS === 0) return Promise.resolve(undefined);
-  const files = names.map((name) => path.join(dir, name));
-  return new Promise((resolve) => {
-    execFile('mkfifo', ['-m', '600', '--', ...files], { timeout: 5_000 }, (error) => resolve(error ? undefined : files));
-  });
+export interface FifoEnds {
+  /** For ffmpeg (stdio); the caller closes its own copy once ffmpeg has started. */
+  read: number;
+  /** The blocking write end, for a FifoSink. */
+  write: number;
 }
 
-/**
- * Opens `fifo` for writing, lets `feed` write into it, then ends it. The open waits for ffmpeg to
- * open its end; when ffmpeg exits first (`gone` resolves), it rejects with EPIPE and no pool thread
- * stays blocked.
- */
-export async function feedFifo(fifo: string, gone: Promise<unknown>, feed: (sink: Writable) => Promise<void>): Promise<void> {
-  const sink = new FifoSink(await openForWriting(fifo, gone));
-  // A write error (EPIPE: ffmpeg went away) destroys the sink; `feed` or `finished` reports it.
-  sink.on('error', () => {});
+/** `count` FIFOs made in `dir`, opened at both ends and unlinked; undefined where there are none. */
+export async function openFifos(dir: string, count: number): Promise<FifoEnds[] | undefined> {
+  if (SLOTS === 0 || count === 0) return undefined;
+  const stem = `.m3u8dm-${randomBytes(4).toString('hex')}`;
+  const files = Array.from({ length: count }, (_, i) => path.join(dir, `${stem}-${i}.fifo`));
+  const made = await new Promise<boolean>((resolve) => {
+    execFile('mkfifo', ['-m', '600', '--', ...files], { timeout: 5_000 }, (error) => resolve(!error));
+  });
+  if (!made) {
+    await Promise.all(files.map((file) => removeName(file)));
+    return undefined;
+  }
+  const opened: number[] = [];
+  const ends: FifoEnds[] = [];
   try {
-    await feed(sink);
-    sink.end();
-    await finished(sink);
-  } catch (error) {
-    sink.destroy();
-    await finished(sink).catch(() => {});
-    throw error;
+    for (const file of files) {
+      // The read end without waiting first; then both blocking ends open at once (each has its peer).
+      const probe = await openFd(file, constants.O_RDONLY | constants.O_NONBLOCK, opened);
+      const write = await openFd(file, constants.O_WRONLY, opened);
+      const read = await openFd(file, constants.O_RDONLY, opened);
+      opened.splice(opened.indexOf(probe), 1);
+      closeQuietly(probe);
+      ends.push({ read, write });
+    }
+    return ends;
+  } catch {
+    for (const fd of opened) closeQuietly(fd);
+    return undefined;
+  } finally {
+    await Promise.all(files.map((file) => removeName(file)));
   }
 }
 
-/**
- * The blocking open of the write end, on a pool thread in a slot. If ffmpeg exits while it waits,
- * opening the read end (without blocking) releases it; that reader is held until the writer's open
- * has returned, whichever comes first, then both are closed.
- */
-function openForWriting(fifo: string, gone: Promise<unknown>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let state: 'waiting' | 'opening' | 'open' | 'gone' = 'waiting';
-    let writerBack = false;
-    let reader: number | undefined;
-    const tidy = () => {
-      if (!writerBack || reader === undefined) return;
-      close(reader, () => {});
-      reader = undefined;
-    };
-    void inSlot(() => new Promise<void>((done) => {
-      if (state === 'gone') {
-        done();
-        return;
-      }
-      state = 'opening';
-      open(fifo, constants.O_WRONLY, (error, fd) => {
-        done();
-        writerBack = true;
-        if (state === 'gone') {
-          if (!error) close(fd, () => {});
-          tidy();
-        } else if (error) {
-          state = 'gone';
-          reject(error);
-        } else {
-          state = 'open';
-          resolve(fd);
-        }
-      });
-    }));
-    void gone.then(() => {
-      if (state === 'open' || state === 'gone') return;
-      const opening = state === 'opening';
-      state = 'gone';
-      reject(Object.assign(new Error('ffmpeg exited before it opened its input'), { code: 'EPIPE' }));
-      if (opening) {
-        open(fifo, constants.O_RDONLY | constants.O_NONBLOCK, (error, fd) => {
-          if (error) return;
-          reader = fd;
-          tidy();
-        });
-      }
-    });
-  });
+/** Closes a descriptor, ignoring errors (a read end handed on, a write end no longer needed). */
+export function closeQuietly(fd: number): void {
+  close(fd, () => {});
+}
+
+function openFd(file: string, flags: number, opened: number[]): Promise<number> {
+  return new Promise((resolve, reject) => open(file, flags, (error, fd) => {
+    if (error) return reject(error);
+    opened.push(fd);
+    resolve(fd);
+  }));
+}
+
+function removeName(file: string): Promise<void> {
+  return new Promise((resolve) => unlink(file, () => resolve()));
 }
 
 /**
- * The write end: each write a blocking write on a pool thread, in a slot. The descriptor is closed
- * only once no write is on its way (a close under a pending write could hit a reused descriptor).
+ * A FIFO's write end: each write a blocking write on a pool thread, in a slot. The descriptor is
+ * closed (ffmpeg then sees the input end) on end or destroy, once no write is on its way: a close
+ * under a pending write could hit a reused descriptor.
  */
-class FifoSink extends Writable {
+export class FifoSink extends Writable {
   readonly #fd: number;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;

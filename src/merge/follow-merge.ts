@@ -29,13 +29,12 @@ import type { Writable } from 'node:stream';
 import type { DebugLog, DownloadResult, FollowPlan, OutputFormat, SegmentWatcher } from '../types.js';
 import { abortError } from './errors.js';
 import { FileFeeder, writeFileBy, type SourceFile } from './concat-files.js';
-import { makeFifos } from './fifo.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { audioBitstreamFilters, containerArgs, offsetAfter, packedFilters, retarget, segmentStartSeconds, splitIntoRuns, trackTags } from './merge-segments.js';
 import { partPath } from './output-path.js';
 import { detectPackedAudio, id3Length, type PackedAudio } from './packed-audio.js';
-import { MAX_PIPED_RUNS, PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns, runFifos } from './piped-runs.js';
-import { INPUT_QUEUE, runFfmpeg, type FifoFill } from './run-ffmpeg.js';
+import { MAX_PIPED_RUNS, PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns } from './piped-runs.js';
+import { INPUT_QUEUE, runFfmpeg } from './run-ffmpeg.js';
 
 export interface FollowMergeOptions {
   /** The merge's save folder, file name and work folder: together they name the `.part` output both write. */
@@ -334,21 +333,20 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       ...(opts.debug ? { debug: opts.debug } : {}),
     };
     if (runs.length === 1) {
-      const feedVideo = async (sink: Writable, stop: AbortSignal) => {
-        await this.#feed(plan.segments, this.#landed, leading, sink, AbortSignal.any([signal, stop]));
-        opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
-      };
-      // The stream through a FIFO, written from the thread pool (fifo.ts); separate audio through pipes.
-      const fifo = (await makeFifos(path.dirname(this.#part), ['input.fifo']))?.[0];
       await runFfmpeg({
         ...common,
         args: [
-          ...INPUT_QUEUE, '-f', demuxerOf(plan.container), '-i', fifo ? `file:${fifo}` : 'pipe:0',
+          ...INPUT_QUEUE, '-f', demuxerOf(plan.container), '-i', 'pipe:0',
           // Where the merge names each audio track's joined file (audioInput), the same bytes through a pipe.
           ...audioInputs.flat(),
           ...output,
         ],
-        ...(fifo ? { fifos: { paths: [fifo], feed: (fill: FifoFill, stop: AbortSignal) => fill(0, (sink) => feedVideo(sink, stop)) } } : { feedStdin: feedVideo }),
+        feedStdin: async (stdin, stop) => {
+          await this.#feed(plan.segments, this.#landed, leading, stdin, AbortSignal.any([signal, stop]));
+          opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
+        },
+        // The stream through a FIFO, written from the thread pool (fifo.ts); the audio, read side by side, not.
+        fifos: { dir: path.dirname(this.#part), pipes: false },
         ...(audio.length > 0 ? {
           feedPipes: {
             count: audio.length,
@@ -369,38 +367,26 @@ export class MergeFollower implements SegmentWatcher, FollowedMerge {
       return;
     }
     const folder = path.dirname(this.#part);
-    const fifos = await runFifos(folder, runs.length);
-    await writeFile(path.join(folder, PIPED_LIST), pipedRunsList(runs.length, fifos));
-    opts.debug?.(`merge: ${runs.length} runs through ${fifos ? 'FIFOs' : 'pipes'}`);
-    const fed = () => opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
+    await writeFile(path.join(folder, PIPED_LIST), pipedRunsList(runs.length));
     await runFfmpeg({
       ...common,
       args: [...pipedRunsInput(), ...output],
       cwd: folder,
-      ...(fifos ? {
-        fifos: {
-          paths: fifos,
-          feed: async (fill: FifoFill, stop: AbortSignal) => {
-            const feeding = AbortSignal.any([signal, stop]);
-            for (const [i, run] of runs.entries()) await fill(i, (sink) => this.#feed(run, this.#landed, leading, sink, feeding));
-            fed();
-          },
+      feedPipes: {
+        count: runs.length,
+        feed: async (pipes, stop) => {
+          const feeding = AbortSignal.any([signal, stop]);
+          for (const [i, run] of runs.entries()) {
+            const pipe = pipes[i];
+            if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
+            await this.#feed(run, this.#landed, leading, pipe, feeding);
+            pipe.end();
+          }
+          opts.debug?.(`merge: all ${plan.segments.length} segments fed to the remux; its tail and the MP4 index are left`);
         },
-      } : {
-        feedPipes: {
-          count: runs.length,
-          feed: async (pipes: Writable[], stop: AbortSignal) => {
-            const feeding = AbortSignal.any([signal, stop]);
-            for (const [i, run] of runs.entries()) {
-              const pipe = pipes[i];
-              if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
-              await this.#feed(run, this.#landed, leading, pipe, feeding);
-              pipe.end();
-            }
-            fed();
-          },
-        },
-      }),
+      },
+      // Run after run, each through a FIFO (fifo.ts): one is fed at a time.
+      fifos: { dir: folder, pipes: true },
     });
   }
 

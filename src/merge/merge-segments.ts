@@ -27,12 +27,11 @@
 // belongs to the caller, who removes it after a success.
 import { copyFile, link, mkdir, mkdtemp, open, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 
 import type { AudioTrack, DebugLog, DownloadResult, DownloadedSegment, OutputFormat } from '../types.js';
 import { abortError, MergeError, throwIfAborted } from './errors.js';
 import { concatFilesTo, writeFilesInto, type SourceFile } from './concat-files.js';
-import { PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns, runFifos } from './piped-runs.js';
+import { PIPED_LIST, pipedRunsInput, pipedRunsList, pipesRuns } from './piped-runs.js';
 import type { FollowedMerge } from './follow-merge.js';
 import { locateFfmpeg } from './ffmpeg-locate.js';
 import { moveSegmentsInto, type MovedSegments } from './move-segments.js';
@@ -41,7 +40,7 @@ import { detectPackedAudio, joinPackedAudio, type PackedAudio } from './packed-a
 import { probeStartSeconds, probeStreams } from './probe-streams.js';
 import { iso639_2 } from './language-codes.js';
 import { formatSrt, formatVtt, stitchCues } from '../downloader/webvtt.js';
-import { INPUT_QUEUE, runFfmpeg, type FifoFill } from './run-ffmpeg.js';
+import { INPUT_QUEUE, runFfmpeg } from './run-ffmpeg.js';
 import { adtsAudio, readTsStreamTypes } from './ts-stream-types.js';
 
 export interface MergeInput {
@@ -424,10 +423,7 @@ async function remuxRuns(
   // With more inputs (a separate audio track cut by media time, subtitles) the runs keep their files: their
   // lengths as ffmpeg estimates them from a file are what those inputs are cut against.
   if (pipesRuns(runs.length, download.container, remux.ffmpegVersion) && remux.extraInputArgs.length === 0) {
-    const fifos = await runFifos(scratch, runs.length);
-    await writeFile(path.join(scratch, PIPED_LIST), pipedRunsList(runs.length, fifos));
-    input.debug?.(`merge: ${runs.length} runs through ${fifos ? 'FIFOs' : 'pipes'}`);
-    const filesOf = async (run: DownloadedSegment[]) => [...(await leadingFor(run, remux)), ...sourcesOf(run)];
+    await writeFile(path.join(scratch, PIPED_LIST), pipedRunsList(runs.length));
     await runFfmpeg({
       ffmpegPath: remux.ffmpegPath,
       args: [...pipedRunsInput(), ...remux.extraInputArgs, ...remux.outputArgs],
@@ -435,29 +431,17 @@ async function remuxRuns(
       durationSeconds: remux.durationSeconds,
       signal,
       onProgress: report,
-      ...(fifos ? {
-        fifos: {
-          paths: fifos,
-          feed: async (fill: FifoFill, stop: AbortSignal) => {
-            for (const [i, run] of runs.entries()) {
-              const files = await filesOf(run);
-              await fill(i, (sink) => writeFilesInto(files, sink, stop));
-            }
-          },
+      feedPipes: {
+        count: runs.length,
+        feed: async (pipes, stop) => {
+          for (const [i, run] of runs.entries()) {
+            const pipe = pipes[i];
+            if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
+            await writeFilesInto([...(await leadingFor(run, remux)), ...sourcesOf(run)], pipe, stop);
+            pipe.end();
+          }
         },
-      } : {
-        feedPipes: {
-          count: runs.length,
-          feed: async (pipes: Writable[], stop: AbortSignal) => {
-            for (const [i, run] of runs.entries()) {
-              const pipe = pipes[i];
-              if (!pipe) throw new Error(`no pipe for run ${i + 1}`);
-              await writeFilesInto(await filesOf(run), pipe, stop);
-              pipe.end();
-            }
-          },
-        },
-      }),
+      },
       debug: input.debug,
     });
     return;

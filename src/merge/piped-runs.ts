@@ -19,9 +19,6 @@
 // Otherwise, and beyond MAX_PIPED_RUNS (a stream cut at every segment), the
 // merge joins run files as before, and the follower does not follow.
 
-import path from 'node:path';
-
-import { makeFifos } from './fifo.js';
 import { INPUT_QUEUE } from './run-ffmpeg.js';
 
 /** Runs put through pipes at most: each holds a pipe open in both processes for the whole remux. */
@@ -42,18 +39,9 @@ export function pipesRuns(runs: number, container: 'ts' | 'fmp4', version: strin
   return runs > 1 && runs <= MAX_PIPED_RUNS && container === 'ts' && major >= 5 && process.platform !== 'win32';
 }
 
-/** A FIFO per run in `folder` (`run-1.fifo`, …), or undefined where there are none (then the pipes). */
-export function runFifos(folder: string, runs: number): Promise<string[] | undefined> {
-  return makeFifos(folder, Array.from({ length: runs }, (_r, i) => `run-${i + 1}.fifo`));
-}
-
-/**
- * The concat list: per run its FIFO (by name, beside the list) when there are FIFOs, else `pipe:N`;
- * nothing a path could inject.
- */
-export function pipedRunsList(runs: number, fifos?: readonly string[]): string {
-  const entry = (i: number) => (fifos ? `file '${path.basename(fifos[i] ?? '')}'` : `file 'pipe:${FIRST_FD + i}'`);
-  return ['ffconcat version 1.0', ...Array.from({ length: runs }, (_r, i) => entry(i)), ''].join('\n');
+/** The concat list: one `pipe:N` per run, nothing a path could inject. */
+export function pipedRunsList(runs: number): string {
+  return ['ffconcat version 1.0', ...Array.from({ length: runs }, (_r, i) => `file 'pipe:${FIRST_FD + i}'`), ''].join('\n');
 }
 
 /**

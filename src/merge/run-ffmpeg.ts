@@ -1,12 +1,12 @@
 // Runs one ffmpeg process: progress from `-progress pipe:1` turned into a
 // fraction, an AbortSignal that kills it, optional input fed through stdin,
 // and the end of its stderr kept for the error a user gets to read.
-import { spawn } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 
 import type { DebugLog } from '../types.js';
 import { abortError, MergeError } from './errors.js';
-import { feedFifo } from './fifo.js';
+import { closeQuietly, FifoSink, openFifos } from './fifo.js';
 
 export interface FfmpegRun {
   ffmpegPath: string;
@@ -29,18 +29,15 @@ export interface FfmpegRun {
    */
   feedPipes?: { count: number; feed: (pipes: Writable[], signal: AbortSignal) => Promise<void> };
   /**
-   * Inputs through the FIFOs at `paths` (made by makeFifos, named in the arguments or a concat list)
-   * instead of stdin or pipes: see fifo.ts. `feed` fills them with `fill(index, write)`, which opens
-   * that FIFO once ffmpeg opens its end, lets `write` write into it and ends it. One at a time: each
-   * open waits on a thread-pool thread. Its signal aborts as `feedStdin`'s does.
+   * Stdin, and with `pipes` the pipes of `feedPipes`, as FIFOs made in `dir` (fifo.ts) instead of socket
+   * pairs: written from the thread pool, they keep ffmpeg's pace while the event loop is busy. For pipes
+   * fed one at a time (runs); not for inputs ffmpeg reads side by side. Socket pairs where there are no FIFOs.
    */
-  fifos?: { paths: readonly string[]; feed: (fill: FifoFill, signal: AbortSignal) => Promise<void> };
+  fifos?: { dir: string; pipes: boolean };
   debug?: DebugLog;
   /** Working folder of the ffmpeg process (relative input names resolve from it). */
   cwd?: string;
 }
-
-export type FifoFill = (index: number, write: (sink: Writable) => Promise<void>) => Promise<void>;
 
 export interface FfmpegRunResult {
   /** The last ~4 KB ffmpeg wrote to stderr (warnings, even when it succeeded). */
@@ -75,32 +72,54 @@ const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warni
 
 /** Resolves when ffmpeg exits 0; rejects with a MergeError (stderr tail inside) or the signal's AbortError. */
 export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
-  const { signal, feedStdin, feedPipes, fifos } = options;
+  const { signal, feedStdin, feedPipes } = options;
   if (signal?.aborted) throw abortError(signal);
   const args = [...GLOBAL_ARGS, ...withInputQueues(options.args)];
   options.debug?.(`ffmpeg: ${shellQuote([options.ffmpegPath, ...args])}`);
 
-  const child = spawn(options.ffmpegPath, args, {
-    stdio: ['pipe', 'pipe', 'pipe', ...Array.from({ length: feedPipes?.count ?? 0 }, () => 'pipe' as const)],
-    windowsHide: true,
-    ...(options.cwd ? { cwd: options.cwd } : {}),
+  const pipeCount = feedPipes?.count ?? 0;
+  const fifoPipes = options.fifos?.pipes ? pipeCount : 0;
+  const fifos = options.fifos && (feedStdin || fifoPipes > 0) ? await openFifos(options.fifos.dir, (feedStdin ? 1 : 0) + fifoPipes) : undefined;
+  const stdinFifo = feedStdin ? fifos?.[0] : undefined;
+  const pipeFifo = (i: number) => (fifos && i < fifoPipes ? fifos[(feedStdin ? 1 : 0) + i] : undefined);
+  if (fifos) options.debug?.(`ffmpeg: ${[stdinFifo ? 'stdin' : '', fifoPipes ? `pipes 3–${2 + fifoPipes}` : ''].filter(Boolean).join(' and ')} through FIFOs`);
+
+  let child: ChildProcess;
+  try {
+    child = spawn(options.ffmpegPath, args, {
+      stdio: [stdinFifo?.read ?? 'pipe', 'pipe', 'pipe', ...Array.from({ length: pipeCount }, (_, i) => pipeFifo(i)?.read ?? ('pipe' as const))],
+      windowsHide: true,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
+  } catch (error) {
+    for (const ends of fifos ?? []) closeQuietly(ends.write);
+    throw error;
+  } finally {
+    // ffmpeg has its own copies of the read ends now (or never will): ours would keep its inputs from ending.
+    for (const ends of fifos ?? []) closeQuietly(ends.read);
+  }
+  const stdin = stdinFifo ? new FifoSink(stdinFifo.write) : (child.stdin as Writable);
+  const pipes = Array.from({ length: pipeCount }, (_, i) => {
+    const fifo = pipeFifo(i);
+    return fifo ? new FifoSink(fifo.write) : (child.stdio[3 + i] as Writable);
   });
-  const pipes = child.stdio.slice(3, 3 + (feedPipes?.count ?? 0)).map((pipe) => pipe as Writable);
   // ffmpeg closing its input early (it failed, or it was killed) surfaces here as EPIPE; its exit code tells why.
-  for (const input of [child.stdin, ...pipes]) input.on('error', () => {});
+  for (const input of [stdin, ...pipes]) input.on('error', () => {});
   const exited = new Promise<{ code: number | null; killedBy: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.once('error', (spawnError) => resolve({ code: null, killedBy: null, spawnError }));
     child.once('close', (code, killedBy) => resolve({ code, killedBy }));
   });
 
   let stderrTail = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
+  const stderr = child.stderr as Readable;
+  stderr.setEncoding('utf8');
+  stderr.on('data', (chunk: string) => {
     stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
   });
   const progress = new ProgressParser(options.durationSeconds, options.onProgress);
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => progress.push(chunk));
+  const stdout = child.stdout as Readable;
+  stdout.setEncoding('utf8');
+  stdout.on('data', (chunk: string) => progress.push(chunk));
 
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -125,19 +144,16 @@ export async function runFfmpeg(options: FfmpegRun): Promise<FfmpegRunResult> {
       },
     );
   };
-  const stdin = child.stdin;
   const fed = [
     feeding(feedStdin && (() => feedStdin(stdin, stopFeeding.signal)), [stdin]),
     feeding(feedPipes && (() => feedPipes.feed(pipes, stopFeeding.signal)), pipes),
-    feeding(fifos && (() => fifos.feed((index, write) => {
-      const fifo = fifos.paths[index];
-      return fifo ? feedFifo(fifo, exited, write) : Promise.reject(new Error(`no FIFO ${index + 1} of ${fifos.paths.length}`));
-    }, stopFeeding.signal)), []),
   ];
 
   const exit = await exited;
   stopFeeding.abort();
   await Promise.all(fed);
+  // A FIFO's write end is ours to close, whatever the feed did (its close waits for a write on its way).
+  for (const input of [stdin, ...pipes]) if (input instanceof FifoSink) input.destroy();
   signal?.removeEventListener('abort', kill);
 
   if (signal?.aborted) throw abortError(signal);
@@ -203,9 +219,11 @@ class ProgressParser {
   }
 }
 
+/** The feed stopped because ffmpeg went away (or was stopped): its exit code says why, not this. */
 function isClosedPipe(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  // AbortError: the feed's own signal, aborted when ffmpeg exited (a DOMException, whose code is a number).
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE' || name === 'AbortError';
 }
 
 /** The command line as one could paste it into a POSIX shell, for the debug log. */
