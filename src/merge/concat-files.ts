@@ -5,7 +5,8 @@
 // Thousands of small files are the normal case (1–6 s segments), so the cost
 // per file matters as much as throughput: files that fit are read side by side
 // into one chunk, which goes out as one write while the next chunk fills.
-// Measured on 3,000 segments of ~2 KB: one read stream per file 0.7–1.2 s, this 0.2 s.
+// Measured on 3,000 segments of ~2 KB: one read stream per file 0.7–1.2 s, a
+// readFile per file with 16 read ahead 0.24–0.35 s, this 0.14–0.22 s (side by side).
 //
 // The chunks are a few reused 1 MB buffers, not a fresh Buffer per file: when the
 // sink is slow (ffmpeg behind a following merge) data waits in them for tenths of a

@@ -8,7 +8,8 @@
 // the merge stage then publishes that file as it would its own. One run of
 // continuous timestamps goes into stdin; runs split by discontinuities or by
 // holes the skip rules leave go to the concat demuxer one pipe per run, as the
-// merge sends them (piped-runs.ts), each fed as its segments land. Separate
+// merge sends them (piped-runs.ts), each fed as its segments land. Those are
+// FIFOs here (fifo.ts), so ffmpeg keeps pace while the event loop is busy. Separate
 // audio tracks go in beside the video through a pipe each (`pipe:3`, …), where
 // the merge reads their joined files (packed audio without its ID3 tags, placed
 // by its ID3 time as the merge places it). Anything it does not handle the same
