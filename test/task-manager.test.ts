@@ -174,6 +174,32 @@ describe('TaskManager', () => {
     await until(t.id, TaskStatus.completed);
   });
 
+  it('tries a failed scheduling pass again by itself, backing off, so a waiting task still starts', async () => {
+    const clock = new ManualClock();
+    await boot({ segments: 1, segmentMs: 1 }, 2, clock);
+    const errors: unknown[] = [];
+    manager.on('error', (err) => errors.push(err));
+    // The store refuses the next two claims (as a database that is briefly away does).
+    let refusals = 2;
+    const claim = store.claim.bind(store);
+    store.claim = (...args) => (refusals-- > 0 ? Promise.reject(new Error('store away')) : claim(...args));
+    const t = await manager.create(input(1));
+    await waitFor(() => errors.length === 1, { what: 'the first failed pass' });
+    clock.advance(499);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(errors).toHaveLength(1);
+    clock.advance(1); // 500 ms after the first failure
+    // Well inside the heartbeat (a third of the lease), which would also schedule a pass.
+    await waitFor(() => errors.length === 2, { timeoutMs: 2_000, what: 'the second failed pass' });
+    clock.advance(999);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.started).toEqual([]);
+    clock.advance(1); // twice as long after the second
+    await waitFor(async () => (await statusOf(t.id)) === TaskStatus.completed, { timeoutMs: 2_000, what: 'completed' });
+    expect(errors).toHaveLength(2);
+    expect(engine.started).toEqual([t.id]);
+  });
+
   it('puts running tasks back to waiting on shutdown and after a crash, and resumes them on start', async () => {
     await boot({ segments: 100, segmentMs: 20 }, 2);
     const t = await manager.create(input(1));

@@ -18,9 +18,13 @@ export interface SchedulerOptions {
   begin: (task: TaskRecord) => void;
   /** Runs a pass under the manager's lock, so it never decides on a stale status. */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** A failed pass; the next request tries again. */
+  /** A failed pass; another follows by itself after a back-off (or sooner, on the next request). */
   onError: (err: unknown) => void;
 }
+
+/** After a failed pass the next one comes this long after, doubling per failure up to the cap. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 8_000;
 
 export class Scheduler {
   readonly #o: SchedulerOptions;
@@ -29,6 +33,8 @@ export class Scheduler {
   #queued = false;
   /** When the armed timer fires (ms), Infinity when none: a scheduled task later than it needs no pass. */
   #timerAt = Infinity;
+  /** Passes failed in a row: a store that is away is not asked every moment. */
+  #failures = 0;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -52,8 +58,25 @@ export class Scheduler {
     void this.#o.exclusive(async () => {
       this.#queued = false;
       if (this.#closed) return;
-      await this.#pass();
+      try {
+        await this.#pass();
+        this.#failures = 0;
+      } catch (err) {
+        // A waiting task must not wait for the next heartbeat (a third of the lease) because the
+        // store failed once: try again soon, backing off while it keeps failing.
+        this.#retry();
+        throw err;
+      }
     }).catch(this.#o.onError);
+  }
+
+  #retry(): void {
+    if (this.#closed) return;
+    const ms = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.#failures);
+    this.#failures++;
+    this.#cancelTimer?.();
+    this.#timerAt = this.#o.clock.now() + ms;
+    this.#cancelTimer = this.#o.clock.setTimer(() => this.request(), ms);
   }
 
   async #pass(): Promise<void> {
