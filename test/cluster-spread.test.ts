@@ -16,7 +16,9 @@ describe('three instances on one database', () => {
   beforeAll(async () => {
     pg = await startPgCluster();
     // Two at a time per node: 6 slots for 12 tasks, so some wait and go to whichever node frees up first.
-    cluster = await startCluster({ pg, maxActive: 2, latencyMs: 80, streams: TASKS });
+    // A long lease: nothing here fails over, and on a loaded machine a 3 s lease can lapse
+    // between renewals, handing a task to a second node (correct, but not what this tests).
+    cluster = await startCluster({ pg, maxActive: 2, latencyMs: 80, streams: TASKS, leaseS: 20 });
   }, 180_000);
   afterAll(async () => {
     await cluster?.close();

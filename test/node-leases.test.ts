@@ -68,7 +68,7 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
   let dir: TempDir;
   let shared: Shared;
   let store: TaskStore;
-  const nodes: { manager: TaskManager; engine: ScriptedEngine }[] = [];
+  let nodes: { manager: TaskManager; engine: ScriptedEngine; errors: unknown[] }[] = [];
   if (backend.before) beforeAll(backend.before, 180_000);
   if (backend.after) afterAll(backend.after, 60_000);
 
@@ -83,12 +83,18 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     const errors: unknown[] = [];
     manager.on('error', (err) => errors.push(err));
     await manager.start();
-    nodes.push({ manager, engine });
+    nodes.push({ manager, engine, errors });
     return { manager, engine, errors };
   }
   const record = async (id: number) => (await store.get(id))!;
 
-  beforeEach(async () => {
+  beforeEach(async ({ onTestFailed }) => {
+    // A failure that is a timeout says little by itself: show what the nodes reported.
+    // (It runs after afterEach, which empties `nodes`.)
+    const seen = nodes;
+    onTestFailed(() => {
+      for (const [i, n] of seen.entries()) for (const err of n.errors) console.error(`node ${i}:`, err);
+    });
     dir = await tempDir('m3u8dm-nodes-');
     await mkdir(path.join(dir.path, 'downloads'));
     shared = await backend.open(dir.path);
@@ -96,8 +102,8 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
   });
   afterEach(async () => {
     // Workers first: their runs release their leases while the store is still open.
-    for (const n of nodes.reverse()) await n.manager.shutdown().catch(() => undefined);
-    nodes.length = 0;
+    for (const n of [...nodes].reverse()) await n.manager.shutdown().catch(() => undefined);
+    nodes = [];
     await shared.close().catch(() => undefined);
     await dir.cleanup();
   });
@@ -265,7 +271,8 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
     await store.touchNode({ id: 'dead', seen_at: Date.now(), max_active: 1, running: 1 });
     const [claimed] = await store.claim('dead', { now: Date.now(), leaseMs: 300, max: 1, patch: { status: TaskStatus.downloading, phase: 'downloading' } });
     expect(claimed).toMatchObject({ id: task.id, node: 'dead', lease_epoch: 1 });
-    const worker = await node('worker', 1, { segments: 3, segmentMs: 10 }, 600);
+    // Its own lease long enough not to lapse on a loaded machine before its 30 ms run ends.
+    const worker = await node('worker', 1, { segments: 3, segmentMs: 10 }, 2_000);
     // At start the lease is still live: left alone.
     expect(worker.engine.started).toEqual([]);
     const done = await waitFor(async () => {

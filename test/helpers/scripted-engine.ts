@@ -37,11 +37,15 @@ export class ScriptedEngine implements Engine {
           // As the real downloader does before each request.
           if (job.mayRequest?.() === false) return reject(Object.assign(new Error('no more requests allowed'), { name: 'AbortError' }));
           this.segmentStarts.push({ taskId: job.taskId, at: performance.now() });
-          const t = setTimeout(resolve, ms);
-          job.signal.addEventListener('abort', () => {
+          const onAbort = () => {
             clearTimeout(t);
             reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-          }, { once: true });
+          };
+          const t = setTimeout(() => {
+            job.signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, ms);
+          job.signal.addEventListener('abort', onAbort, { once: true });
         });
         job.onProgress({ phase: 'downloading', segments_total: total, segments_done: i, segments_skipped: 0, downloaded_bytes: i * 1000, speed_bps: 1000, eta_s: total - i });
         const failure = this.options.failWith?.(job);
