@@ -5,7 +5,8 @@
 // (`cat` of the very segment files the task downloaded, then one `ffmpeg -c copy`
 // with the merge's MP4 options). Also the time from the last segment's arrival
 // to 已完成, the same task with `follow_merge: false`, the service's peak RSS,
-// and the share `-movflags +faststart` takes of a remux.
+// and the share `-movflags +faststart` takes of a remux. Each as the first task of
+// a fresh service process, and again in one service after a first task (warm).
 //
 // Cases: the default (200 × 2 s, ~72 MB, 40 ms latency, 16 threads), `big`
 // (2,000 × 1 s) and the default with one discontinuity in the middle. The
@@ -192,9 +193,16 @@ const timed = async (work: () => Promise<unknown>) => {
 async function catAndRemux(set: SegmentSet, scratch: string, separate = false): Promise<{ catMs: number; remuxMs: number; remuxNoFaststartMs: number }> {
   const joined = path.join(scratch, 'all.ts');
   const audioJoined = path.join(scratch, 'audio.ts');
-  const catMs = separate
-    ? (await timed(() => run('sh', ['-c', 'cat "$@" > "$0"', joined, ...set.separate.video]))) + (await timed(() => run('sh', ['-c', 'cat "$@" > "$0"', audioJoined, ...set.separate.audio])))
-    : await timed(() => run('sh', ['-c', 'cat "$@" > "$0"', joined, ...set.files]));
+  const cat = () => separate
+    ? timed(async () => {
+      await run('sh', ['-c', 'cat "$@" > "$0"', joined, ...set.separate.video]);
+      await run('sh', ['-c', 'cat "$@" > "$0"', audioJoined, ...set.separate.audio]);
+    })
+    : timed(() => run('sh', ['-c', 'cat "$@" > "$0"', joined, ...set.files]));
+  // A median of three here too: one slow `cat` would flatter every ratio.
+  const cats: number[] = [];
+  for (let i = 0; i < 3; i++) cats.push(await cat());
+  const catMs = median(cats);
   const inputs = separate ? ['-i', joined, '-i', audioJoined, '-map', '0:v', '-map', '1:a', ...MP4_OUTPUT.slice(4)] : ['-i', joined, ...MP4_OUTPUT];
   const remux = (flags: string[]) => timed(() => run(ffmpegBin(), ['-hide_banner', '-nostdin', '-loglevel', 'error', ...inputs, ...flags, '-f', 'mp4', '-y', path.join(scratch, 'out.mp4')]));
   // Alternated, medians of three each: one sample is noise on a shared machine.
@@ -223,31 +231,55 @@ interface ServiceRun {
   peakRssMb: number;
 }
 
-/** One task through a fresh service process: POST → the `task.updated` event with status 2 (已完成). */
-async function throughService(url: string, origin: string, scratch: string, options: Record<string, unknown>): Promise<ServiceRun> {
+/** A service process as users run it (the binary's node flags), its peak RSS sampled from /proc. */
+interface Service {
+  base: string;
+  peakRssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startService(scratch: string): Promise<Service> {
   const dir = await mkdtemp(path.join(scratch, 'service-'));
-  // Started as users run it (the binary's node flags): its memory figure is the service's.
   const child = spawn(process.execPath, [...serviceNodeArgs(), 'serve', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, [CHILD_ENV]: '1', M3U8DM_DATA_DIR: path.join(dir, 'data'), M3U8DM_DOWNLOAD_DIR: path.join(dir, 'out'), M3U8DM_LOG_LEVEL: 'warn' },
   });
   let peakKb = 0;
-  const sampler = setInterval(() => {
-    readFile(`/proc/${child.pid}/status`, 'utf8').then((s) => { peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0)); }, () => {});
-  }, 100);
-  const events = new AbortController();
+  const sample = () => readFile(`/proc/${child.pid}/status`, 'utf8').then((text) => { peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(text)?.[1] ?? 0)); }, () => {});
+  const sampler = setInterval(() => void sample(), 100);
+  const stop = async () => {
+    clearInterval(sampler);
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     const base = /listening on (\S+)/.exec(await firstLine(child, /listening on/))?.[1];
     if (!base) throw new Error('service did not start');
+    return { base, stop, peakRssMb: async () => { await sample(); return peakKb / 1024; } };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** One task through `service`: POST → the `task.updated` event with status 2 (已完成); its output removed after. */
+async function runTask(service: Service, url: string, origin: string, options: Record<string, unknown>, filename = 'bench'): Promise<Omit<ServiceRun, 'peakRssMb'>> {
+  const { base } = service;
+  const events = new AbortController();
+  try {
     const stream = await fetch(`${base}/api/v1/events`, { signal: events.signal });
     const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
     const started = performance.now();
     const res = await fetch(`${base}/api/v1/tasks`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url, filename: 'bench', options: { download_threads: THREADS, ...options } }),
+      body: JSON.stringify({ url, filename, options: { download_threads: THREADS, ...options } }),
     });
     const id = ((await res.json()) as { data: { task_ids: number[] } }).data.task_ids[0];
     let text = '';
+    let output = '';
     const deadline = Date.now() + 600_000;
     for (;;) {
       if (Date.now() > deadline) throw new Error('the task did not complete in 10 minutes');
@@ -261,25 +293,35 @@ async function throughService(url: string, origin: string, scratch: string, opti
         text = text.slice(end + 2);
         const data = /^data: (.*)$/m.exec(message)?.[1];
         if (!data) continue;
-        const task = (JSON.parse(data) as { task: { id: number; status: number; err_msg: string } }).task;
+        const task = (JSON.parse(data) as { task: { id: number; status: number; err_msg: string; output_path: string } }).task;
         if (task.id !== id) continue;
         if (task.status === 3) throw new Error(`the task failed: ${task.err_msg}`);
-        if (task.status === 2) completed = true;
+        if (task.status === 2) {
+          completed = true;
+          output = task.output_path;
+        }
       }
       if (completed) break;
     }
     const doneAt = performance.timeOrigin + performance.now();
     const ms = performance.now() - started;
     const { at: last, first } = (await (await fetch(`${origin}/last`)).json()) as { at: number; first: number };
-    const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-    peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-    return { ms, tailMs: doneAt - last, startMs: first - (performance.timeOrigin + started), downloadMs: last - first, peakRssMb: peakKb / 1024 };
+    // A warm service runs the next task on the same disk as the first: not one file fuller.
+    if (output) await rm(output, { force: true });
+    return { ms, tailMs: doneAt - last, startMs: first - (performance.timeOrigin + started), downloadMs: last - first };
   } finally {
     events.abort();
-    clearInterval(sampler);
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One task through a fresh service process: the first task a service runs (its code not yet optimised). */
+async function throughService(url: string, origin: string, scratch: string, options: Record<string, unknown>): Promise<ServiceRun> {
+  const service = await startService(scratch);
+  try {
+    const run = await runTask(service, url, origin, options);
+    return { ...run, peakRssMb: await service.peakRssMb() };
+  } finally {
+    await service.stop();
   }
 }
 
@@ -324,9 +366,26 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
           followedRuns.push(await throughService(url, origin, scratch, {}));
           sequentialRuns.push(await throughService(url, origin, scratch, { follow_merge: false }));
         }
-        const middle = (runs: ServiceRun[]) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!;
+        // The same in one service that has run a task before (a local service's usual state: its code is
+        // optimised by then), the first task not counted.
+        const warmFollowed: Omit<ServiceRun, 'peakRssMb'>[] = [];
+        const warmSequential: Omit<ServiceRun, 'peakRssMb'>[] = [];
+        const service = await startService(scratch);
+        let warmPeakRssMb: number;
+        try {
+          await runTask(service, url, origin, {}, 'warm-up');
+          for (let round = 0; round < rounds; round++) {
+            warmFollowed.push(await runTask(service, url, origin, {}, `followed-${round}`));
+            warmSequential.push(await runTask(service, url, origin, { follow_merge: false }, `sequential-${round}`));
+          }
+          warmPeakRssMb = await service.peakRssMb();
+        } finally {
+          await service.stop();
+        }
+        const middle = <T extends { ms: number }>(runs: T[]) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!;
         const followed = middle(followedRuns);
         const sequential = middle(sequentialRuns);
+        const warm = { followed: middle(warmFollowed), sequential: middle(warmSequential) };
         const row = {
           segments: n,
           rounds,
@@ -347,6 +406,13 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
           sequential_ratio: Number((sequential.ms / idealMs).toFixed(2)),
           sequential_tail_ms: Math.round(sequential.tailMs),
           sequential_peak_rss_mb: Number(sequential.peakRssMb.toFixed(0)),
+          warm_followed_ms: Math.round(warm.followed.ms),
+          warm_followed_ratio: Number((warm.followed.ms / idealMs).toFixed(2)),
+          warm_followed_tail_ms: Math.round(warm.followed.tailMs),
+          warm_sequential_ms: Math.round(warm.sequential.ms),
+          warm_sequential_ratio: Number((warm.sequential.ms / idealMs).toFixed(2)),
+          warm_sequential_tail_ms: Math.round(warm.sequential.tailMs),
+          warm_peak_rss_mb: Number(warmPeakRssMb.toFixed(0)),
         };
         results[c.name] = row;
         lines.push(
@@ -355,6 +421,9 @@ export async function benchFollow(): Promise<Record<string, unknown>> {
           `  followed:   ${s(followed.ms)} = ${row.followed_ratio}× ideal (target ≤ ${TARGET_RATIO}×), last segment → 已完成 ${s(followed.tailMs)}, peak RSS ${row.followed_peak_rss_mb} MB`,
           `              POST → first segment request ${s(followed.startMs)}, first request → last body ${s(followed.downloadMs)} (its ideal ${s(downloadIdealMs)})`,
           `  sequential: ${s(sequential.ms)} = ${row.sequential_ratio}× ideal, last segment → 已完成 ${s(sequential.tailMs)}, peak RSS ${row.sequential_peak_rss_mb} MB`,
+          `  in a warm service (after one task; peak RSS ${row.warm_peak_rss_mb} MB over ${2 * rounds + 1} tasks):`,
+          `    followed:   ${s(warm.followed.ms)} = ${row.warm_followed_ratio}× ideal, last segment → 已完成 ${s(warm.followed.tailMs)}; POST → first segment request ${s(warm.followed.startMs)}, download ${s(warm.followed.downloadMs)}`,
+          `    sequential: ${s(warm.sequential.ms)} = ${row.warm_sequential_ratio}× ideal, last segment → 已完成 ${s(warm.sequential.tailMs)}`,
         );
       } finally {
         server.kill('SIGTERM');

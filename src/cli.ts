@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=1
 // (A 2 MB young generation keeps memory flat while segments stream through; see src/service/heap-guard.ts.
 // `npm start` passes the same flag.)
 // The `m3u8dm` binary. `serve` runs the service (what `npm start` runs); `get`
