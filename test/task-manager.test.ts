@@ -62,6 +62,22 @@ describe('TaskManager', () => {
     for (const kept of [unmarked, otherTask, running, users]) expect(existsSync(kept)).toBe(true);
   });
 
+  it('start also clears them from the temp_directory the settings name', async () => {
+    await boot({ segments: 1, segmentMs: 1 });
+    const base = path.join(dir.path, 'downloads', 'work-tmp');
+    await manager.saveSettings({ temp_directory: base });
+    await manager.shutdown();
+    await store.close();
+    const left = path.join(base, '.m3u8dm-done-3-0123abcd');
+    await mkdir(left, { recursive: true });
+    await writeFile(path.join(left, WORK_MARKER), 'task 3\n');
+    const users = path.join(base, 'notes');
+    await mkdir(users);
+    await boot({ segments: 1, segmentMs: 1 });
+    await waitFor(() => !existsSync(left), { what: 'the set-aside folder in temp_directory removed' });
+    expect(existsSync(users)).toBe(true);
+  });
+
   it('runs at most maxActive tasks at once, starting them in creation order, until all complete', async () => {
     await boot({ segments: 4, segmentMs: 25 }, 2);
     const tasks: TaskRecord[] = [];

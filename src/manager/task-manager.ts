@@ -226,10 +226,14 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
    * alive), then starts the heartbeat and the queue. A task another live node runs is left to it.
    */
   async start(): Promise<void> {
-    this.#limits.configure(await this.getSettings());
+    const settings = await this.getSettings();
+    this.#limits.configure(settings);
     await this.#sync.recover();
-    // Finished work folders a crash left set aside (work-folders.ts), in the service's own base: in the background.
-    void removeSetAside(path.join(this.#opts.dataDir, 'work')).catch(() => undefined);
+    // Finished work folders a crash left set aside (work-folders.ts), in the background: in the service's
+    // own base and in the settings' temp_directory (a task's own temp_directory is left to the user).
+    for (const base of new Set([path.join(this.#opts.dataDir, 'work'), this.#settingsWorkBase(settings)])) {
+      if (base) void removeSetAside(base).catch(() => undefined);
+    }
     this.#node.start();
     this.schedule();
   }
@@ -293,6 +297,15 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   #checkFolders(options: DownloadSettings): TaskFolders {
     return resolveFolders(options, this.#opts);
+  }
+
+  /** The work base the settings name; undefined when they name one outside the allowed roots. */
+  #settingsWorkBase(settings: DownloadSettings): string | undefined {
+    try {
+      return this.#checkFolders(settings).workBase;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Where the task's work folder is (or will be made); its records' id must be a real id. */
