@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-// (A 2 MB young generation keeps memory flat while segments stream through; see src/service/heap-guard.ts.
-// `npm start` passes the same flag.)
+// (A 1 MB young generation keeps memory flat while segments stream through, see src/service/heap-guard.ts,
+// and costs less CPU than 2 MB did (README, benchmarks). `npm start` passes the same flag.)
 // The `m3u8dm` binary. `serve` runs the service (what `npm start` runs); `get`
 // downloads in this process; the other commands talk to a running service.
 // Exit codes: 0 success, 1 a task or request failed, 2 usage error.
