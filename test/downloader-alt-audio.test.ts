@@ -28,6 +28,17 @@ async function until(ready: () => boolean, timeoutMs = 5000): Promise<void> {
 }
 
 describe('downloader: alternate audio rendition', () => {
+  it('asks for the audio rendition\'s playlist beside the variant\'s, not after it', async () => {
+    const latencyMs = 250;
+    const { fixture, server } = await serve('alt-audio', { latencyMs });
+    await downloadStream(await request(server.url(fixture.playlist)));
+    const asked = (p: string) => server.requests.find((r) => r.path === p)!.at;
+    const master = asked('/master.m3u8');
+    // Both one answer after the master: one round trip before the segments, not two in a row.
+    expect(asked('/video/index.m3u8') - master).toBeGreaterThanOrEqual(latencyMs - 5);
+    expect(Math.abs(asked('/audio/index.m3u8') - asked('/video/index.m3u8'))).toBeLessThan(latencyMs / 2);
+  });
+
   it('downloads the DEFAULT rendition of the variant\'s audio group as a second track', async () => {
     const { fixture, server } = await serve('alt-audio');
     const req = await request(server.url(fixture.playlist));

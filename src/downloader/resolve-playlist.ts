@@ -56,8 +56,9 @@ export async function resolvePlaylist(
     throw new PlaylistError(`"${url}" is not an http or https URL`, url);
   }
   let current = url;
-  let audios: SeparateAudio[] = [];
-  let subtitles: SeparateAudio[] = [];
+  // The chosen variant's renditions (separate audio, subtitles), loading while its own playlist does:
+  // one round trip after the master, not two in a row.
+  let renditions: Promise<{ audio: MediaPlaylist[]; subtitles: MediaPlaylist[] }> | undefined;
   // The multivariant playlist's EXT-X-DEFINE variables, which the media playlists may IMPORT.
   let imported: Definitions | undefined;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
@@ -77,8 +78,7 @@ export async function resolvePlaylist(
     if (parsed.kind === 'media') {
       const { playlist } = parsed;
       debug?.(describeMedia(playlist));
-      const [audio, ...moreAudio] = await Promise.all(audios.map((rendition, i) => resolveAudio(client, rendition, i === 0, imported, debug)));
-      const subtitleTracks = (await Promise.all(subtitles.map((rendition, i) => resolveSubtitles(client, rendition, i === 0, imported, debug)))).filter((p) => p !== undefined);
+      const { audio: [audio, ...moreAudio], subtitles: subtitleTracks } = (await renditions) ?? { audio: [], subtitles: [] };
       return {
         playlist,
         ...(audio ? { audio } : {}),
@@ -90,13 +90,21 @@ export async function resolvePlaylist(
     const chosen = pickVariant(parsed.variants, variant);
     debug?.(`master playlist ${fetched.url}: ${parsed.variants.map(describeVariant).join('; ')}; variant=${String(variant)} picks ${describeVariant(chosen)}`);
     // Some masters list the audio-only playlist as a variant too; taken as the variant, it needs no second track.
-    audios = pickAudioRenditions(chosen, parsed.audio, audioChoice).filter((r) => r.uri !== chosen.uri);
-    subtitles = pickSubtitleRenditions(chosen, parsed.subtitles, subtitleChoice);
+    const audios = pickAudioRenditions(chosen, parsed.audio, audioChoice).filter((r) => r.uri !== chosen.uri);
+    const subtitles = pickSubtitleRenditions(chosen, parsed.subtitles, subtitleChoice);
     if (subtitles.length > 0) debug?.(`subtitles=${JSON.stringify(subtitleChoice)}: ${subtitles.map((r) => `"${r.name}"${r.language ? ` [${r.language}]` : ''}`).join(', ')}`);
     if (chosen.audioGroup !== undefined) {
       const list = audios.map((a) => `"${a.name}"${a.language ? ` [${a.language}]` : ''} (${a.uri})`).join(', ');
       debug?.(`audio group "${chosen.audioGroup}", audio=${JSON.stringify(audioChoice)}: ${audios.length > 0 ? `${list} downloaded as separate tracks` : 'no rendition with its own playlist; the audio is in the variant'}`);
     }
+    const loading = Promise.all([
+      Promise.all(audios.map((rendition, i) => resolveAudio(client, rendition, i === 0, imported, debug))),
+      Promise.all(subtitles.map((rendition, i) => resolveSubtitles(client, rendition, i === 0, imported, debug))),
+    ]).then(([audio, subs]) => ({ audio, subtitles: subs.filter((p) => p !== undefined) }));
+    // Awaited once the variant's playlist is in: a failure of the variant's own comes first, and a
+    // nested master's renditions replace these.
+    loading.catch(() => undefined);
+    renditions = loading;
     current = chosen.uri;
   }
   throw new PlaylistError(`${url} leads through more than ${MAX_HOPS} pages and playlists without reaching a media playlist`, url);
