@@ -52,7 +52,9 @@ describe('webhooks', () => {
     expect((await setWebhooks([{ url: receiver.url, secret: SECRET }])).status).toBe(200);
 
     // completes, with a proxy password that must not travel
-    const good = await json<{ id: string }>(await api('/api/tasks', { body: { url: 'http://127.0.0.1:1/a.m3u8', filename: 'good', advanced: true, proxy_type: 'http', proxy_host: '127.0.0.1', proxy_port: 3128, proxy_password: 'hunter2-pw' } }));
+    // … and the user's session in its headers, which must not travel either
+    const header_map = { Cookie: ['session=cookie-s3cret'], authorization: ['Bearer token-s3cret'], Referer: ['http://127.0.0.1/page'] };
+    const good = await json<{ id: string }>(await api('/api/tasks', { body: { url: 'http://127.0.0.1:1/a.m3u8', filename: 'good', use_http_headers: true, http_headers: header_map, advanced: true, proxy_type: 'http', proxy_host: '127.0.0.1', proxy_port: 3128, proxy_password: 'hunter2-pw' } }));
     await waitFor(() => events().includes('queue.drained:1'), { timeoutMs: 15_000, what: 'the first task and the drained queue' });
     // fails
     await api('/api/tasks', { body: { url: 'http://127.0.0.1:1/b.m3u8', filename: 'bad' } });
@@ -76,10 +78,13 @@ describe('webhooks', () => {
       expect(d.body.event).toBe(d.event);
       expect(Number.isNaN(Date.parse(d.body.at))).toBe(false);
       expect(d.raw).not.toContain('hunter2-pw');
+      expect(d.raw).not.toContain('s3cret');
     }
     const completed = receiver.received.find((d) => d.event === 'task.completed')!;
     expect(completed.body.task).toMatchObject({ id: Number(good.id), status: 2, status_text: 'completed', filename: 'good.mp4', progress: 100 });
     expect((completed.body.task!.advanced_settings as Record<string, unknown>).proxy_password).toBe('');
+    // The header names stay, the credentials' values are blank as the password is; the rest as given.
+    expect(completed.body.task!.header_map).toEqual({ Cookie: [''], authorization: [''], Referer: ['http://127.0.0.1/page'] });
     expect(String(completed.body.task!.output_path)).toMatch(/good\.mp4$/);
     const failed = receiver.received.find((d) => d.event === 'task.failed')!;
     expect(failed.body.task).toMatchObject({ status: 3, err_msg: 'origin answered HTTP 404' });

@@ -6,6 +6,7 @@
 // nothing of routes: the API asks it for the recent deliveries and test sends.
 import { randomUUID } from 'node:crypto';
 import { toV1Task } from '../api/present.js';
+import { CREDENTIAL_HEADERS } from '../downloader/credential-scope.js';
 import type { IntegrationSettings, WebhookConfig } from '../manager/integration-settings.js';
 import type { Logger } from '../service/log.js';
 import type { Delivery, DeliveryStatus, OutboxStore } from '../store/outbox-store.js';
@@ -48,7 +49,7 @@ export interface DispatcherOptions {
 /** What one delivery body holds. */
 export interface WebhookPayload {
   event: string;
-  task: ReturnType<typeof toV1Task> | null;
+  task: ReturnType<typeof forReceivers> | null;
   at: string;
 }
 
@@ -57,6 +58,18 @@ const CONCURRENCY = 4;
 /** Finished deliveries are kept a week, and the newest 1,000 of them whatever their age. */
 const KEEP_MS = 7 * 24 * 60 * 60_000;
 const KEEP_COUNT = 1000;
+
+/**
+ * The task as /api/v1 shows it, with the values of its Cookie and Authorization headers blank
+ * as the proxy password is: a receiver (a chat, a home server) has no use for the user's session,
+ * and the body also waits in the outbox file until it is sent.
+ */
+function forReceivers(task: TaskRecord): ReturnType<typeof toV1Task> {
+  const shown = toV1Task(task);
+  const header_map = Object.fromEntries(Object.entries(shown.header_map).map(([name, values]) =>
+    [name, (CREDENTIAL_HEADERS as readonly string[]).includes(name.toLowerCase()) ? values.map(() => '') : values]));
+  return { ...shown, header_map };
+}
 
 export class WebhookDispatcher {
   readonly #outbox: OutboxStore;
@@ -114,7 +127,7 @@ export class WebhookDispatcher {
       const hooks = only ?? (await this.#settings()).webhooks.filter((w) => (w.events as string[]).includes(event));
       if (!hooks.length || this.#closed) return [];
       const now = Date.now();
-      const payload: WebhookPayload = { event, task: task ? toV1Task(task) : null, at: new Date(now).toISOString() };
+      const payload: WebhookPayload = { event, task: task ? forReceivers(task) : null, at: new Date(now).toISOString() };
       const body = JSON.stringify(payload);
       const deliveries: Delivery[] = hooks.map((hook) => ({
         id: randomUUID(),
