@@ -239,6 +239,9 @@ for (const backend of backends) describe(`task manager nodes on one store (${bac
       await reader.cancel();
       expect(seen).toMatchObject({ node: 'worker', status_text: 'running' });
       expect(seen!.segments_done).toBeLessThan(60);
+      // The speed in the stats is the cluster's: the worker's task counts on the API-only node too, once.
+      expect((await worker.manager.stats()).speed_bps).toBe(1000);
+      expect((await api.manager.stats()).speed_bps).toBe(1000);
       // Marked as another node's, so this node's webhooks and hooks stay quiet about it.
       const remote = events.filter((e) => e.remote);
       expect(remote.some((e) => e.type === 'updated' && e.task.segments_done >= 2)).toBe(true);

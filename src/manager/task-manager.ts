@@ -98,6 +98,8 @@ export interface TaskOptionsUpdate {
   max_speed?: number;
 }
 
+/** How many tasks other nodes run that stats() reads for the cluster's speed: far more than nodes run at once. */
+const OTHER_RUNS_COUNTED = 1_000;
 const NO_FIGURES = { segments_total: 0, segments_done: 0, segments_skipped: 0, downloaded_bytes: 0, speed_bps: 0, eta_s: null };
 
 
@@ -332,7 +334,15 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
 
   async stats(): Promise<{ counts: Record<TaskStatus, number>; speed_bps: number; speed_limit_bps: number }> {
     const counts = await this.#store.countByStatus();
-    return { counts, speed_bps: this.#runs.speed(), speed_limit_bps: this.#limits.shared.rate };
+    let speed = this.#runs.speed();
+    // Tasks other nodes run count at the speed their last progress write gave (a dead node's, whose
+    // lease has run out, not at all): the total is the cluster's, as the counts are.
+    if (counts[TaskStatus.downloading] > this.#runs.size) {
+      const now = this.#clock.now();
+      const { tasks } = await this.#store.list({ status: TaskStatus.downloading }, { offset: 0, limit: OTHER_RUNS_COUNTED });
+      for (const t of tasks) if (!this.#runs.live(t.id) && (t.lease_expires_at ?? 0) > now) speed += t.speed_bps;
+    }
+    return { counts, speed_bps: speed, speed_limit_bps: this.#limits.shared.rate };
   }
 
   /**

@@ -75,7 +75,7 @@ export class ServiceMetrics {
     });
     new Gauge({
       name: 'm3u8dm_download_speed_bytes_per_second',
-      help: 'Current download speed over all running tasks.',
+      help: 'Current download speed over all running tasks (on a shared store every node\'s, as the task counts are).',
       registers,
       async collect() {
         this.set((await manager.stats()).speed_bps);
