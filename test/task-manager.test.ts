@@ -231,6 +231,22 @@ describe('TaskManager', () => {
     await until(t.id, TaskStatus.completed);
   });
 
+  it('carries out a delete pending when the service went down, without starting the task again', async () => {
+    await boot({ segments: 100, segmentMs: 20 }, 1);
+    const t = await manager.create(input(1));
+    await until(t.id, TaskStatus.downloading);
+    await manager.shutdown();
+    store = new NedbTaskStore({ dataDir: path.join(dir.path, 'data') });
+    await store.open();
+    // As a crash leaves it: still running, and the delete asked of it not yet done.
+    await store.patch(t.id, { status: TaskStatus.downloading, desired: 'delete' });
+    await store.close();
+    await boot({ segments: 2, segmentMs: 5 }, 1);
+    expect(await store.get(t.id)).toBeNull();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(engine.started).toEqual([]);
+  });
+
   it('keeps settings out of a task unless advanced, and the work folder path stable per task', async () => {
     await boot({ segments: 1, segmentMs: 5 }, 1);
     await manager.saveSettings({ download_threads: 3, proxy_type: 'http', proxy_host: '127.0.0.1', proxy_port: 3128, proxy_password: 'secret' });

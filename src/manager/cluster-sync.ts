@@ -69,6 +69,13 @@ export class ClusterSync {
     for (const task of tasks) {
       if (task.node && task.node !== node.nodeId && alive.has(task.node) && (task.lease_expires_at ?? 0) >= now) continue;
       await this.#requeue(task);
+      // A delete asked of it and not yet carried out when the crash came: done now, before any node
+      // starts it again (it would, only to delete it then, with a task.started in between).
+      if (task.desired === 'delete') {
+        await this.#o.manager.remove(task.id).catch((err: unknown) => {
+          if (!(err instanceof TaskNotFoundError)) throw err;
+        });
+      }
     }
   }
 
