@@ -48,6 +48,9 @@ describe('the PostgreSQL store while its database goes away and comes back', () 
     await store.open();
     try {
       const t = await store.create(newTask());
+      // Told once the feed is back, since changes in the gap went unheard.
+      let resyncs = 0;
+      store.watch(() => undefined, () => { resyncs++; });
       await cluster.halt();
       // Both a pooled connection that was cut and a fresh connect that is refused.
       const calls: (() => Promise<unknown>)[] = [() => store.get(t.id), () => store.list({}, { offset: 0, limit: 10 }), () => store.patch(t.id, { progress: 1 }),
@@ -71,6 +74,7 @@ describe('the PostgreSQL store while its database goes away and comes back', () 
         await other.patch(t.id, { progress: 3 });
         return seen.some((c) => c.id === t.id);
       }, { what: 'a notification after the restart', timeoutMs: 20_000, intervalMs: 250 });
+      expect(resyncs).toBeGreaterThanOrEqual(1);
     } finally {
       await store.close();
       await other.close();

@@ -72,7 +72,9 @@ export class NodeRuntime {
 
   /** Starts the heartbeat and listens to task changes. */
   start(): void {
-    this.#unwatch = this.#o.store.watch((change) => this.#heard(change));
+    // Back after the feed was away: a heartbeat now reads the leased tasks and the queue again, rather
+    // than at the next tick.
+    this.#unwatch = this.#o.store.watch((change) => this.#heard(change), () => void this.beat());
     // Wall-clock cadence; lease times themselves are on the manager's clock.
     this.#timer = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.#o.leaseMs / 3)));
     this.#timer.unref();

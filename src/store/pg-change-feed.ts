@@ -1,8 +1,8 @@
 // Hears every change of a task on the PostgreSQL store, whichever instance made it: one dedicated
 // connection LISTENs on the task channel (a pool would hand the LISTEN to a client that later goes
 // back to the pool). When the database goes away the connection is re-made, with a growing pause,
-// until it is back; changes made in the gap are not replayed, so watchers that must not miss a
-// command also look at the record on their own heartbeat.
+// until it is back; changes made in the gap are not replayed, so `onReconnect` tells the watchers
+// to look again (and they also look at the records on their own heartbeat).
 import pg from 'pg';
 import type { TaskChange } from './task-store.js';
 
@@ -25,6 +25,8 @@ export interface ChangeFeedOptions {
   client: pg.ClientConfig;
   channel: string;
   onChange: (change: TaskChange) => void;
+  /** Listening again after a loss: changes made meanwhile were not heard. */
+  onReconnect?: () => void;
 }
 
 export class PgChangeFeed {
@@ -33,6 +35,8 @@ export class PgChangeFeed {
   #closed = false;
   #retryMs = RETRY_FIRST_MS;
   #timer?: NodeJS.Timeout;
+  /** The connection was lost since the last successful start. */
+  #gap = false;
 
   constructor(options: ChangeFeedOptions) {
     this.#options = options;
@@ -67,6 +71,10 @@ export class PgChangeFeed {
     client.on('end', () => this.#lost(client));
     this.#client = client;
     this.#retryMs = RETRY_FIRST_MS;
+    if (this.#gap) {
+      this.#gap = false;
+      this.#options.onReconnect?.();
+    }
   }
 
   async stop(): Promise<void> {
@@ -80,6 +88,7 @@ export class PgChangeFeed {
   #lost(client: pg.Client): void {
     if (this.#client !== client) return;
     this.#client = undefined;
+    this.#gap = true;
     client.end().catch(() => undefined);
     this.#scheduleRetry();
   }

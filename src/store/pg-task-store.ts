@@ -101,6 +101,7 @@ export class PgTaskStore implements TaskStore {
   #pool?: pg.Pool;
   #feed?: PgChangeFeed;
   readonly #watchers = new Set<(change: TaskChange) => void>();
+  readonly #resyncs = new Set<() => void>();
 
   constructor(options: PgStoreOptions) {
     this.#options = options;
@@ -139,7 +140,7 @@ export class PgTaskStore implements TaskStore {
       await pool.end().catch(() => undefined);
       throw new StoreConnectError(`cannot connect to the PostgreSQL store ${maskUrl(url)}: ${(err as Error).message || (err as { code?: string }).code}`, { cause: err });
     }
-    const feed = new PgChangeFeed({ client: config, channel: TASK_CHANNEL, onChange: (change) => this.#emit(change) });
+    const feed = new PgChangeFeed({ client: config, channel: TASK_CHANNEL, onChange: (change) => this.#emit(change), onReconnect: () => this.#resync() });
     try {
       await migrate(client, url);
       await feed.start();
@@ -161,6 +162,14 @@ export class PgTaskStore implements TaskStore {
     await this.#feed?.stop();
     this.#feed = undefined;
     await pool?.end();
+  }
+
+  #resync(): void {
+    for (const listener of this.#resyncs) {
+      try {
+        listener();
+      } catch { /* as in #emit */ }
+    }
   }
 
   #emit(change: TaskChange): void {
@@ -421,11 +430,16 @@ export class PgTaskStore implements TaskStore {
     return rows.map((r) => ({ id: r.id, seen_at: Number(r.seen_at), max_active: r.max_active, running: r.running }));
   }
 
-  watch(listener: (change: TaskChange) => void): () => void {
+  watch(listener: (change: TaskChange) => void, onResync?: () => void): () => void {
     // A wrapper per call, so the same function watching twice is two subscriptions (as with an EventEmitter).
     const one = (change: TaskChange) => listener(change);
+    const again = onResync ? () => onResync() : undefined;
     this.#watchers.add(one);
-    return () => { this.#watchers.delete(one); };
+    if (again) this.#resyncs.add(again);
+    return () => {
+      this.#watchers.delete(one);
+      if (again) this.#resyncs.delete(again);
+    };
   }
 
   async countByStatus(): Promise<Record<TaskStatus, number>> {

@@ -99,8 +99,10 @@ export interface TaskLeases {
   /**
    * Calls `listener` after every create, patch and delete of a task made through any store client on this
    * database (nedb: this process; PostgreSQL: every instance, via LISTEN/NOTIFY). Returns the unsubscribe.
+   * `onResync` is called when changes may have gone unheard (PostgreSQL: the listening connection is
+   * back after a loss): whatever must not be missed is read again then.
    */
-  watch(listener: (change: TaskChange) => void): () => void;
+  watch(listener: (change: TaskChange) => void, onResync?: () => void): () => void;
 }
 
 /** What `reclaimExpired` did with each expired lease's task (ids ascending). */
