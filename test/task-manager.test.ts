@@ -3,6 +3,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NedbTaskStore } from '../src/store/nedb-task-store.js';
+import type { TaskPatch } from '../src/store/task-store.js';
 import { TaskManager, TransitionError, TaskNotFoundError, type CreateTaskInput } from '../src/manager/task-manager.js';
 import { setAsideWorkFolder, WORK_MARKER } from '../src/manager/work-folders.js';
 import { TaskStatus, type TaskRecord } from '../src/types.js';
@@ -216,7 +217,8 @@ describe('TaskManager', () => {
     expect(engine.started).toEqual([t.id]);
   });
 
-  it('puts running tasks back to waiting on shutdown and after a crash, and resumes them on start', async () => {
+  /** A task that was running when the service stopped, its record then patched as a crash would leave it. */
+  async function leftRunning(crashed: TaskPatch): Promise<TaskRecord> {
     await boot({ segments: 100, segmentMs: 20 }, 2);
     const t = await manager.create(input(1));
     await until(t.id, TaskStatus.downloading);
@@ -224,23 +226,21 @@ describe('TaskManager', () => {
     store = new NedbTaskStore({ dataDir: path.join(dir.path, 'data') });
     await store.open();
     expect((await store.get(t.id))?.status).toBe(TaskStatus.waiting);
-    // A crash leaves 下载中 in the file: simulate it, then start a manager on it.
-    await store.patch(t.id, { status: TaskStatus.downloading });
+    await store.patch(t.id, crashed);
     await store.close();
+    return t;
+  }
+
+  it('puts running tasks back to waiting on shutdown and after a crash, and resumes them on start', async () => {
+    // A crash leaves 下载中 in the file: simulate it, then start a manager on it.
+    const t = await leftRunning({ status: TaskStatus.downloading });
     await boot({ segments: 2, segmentMs: 5 }, 2);
     await until(t.id, TaskStatus.completed);
   });
 
   it('carries out a delete pending when the service went down, without starting the task again', async () => {
-    await boot({ segments: 100, segmentMs: 20 }, 1);
-    const t = await manager.create(input(1));
-    await until(t.id, TaskStatus.downloading);
-    await manager.shutdown();
-    store = new NedbTaskStore({ dataDir: path.join(dir.path, 'data') });
-    await store.open();
-    // As a crash leaves it: still running, and the delete asked of it not yet done.
-    await store.patch(t.id, { status: TaskStatus.downloading, desired: 'delete' });
-    await store.close();
+    // Still running, and the delete asked of it not yet done.
+    const t = await leftRunning({ status: TaskStatus.downloading, desired: 'delete' });
     await boot({ segments: 2, segmentMs: 5 }, 1);
     expect(await store.get(t.id)).toBeNull();
     await new Promise((r) => setTimeout(r, 100));
