@@ -233,7 +233,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     await this.#sync.recover();
     // Finished work folders a crash left set aside (work-folders.ts), in the background: in the service's
     // own base and in the settings' temp_directory (a task's own temp_directory is left to the user).
-    for (const base of new Set([path.join(this.#opts.dataDir, 'work'), this.#settingsWorkBase(settings)])) {
+    for (const base of new Set([path.join(this.#opts.dataDir, 'work'), this.#workBaseOf(settings)])) {
       if (base) void removeSetAside(base).catch(() => undefined);
     }
     this.#node.start();
@@ -301,8 +301,8 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
     return resolveFolders(options, this.#opts);
   }
 
-  /** The work base the settings name; undefined when they name one outside the allowed roots. */
-  #settingsWorkBase(settings: DownloadSettings): string | undefined {
+  /** The work base these settings name; undefined when they name one outside the allowed roots. */
+  #workBaseOf(settings: DownloadSettings): string | undefined {
     try {
       return this.#checkFolders(settings).workBase;
     } catch {
@@ -565,12 +565,7 @@ export class TaskManager extends EventEmitter<{ task: [TaskEvent]; error: [unkno
   /** Removes what a deleted task leaves: its work folder and its poster. The output file stays. */
   #filesOf(task: TaskRecord): () => Promise<void> {
     // Resolved before the record goes: a folder the settings no longer allow is left alone, not an error.
-    let workBase: string | undefined;
-    try {
-      workBase = this.#checkFolders(task.options).workBase;
-    } catch {
-      workBase = undefined;
-    }
+    const workBase = this.#workBaseOf(task.options);
     return async () => {
       // Only folders carrying this task's marker go: never one the record merely names.
       if (workBase && isTaskId(task.id)) await removeWorkFolders(workBase, task.id, task.work_dir).catch(() => undefined);
